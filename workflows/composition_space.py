@@ -112,7 +112,7 @@ class CompositionSpace:
     def __len__(self) -> int:
         return len(self.candidates)
 
-    def __iter__(self):  # noqa: ANN204 - Iterator[Candidate]
+    def __iter__(self):
         return iter(self.candidates)
 
     def __contains__(self, candidate_id: object) -> bool:

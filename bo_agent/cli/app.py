@@ -1,0 +1,65 @@
+"""The ``tavbo`` Typer application: one error handler for every command.
+
+A :class:`~workflows.errors.TavboError` becomes one line on stderr, ``tavbo: error: <message>``;
+bad input (unknown ID, engine or malformed config: a ``ValueError``/``KeyError`` subclass) exits 2
+like a usage error, a failure while running exits 1. ``--traceback`` (or ``TAVBO_TRACEBACK=1``)
+re-raises for debugging.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import typer
+
+from workflows.errors import TavboError
+
+__all__ = ["TavboTyper", "exit_code_for"]
+
+
+def exit_code_for(exc: TavboError) -> int:
+    """2 for bad input named by the user, 1 for failures while running."""
+    return 2 if isinstance(exc, ValueError | KeyError) else 1
+
+
+class TavboTyper(typer.Typer):
+    """A Typer app that prints tavbo errors as one line and exits non-zero."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the app; translate TavboError into ``tavbo: error: ...``."""
+        want_tb = "--traceback" in sys.argv or os.environ.get("TAVBO_TRACEBACK") == "1"
+        if "--traceback" in sys.argv:
+            sys.argv.remove("--traceback")
+        try:
+            return super().__call__(*args, standalone_mode=False, **kwargs)
+        except TavboError as exc:
+            if want_tb:
+                raise
+            message = " ".join(str(exc).split())  # one line, whatever the message held
+            typer.echo(f"tavbo: error: {message}", err=True)
+            sys.exit(exit_code_for(exc))
+        except KeyboardInterrupt:
+            typer.echo("tavbo: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # click's own usage errors and aborts
+            import click
+
+            if isinstance(exc, click.exceptions.ClickException):
+                exc.show()
+                sys.exit(exc.exit_code)
+            if isinstance(exc, click.exceptions.Abort):
+                sys.exit(1)
+            if isinstance(exc, click.exceptions.Exit):
+                sys.exit(exc.exit_code)
+            raise
+
+
+def setup_logging(verbose: int) -> None:
+    """Log to stderr once; -v INFO, -vv DEBUG; the library itself adds no handlers."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )

@@ -1,0 +1,36 @@
+"""``tavbo``: the command-line entry point; each command is a thin call into the library."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bo_agent.cli.app import TavboTyper, setup_logging
+from bo_agent.cli.space import space_app
+
+__all__ = ["app"]
+
+app = TavboTyper(
+    name="tavbo",
+    help=(
+        "Bayesian optimisation steering migration-barrier (CI-NEB) workflows on FireWorks, "
+        "to find fast ion conductors among tavorite AMXO4Z compounds."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug")
+    ] = 0,
+) -> None:
+    """Set up logging once for every command (``--traceback`` re-raises errors)."""
+    setup_logging(verbose)
+
+
+app.add_typer(space_app, name="space")
