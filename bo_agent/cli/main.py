@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from bo_agent.cli.app import TavboTyper, setup_logging
+from bo_agent.cli.descriptors import descriptors
 from bo_agent.cli.space import space_app
 
 __all__ = ["app"]
@@ -34,3 +35,4 @@ def _root(
 
 
 app.add_typer(space_app, name="space")
+app.command()(descriptors)

@@ -1,0 +1,111 @@
+"""Campaign configuration: what to search, with which engine, model, acquisition and budget.
+
+A campaign is configured from a YAML file and/or CLI flags (flags win). The configuration is
+validated once, up front, so a typo fails before anything is submitted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from workflows.engines import ENGINES
+from workflows.errors import ConfigError
+
+__all__ = ["ACQUISITIONS", "MODELS", "TRANSFERS", "CampaignConfig", "load_campaign_config"]
+
+MODELS = ("random", "obo", "abo")
+TRANSFERS = ("none", "hp", "gp", "multitask")
+ACQUISITIONS = ("ei", "pi", "lcb", "ts", "below")
+
+Model = Literal["random", "obo", "abo"]
+Transfer = Literal["none", "hp", "gp", "multitask"]
+AcquisitionName = Literal["ei", "pi", "lcb", "ts", "below"]
+Goal = Literal["minimum", "threshold"]
+
+
+class CampaignConfig(BaseModel):
+    """Everything that defines a campaign; stored verbatim in the campaign document.
+
+    Energies are in eV. ``budget`` counts finished plus pending evaluations (failed ones too: a
+    failed calculation cost compute).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("default", description="Campaign name (unique in the database)")
+    space: str | None = Field(None, description="Composition-space YAML; None = packaged default")
+    carrier: str = Field("Na", description="Carrier element of the target pool (A site)")
+    engine: str = Field("bvse", description=f"Barrier engine: one of {sorted(ENGINES)}")
+    engine_settings: dict[str, Any] = Field(default_factory=dict, description="Maker fields")
+    model: Model = Field("abo", description="random, obo (one ARD GP) or abo (additive GP)")
+    kernel: Literal["matern52", "rbf"] = Field("matern52", description="Base kernel")
+    groups: Literal["site", "kind"] = Field("site", description="aBO kernel groups")
+    transfer: Transfer = Field("none", description="Transfer from source_campaign")
+    source_campaign: str | None = Field(None, description="Campaign holding source-carrier data")
+    acquisition: AcquisitionName = Field("ei", description="Acquisition function")
+    xi: float = Field(0.01, description="EI/PI exploration margin, eV")
+    kappa: float = Field(2.0, description="LCB exploration weight")
+    goal: Goal = Field("minimum", description="minimum: best E_b; threshold: all E_b < tau")
+    tau: float = Field(0.3, description="Threshold for goal=threshold and the 'below' acquisition")
+    stop_undiscovered: float = Field(
+        0.5, description="goal=threshold stops when expected undiscovered hits < this"
+    )
+    budget: int = Field(15, ge=1, description="Maximum evaluations (done + pending + failed)")
+    n_initial: int = Field(5, ge=1, description="Random evaluations before the first GP")
+    max_pending: int = Field(1, ge=1, description="Evaluations in flight at once")
+    seed: int = Field(0, description="Seed of every random choice of the campaign")
+    poll_interval: float = Field(30.0, gt=0, description="Agent poll interval, seconds")
+    lostrun_action: Literal["rerun", "fail"] = Field(
+        "rerun", description="What to do with a lost (killed) evaluation"
+    )
+    max_reruns: int = Field(1, ge=0, description="Reruns of a lost evaluation before failing it")
+
+    @model_validator(mode="after")
+    def _check(self) -> CampaignConfig:
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r}; expected one of {sorted(ENGINES)}")
+        if self.transfer != "none" and not self.source_campaign:
+            raise ValueError(f"transfer={self.transfer!r} needs source_campaign")
+        if self.transfer != "none" and self.model == "random":
+            raise ValueError("transfer needs a GP model (obo or abo), not random")
+        return self
+
+
+def _one_line(exc: ValidationError, where: str) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "config"
+        parts.append(f"{loc}: {err['msg']}")
+    return f"{where}: " + "; ".join(parts)
+
+
+def load_campaign_config(path: str | Path | None = None, **overrides: Any) -> CampaignConfig:
+    """Read a campaign YAML (optional) and apply non-None overrides (CLI flags).
+
+    Raises
+    ------
+    ConfigError
+        If the file is unreadable, not YAML, or a field is unknown or invalid.
+    """
+    data: dict[str, Any] = {}
+    where = "campaign options"
+    if path is not None:
+        where = str(path)
+        try:
+            loaded = yaml.safe_load(Path(path).read_text())
+        except OSError as exc:
+            raise ConfigError(f"cannot read campaign file {path}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a YAML mapping of campaign fields")
+        data.update(loaded)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return CampaignConfig(**data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, where)) from None
