@@ -9,6 +9,7 @@ import typer
 from bo_agent.cli.app import TavboTyper, setup_logging
 from bo_agent.cli.descriptors import descriptors
 from bo_agent.cli.space import space_app
+from bo_agent.cli.structure import structure
 
 __all__ = ["app"]
 
@@ -36,3 +37,4 @@ def _root(
 
 app.add_typer(space_app, name="space")
 app.command()(descriptors)
+app.command()(structure)

@@ -1,0 +1,81 @@
+"""``tavbo barriers``: query the results database (read-only)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from bo_agent.cli.formatting import print_records
+from bo_agent.cli.options import CarrierOpt, FormatOpt, OutputFormat
+from workflows.documents import find_barriers
+from workflows.launchpad import using_launchpad
+
+__all__ = ["CSV_COLUMNS", "TABLE_COLUMNS", "SortKey", "barriers"]
+
+#: Columns of the table output (the sites are in the ID).
+TABLE_COLUMNS = ["id", "engine", "campaign", "e_b", "e_b_from_min", "fidelity", "n_hops"]
+TABLE_COLUMNS += ["created"]
+#: Columns of the CSV output (JSON has every field of the summary, fw_ids included).
+CSV_COLUMNS = ["id", "engine", "campaign", "A", "M", "X", "Z", "e_b", "e_b_from_min"]
+CSV_COLUMNS += ["fidelity", "n_hops", "decision", "created"]
+
+
+class SortKey(StrEnum):
+    """Sort order of ``tavbo barriers``."""
+
+    e_b = "e_b"
+    id = "id"
+
+
+def barriers(
+    carrier: CarrierOpt = None,
+    m: Annotated[str | None, typer.Option("--M", help="Only this M-site element.")] = None,
+    x: Annotated[str | None, typer.Option("--X", help="Only this X-site element.")] = None,
+    z: Annotated[str | None, typer.Option("--Z", help="Only this Z anion (F, OH, O).")] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", "-e", help="Only this engine (table, bvse, ...).")
+    ] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", "-c", help="Only this campaign.")
+    ] = None,
+    e_min: Annotated[
+        float | None, typer.Option("--min", help="Lowest E_b to show, eV (inclusive).")
+    ] = None,
+    e_max: Annotated[
+        float | None, typer.Option("--max", help="Highest E_b to show, eV (inclusive).")
+    ] = None,
+    sort: Annotated[SortKey, typer.Option("--sort", help="Sort by E_b or by ID.")] = SortKey.e_b,
+    desc: Annotated[bool, typer.Option("--desc", help="Sort in descending order.")] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=0, help="Show at most this many (0: all).")
+    ] = 0,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """List computed barriers E_b (eV), filtered by site, engine, campaign and E_b range.
+
+    Reads the last checkpoint of the embedded store (no lock: works while an evaluation runs)
+    or the MongoDB LaunchPad set by TAVBO_LAUNCHPAD_FILE.
+    """
+    with using_launchpad(read_only=True):
+        docs = find_barriers(
+            campaign=campaign,
+            engine=engine,
+            carrier=carrier,
+            m=m,
+            x=x,
+            z=z,
+            e_min=e_min,
+            e_max=e_max,
+            sort=sort.value,
+            descending=desc,
+            limit=limit,
+        )
+        rows = [doc.summary() for doc in docs]
+    if fmt == OutputFormat.json:
+        print_records(rows, "json")
+        return
+    title = f"{len(rows)} barrier{'s' if len(rows) != 1 else ''} (E_b in eV)"
+    columns = CSV_COLUMNS if fmt == OutputFormat.csv else TABLE_COLUMNS
+    print_records(rows, fmt.value, title=title, columns=columns)
