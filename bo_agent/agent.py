@@ -1,0 +1,458 @@
+"""The campaign agent: sync results from the LaunchPad, decide, reserve, submit; repeat.
+
+One round (:meth:`CampaignAgent.step`):
+
+1. renew the lease (only one agent runs a campaign at a time);
+2. sync: for every pending candidate read its workflow's state; COMPLETED -> ``done`` with E_b
+   (ingesting the result document if the worker could not write it), FIZZLED/DEFUSED ->
+   ``failed`` with the error, lost runs -> rerun or fail; a reserved candidate whose workflow
+   never reached the LaunchPad (the agent died in between) is submitted now;
+3. stop if the budget, the pool or the goal says so;
+4. decide (:func:`bo_agent.strategy.decide`, one fit per round, pending-aware), then for each
+   pick: take a decision number, reserve the candidate (an atomic ``new -> pending``), write
+   the :class:`~bo_agent.state.Decision`, submit the workflow, record its fw_id.
+
+Every step is a single-document atomic update whose effect the next sync can see, so the agent
+can be killed at any point: a composition is never submitted twice (reservation + the
+workflow's metadata) and a finished result is never lost or counted twice (results are keyed by
+candidate).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mongoengine.queryset.visitor import Q
+
+from bo_agent.config import CampaignConfig
+from bo_agent.state import Campaign, CandidateRecord, Decision, Status, agent_identity, utcnow
+from bo_agent.strategy import Pool, build_pool, decide
+from workflows.composition_space import CompositionSpace, load_space
+from workflows.errors import ConfigError, LockError
+
+if TYPE_CHECKING:
+    from fireworks import LaunchPad
+
+__all__ = ["CampaignAgent", "RoundReport", "load_observations"]
+
+logger = logging.getLogger(__name__)
+
+#: Seconds a lease lasts without renewal; an agent renews it every round.
+LEASE_SECONDS = 600.0
+
+
+@dataclass
+class RoundReport:
+    """What one round did (for the progress display and the logs)."""
+
+    finished: list[tuple[str, float]] = field(default_factory=list)  # (id, E_b)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (id, error)
+    submitted: list[tuple[str, int | None]] = field(default_factory=list)  # (id, fw_id)
+    rerun: list[str] = field(default_factory=list)
+    stop_reason: str | None = None
+
+
+def load_observations(campaign: str) -> dict[str, float]:
+    """E_b (eV) of every finished candidate of a campaign, by candidate ID."""
+    return {
+        r.candidate_id: r.e_b
+        for r in CandidateRecord.objects(campaign=campaign, status=Status.done.value)
+        if r.e_b is not None
+    }
+
+
+class CampaignAgent:
+    """Runs one campaign against a LaunchPad (real MongoDB or the embedded owner).
+
+    Parameters
+    ----------
+    config : CampaignConfig
+        Used to create the campaign; when it exists already its stored configuration wins
+        (a different budget or max_pending given now is applied, anything else must match).
+    launchpad : LaunchPad
+        An open :class:`~workflows.launchpad.TavboLaunchPad`.
+    identity : str, optional
+        Lease holder name (default ``host:pid``).
+    """
+
+    #: Fields that may change when a campaign is resumed.
+    RESUMABLE = frozenset({"budget", "max_pending", "poll_interval", "stop_undiscovered"})
+
+    def __init__(
+        self, config: CampaignConfig, launchpad: LaunchPad, identity: str | None = None
+    ) -> None:
+        self.lp = launchpad
+        self.identity = identity or agent_identity()
+        self.campaign = self._load_or_create(config)
+        self.config = CampaignConfig(**self.campaign.config)
+        self.space: CompositionSpace = load_space(self.config.space)
+        self.pool: Pool = build_pool(
+            self.space,
+            self.config.carrier,
+            self.config.groups,
+            source_carrier=self._source_carrier(),
+        )
+        self._ensure_candidate_table()
+
+    # ------------------------------------------------------------------ setup
+    def _load_or_create(self, config: CampaignConfig) -> Campaign:
+        existing = Campaign.objects(name=config.name).first()
+        if existing is None:
+            camp = Campaign(name=config.name, config=config.model_dump(mode="json"))
+            camp.save()
+            return camp
+        stored = CampaignConfig(**existing.config)
+        given = config.model_dump()
+        changed = {
+            k
+            for k, v in stored.model_dump().items()
+            if k in config.model_fields_set and given[k] != v and k != "name"
+        }
+        if changed - self.RESUMABLE:
+            raise ConfigError(
+                f"campaign {config.name!r} exists with other settings "
+                f"({', '.join(sorted(changed - self.RESUMABLE))}); use a new --campaign name"
+            )
+        if changed:
+            update = {k: given[k] for k in changed}
+            existing.update(**{f"set__config__{k}": v for k, v in update.items()})
+            existing.reload()
+            if existing.status == "completed" and "budget" in changed:
+                existing.update(set__status="running", unset__stop_reason=True)
+                existing.reload()
+        return existing
+
+    def _source_carrier(self) -> str | None:
+        if self.config.transfer == "none":
+            return None
+        src = Campaign.objects(name=self.config.source_campaign).first()
+        if src is None:
+            raise ConfigError(f"source campaign {self.config.source_campaign!r} does not exist")
+        return str(src.config["carrier"])
+
+    def _ensure_candidate_table(self) -> None:
+        known = {
+            r.candidate_id for r in CandidateRecord.objects(campaign=self.name).only("candidate_id")
+        }
+        missing = [cid for cid in self.pool.ids if cid not in known]
+        if missing:
+            CandidateRecord.objects.insert(
+                [
+                    CandidateRecord(
+                        campaign=self.name, candidate_id=cid, carrier=self.config.carrier
+                    )
+                    for cid in missing
+                ]
+            )
+
+    @property
+    def name(self) -> str:
+        """Campaign name."""
+        return str(self.campaign.name)
+
+    # ------------------------------------------------------------------ lease
+    def acquire_lease(self, seconds: float = LEASE_SECONDS) -> None:
+        """Take or renew the campaign lease.
+
+        Raises
+        ------
+        LockError
+            If another agent holds an unexpired lease.
+        """
+        now = utcnow()
+        taken = Campaign.objects(
+            Q(name=self.name)
+            & (Q(lease_owner=None) | Q(lease_owner=self.identity) | Q(lease_expires__lt=now))
+        ).update_one(
+            set__lease_owner=self.identity,
+            set__lease_expires=now + dt.timedelta(seconds=seconds),
+        )
+        if not taken:
+            self.campaign.reload()
+            raise LockError(
+                f"campaign {self.name!r} is run by agent {self.campaign.lease_owner} "
+                f"(lease until {self.campaign.lease_expires:%Y-%m-%d %H:%M:%S} UTC); "
+                "stop that agent or wait for its lease to expire"
+            )
+
+    def release_lease(self) -> None:
+        """Give the lease up (at a clean exit)."""
+        Campaign.objects(name=self.name, lease_owner=self.identity).update_one(
+            unset__lease_owner=True, unset__lease_expires=True
+        )
+
+    # ------------------------------------------------------------------ state
+    def records(self, status: Status | None = None) -> list[CandidateRecord]:
+        """Candidate rows, optionally of one status."""
+        query = {"campaign": self.name}
+        if status is not None:
+            query["status"] = status.value
+        return list(CandidateRecord.objects(**query))
+
+    def counts(self) -> dict[str, int]:
+        """Number of candidates per status."""
+        out = {s.value: 0 for s in Status}
+        for rec in CandidateRecord.objects(campaign=self.name).only("status"):
+            out[rec.status] += 1
+        return out
+
+    def used_budget(self) -> int:
+        """Evaluations that cost (or are costing) compute: done + pending + failed."""
+        c = self.counts()
+        return c["done"] + c["pending"] + c["failed"]
+
+    # ------------------------------------------------------------------ sync
+    def _workflow_state(self, rec: CandidateRecord) -> tuple[str | None, list[int]]:
+        from workflows.submit import find_submissions
+
+        subs = [
+            s
+            for s in find_submissions(self.lp, rec.candidate_id, self.config.engine, self.name)
+            if s.fw_id is not None
+        ]
+        if not subs:
+            return None, []
+        sub = subs[-1]
+        wf = self.lp.workflows.find_one({"nodes": sub.fw_id}, {"nodes": 1, "state": 1})
+        if rec.fw_id != sub.fw_id:
+            CandidateRecord.objects(id=rec.id).update_one(set__fw_id=sub.fw_id)
+            Decision.objects(campaign=self.name, seq=rec.decision_seq).update_one(
+                set__fw_id=sub.fw_id
+            )
+        return str(wf["state"]), list(wf["nodes"])
+
+    def sync(self, report: RoundReport | None = None) -> RoundReport:
+        """Bring the candidate table up to date with the LaunchPad and the results."""
+        from workflows.evaluation import stored_barrier
+        from workflows.ingest import failure_message, ingest_completed
+
+        report = report or RoundReport()
+        pending = self.records(Status.pending)
+        if not pending:
+            return report
+        ingest_completed(self.lp, campaign=self.name, engine=self.config.engine)
+        for rec in pending:
+            state, nodes = self._workflow_state(rec)
+            if state is None:  # reserved, but the agent died before the workflow was added
+                self._submit(rec.candidate_id, rec.decision_seq, report)
+            elif state == "COMPLETED":
+                doc = stored_barrier(self.lp, rec.candidate_id, self.config.engine, self.name)
+                if doc is None:
+                    continue  # unreadable for now; try again next round
+                CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
+                    set__status=Status.done.value,
+                    set__e_b=float(doc.e_b),
+                    set__finished=utcnow(),
+                    set__wall_time=getattr(getattr(doc, "provenance", None), "wall_time", None),
+                )
+                report.finished.append((rec.candidate_id, float(doc.e_b)))
+            elif state in ("FIZZLED", "DEFUSED"):
+                msg = failure_message(self.lp, nodes) if state == "FIZZLED" else "workflow defused"
+                CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
+                    set__status=Status.failed.value, set__error=msg[:2000], set__finished=utcnow()
+                )
+                report.failed.append((rec.candidate_id, msg))
+        return report
+
+    def handle_lost_runs(self, expiration_secs: float, report: RoundReport) -> None:
+        """Rerun (up to ``max_reruns``) or fail evaluations whose rocket stopped pinging."""
+        _, lost_fw_ids, _ = self.lp.detect_lostruns(expiration_secs=expiration_secs)
+        for fw_id in sorted(lost_fw_ids):
+            wf = self.lp.workflows.find_one({"nodes": fw_id}, {"metadata": 1})
+            meta = (wf or {}).get("metadata", {})
+            if meta.get("campaign") != self.name:
+                continue
+            rec = CandidateRecord.objects(
+                campaign=self.name, candidate_id=meta.get("candidate_id")
+            ).first()
+            if rec is None or rec.status != Status.pending.value:
+                continue
+            if self.config.lostrun_action == "rerun" and rec.attempts < self.config.max_reruns:
+                self.lp.rerun_fw(fw_id)
+                rec.update(inc__attempts=1)
+                report.rerun.append(rec.candidate_id)
+            else:
+                self.lp.defuse_wf(fw_id)
+                rec.update(
+                    set__status=Status.failed.value,
+                    set__error=f"lost run of firework {fw_id} (killed or out of walltime)",
+                    set__finished=utcnow(),
+                )
+                report.failed.append((rec.candidate_id, "lost run"))
+
+    # ------------------------------------------------------------------ decide and submit
+    def _next_seq(self) -> int:
+        camp = Campaign.objects(name=self.name).modify(inc__n_decisions=1, new=False)
+        return int(camp.n_decisions)
+
+    def _submit(self, candidate_id: str, seq: int | None, report: RoundReport) -> None:
+        from workflows.submit import submit_evaluation
+
+        sub = submit_evaluation(
+            self.lp,
+            self.space.get(candidate_id),
+            self.config.engine,
+            campaign=self.name,
+            decision=seq,
+            space=self.space,
+            on_duplicate="return",
+            **self.config.engine_settings,
+        )
+        CandidateRecord.objects(campaign=self.name, candidate_id=candidate_id).update_one(
+            set__fw_id=sub.fw_id, set__submitted=utcnow()
+        )
+        if seq is not None:
+            Decision.objects(campaign=self.name, seq=seq).update_one(set__fw_id=sub.fw_id)
+        report.submitted.append((candidate_id, sub.fw_id))
+
+    def stop_reason(self) -> str | None:
+        """Why the campaign must not submit more (budget or pool), or None."""
+        counts = self.counts()
+        if self.used_budget() >= self.config.budget:
+            return f"budget of {self.config.budget} evaluations used"
+        if counts["new"] == 0:
+            return "every composition is evaluated, pending or failed"
+        return None
+
+    def plan(self, n: int) -> Any:
+        """The decision the agent would take now for ``n`` slots (no side effects)."""
+        recs = self.records()
+        obs = {r.candidate_id: r.e_b for r in recs if r.status == Status.done.value}
+        pending = [r.candidate_id for r in recs if r.status == Status.pending.value]
+        failed = [r.candidate_id for r in recs if r.status == Status.failed.value]
+        source = (
+            load_observations(self.config.source_campaign)
+            if self.config.transfer != "none"
+            else None
+        )
+        self.campaign.reload()
+        return decide(
+            self.pool,
+            self.config,
+            obs,
+            pending=pending,
+            failed=failed,
+            n=n,
+            seq=int(self.campaign.n_decisions),
+            source_observations=source,
+        )
+
+    def propose_and_submit(self, report: RoundReport) -> None:
+        """Fill free slots (``max_pending`` minus pending, within budget) with new workflows."""
+        counts = self.counts()
+        slots = min(
+            self.config.max_pending - counts["pending"],
+            self.config.budget - self.used_budget(),
+        )
+        if slots <= 0:
+            return
+        decision = self.plan(slots)
+        if decision.stop_reason:
+            report.stop_reason = decision.stop_reason
+            return
+        n_obs = counts["done"]
+        for candidate_id, prop in decision.proposals:
+            seq = self._next_seq()
+            reserved = CandidateRecord.objects(
+                campaign=self.name, candidate_id=candidate_id, status=Status.new.value
+            ).update_one(set__status=Status.pending.value, set__decision_seq=seq)
+            if not reserved:
+                continue
+            Decision(
+                campaign=self.name,
+                seq=seq,
+                candidate_id=candidate_id,
+                strategy=decision.strategy,
+                acquisition=prop.acquisition,
+                acquisition_value=_finite(prop.value),
+                rank=prop.rank,
+                predicted_mean=_finite(prop.mean),
+                predicted_std=_finite(prop.std),
+                n_observed=n_obs,
+                n_pending=counts["pending"] + prop.rank,
+                model=decision.model,
+                extra={"expected_undiscovered": decision.expected_undiscovered},
+            ).save()
+            self._submit(candidate_id, seq, report)
+
+    # ------------------------------------------------------------------ rounds
+    def step(self, lostrun_expiration: float | None = None) -> RoundReport:
+        """One round: lease, sync, lost runs, stop check, propose and submit."""
+        self.acquire_lease()
+        report = RoundReport()
+        if lostrun_expiration is not None:
+            self.handle_lost_runs(lostrun_expiration, report)
+        self.sync(report)
+        reason = self.stop_reason()
+        if reason is None:
+            self.propose_and_submit(report)
+            reason = report.stop_reason
+        if reason is not None and not self.records(Status.pending):
+            self.campaign.update(
+                set__status="completed", set__stop_reason=reason, set__updated=utcnow()
+            )
+            report.stop_reason = reason
+        else:
+            self.campaign.update(set__updated=utcnow())
+        self.campaign.reload()
+        return report
+
+    @property
+    def completed(self) -> bool:
+        """Whether the campaign has ended (budget, pool or goal) with nothing pending."""
+        self.campaign.reload()
+        return self.campaign.status == "completed"
+
+    def run(
+        self,
+        *,
+        execute: Callable[[int], Any] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        on_round: Callable[[RoundReport], None] | None = None,
+        max_rounds: int | None = None,
+        lostrun_expiration: float | None = 4 * 3600.0,
+    ) -> None:
+        """Run rounds until the campaign completes.
+
+        Parameters
+        ----------
+        execute : callable, optional
+            Called with the fw_id of each pending workflow after a round (``tavbo run`` runs it
+            in-process); without it the agent only polls (workers run the jobs).
+        sleep : callable, optional
+            Waits ``poll_interval`` between rounds when nothing was executed.
+        on_round : callable, optional
+            Receives every :class:`RoundReport` (progress display).
+        max_rounds : int, optional
+            Stop after this many rounds (tests).
+        lostrun_expiration : float or None
+            Seconds without a ping after which a RUNNING firework counts as lost.
+        """
+        import time
+
+        sleep = sleep or time.sleep
+        rounds = 0
+        try:
+            while not self.completed and (max_rounds is None or rounds < max_rounds):
+                report = self.step(lostrun_expiration)
+                rounds += 1
+                if on_round is not None:
+                    on_round(report)
+                if self.completed:
+                    break
+                if execute is not None:
+                    for rec in sorted(self.records(Status.pending), key=lambda r: r.fw_id or 0):
+                        if rec.fw_id is not None:
+                            execute(rec.fw_id)
+                else:
+                    sleep(self.config.poll_interval)
+        finally:
+            self.release_lease()
+
+
+def _finite(x: float) -> float | None:
+    return None if x != x else float(x)  # NaN -> None

@@ -1,0 +1,137 @@
+"""Persistent campaign state (mongoengine): the campaign, its candidate table and decisions.
+
+Lessons from peers (``shared/notes/peers.md``): the candidate pool is one table with a status per
+row, scored in full every round; proposing is separate from running; failures are data. Every
+state change is a single-document atomic update, so an agent killed at any moment leaves a
+consistent table that the next agent resumes from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from enum import StrEnum
+from typing import Any
+
+from mongoengine import (
+    DateTimeField,
+    DictField,
+    Document,
+    FloatField,
+    IntField,
+    StringField,
+)
+
+from workflows.launchpad import DB_ALIAS
+
+__all__ = [
+    "Campaign",
+    "CandidateRecord",
+    "Decision",
+    "Status",
+    "agent_identity",
+    "utcnow",
+]
+
+
+class Status(StrEnum):
+    """Where a candidate stands in a campaign."""
+
+    new = "new"  # not evaluated, not reserved
+    pending = "pending"  # reserved by a decision; a workflow is (or is being) submitted
+    done = "done"  # E_b known
+    failed = "failed"  # evaluation failed for good (after reruns); excluded from the pool
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now, as MongoDB stores datetimes."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def agent_identity() -> str:
+    """``host:pid``: who holds a campaign lease."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Campaign(Document):
+    """One search: its configuration, status and the lease of the agent running it."""
+
+    name = StringField(required=True, unique=True)
+    config = DictField(required=True)  # CampaignConfig.model_dump()
+    status = StringField(default="running", choices=("running", "completed", "stopped"))
+    stop_reason = StringField()
+    created = DateTimeField(default=utcnow)
+    updated = DateTimeField(default=utcnow)
+    lease_owner = StringField()
+    lease_expires = DateTimeField()
+    n_decisions = IntField(default=0)  # sequence counter for Decision.seq
+
+    meta = {"db_alias": DB_ALIAS, "collection": "tavbo_campaigns"}  # noqa: RUF012
+
+
+class CandidateRecord(Document):
+    """One row of a campaign's candidate table."""
+
+    campaign = StringField(required=True)
+    candidate_id = StringField(required=True)
+    carrier = StringField()
+    status = StringField(default=Status.new.value, choices=[s.value for s in Status])
+    e_b = FloatField()
+    fw_id = IntField()
+    decision_seq = IntField()
+    attempts = IntField(default=0)
+    error = StringField()
+    submitted = DateTimeField()
+    finished = DateTimeField()
+    wall_time = FloatField()
+
+    meta = {  # noqa: RUF012
+        "db_alias": DB_ALIAS,
+        "collection": "tavbo_candidates",
+        "indexes": [
+            {"fields": ["campaign", "candidate_id"], "unique": True},
+            {"fields": ["campaign", "status"]},
+        ],
+    }
+
+
+class Decision(Document):
+    """Audit record of one proposal: why the agent chose this composition then."""
+
+    campaign = StringField(required=True)
+    seq = IntField(required=True)
+    candidate_id = StringField(required=True)
+    strategy = StringField()  # initial-random, random, or the model name
+    acquisition = StringField()
+    acquisition_value = FloatField()
+    rank = IntField()
+    predicted_mean = FloatField()
+    predicted_std = FloatField()
+    n_observed = IntField()
+    n_pending = IntField()
+    model = DictField()  # kernel, hyperparameters, log marginal likelihood
+    fw_id = IntField()
+    created = DateTimeField(default=utcnow)
+    extra = DictField()
+
+    meta = {  # noqa: RUF012
+        "db_alias": DB_ALIAS,
+        "collection": "tavbo_decisions",
+        "indexes": [{"fields": ["campaign", "seq"], "unique": True}],
+    }
+
+    def summary(self) -> dict[str, Any]:
+        """A flat record for tables and JSON."""
+        return {
+            "seq": self.seq,
+            "candidate_id": self.candidate_id,
+            "strategy": self.strategy,
+            "acquisition": self.acquisition,
+            "acq_value": self.acquisition_value,
+            "rank": self.rank,
+            "mean": self.predicted_mean,
+            "std": self.predicted_std,
+            "fw_id": self.fw_id,
+            "created": self.created.isoformat() if self.created else None,
+        }
