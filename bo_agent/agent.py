@@ -83,10 +83,16 @@ class CampaignAgent:
     RESUMABLE = frozenset({"budget", "max_pending", "poll_interval", "stop_undiscovered"})
 
     def __init__(
-        self, config: CampaignConfig, launchpad: LaunchPad, identity: str | None = None
+        self,
+        config: CampaignConfig,
+        launchpad: LaunchPad,
+        identity: str | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self.lp = launchpad
         self.identity = identity or agent_identity()
+        self.read_only = read_only
         self.campaign = self._load_or_create(config)
         self.config = CampaignConfig(**self.campaign.config)
         self.space: CompositionSpace = load_space(self.config.space)
@@ -96,12 +102,25 @@ class CampaignAgent:
             self.config.groups,
             source_carrier=self._source_carrier(),
         )
-        self._ensure_candidate_table()
+        if not read_only:
+            self._ensure_candidate_table()
+
+    @classmethod
+    def view(cls, name: str, launchpad: LaunchPad) -> CampaignAgent:
+        """A read-only agent of an existing campaign (for status and next proposals)."""
+        camp = Campaign.objects(name=name).first()
+        if camp is None:
+            raise ConfigError(f"no campaign {name!r}")
+        return cls(CampaignConfig(**camp.config), launchpad, "view", read_only=True)
 
     # ------------------------------------------------------------------ setup
     def _load_or_create(self, config: CampaignConfig) -> Campaign:
         existing = Campaign.objects(name=config.name).first()
+        if existing is not None and self.read_only:
+            return existing
         if existing is None:
+            if self.read_only:
+                raise ConfigError(f"no campaign {config.name!r}")
             camp = Campaign(name=config.name, config=config.model_dump(mode="json"))
             camp.save()
             return camp

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from workflows.errors import TavboError
 
-__all__ = ["AgentError", "DescriptorError"]
+__all__ = ["AgentError", "DescriptorError", "NoCandidatesError"]
 
 
 class AgentError(TavboError):
@@ -13,3 +13,7 @@ class AgentError(TavboError):
 
 class DescriptorError(AgentError, ValueError):
     """A composition cannot be turned into a descriptor row (an element lacks data, say)."""
+
+
+class NoCandidatesError(AgentError, LookupError):
+    """No candidate is left to propose: the pool is observed, pending or failed throughout."""

@@ -63,3 +63,7 @@ def setup_logging(verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # FireWorks and jobflow put DEBUG/INFO on their own loggers, which propagate to the root
+    # handler: filter at the handler so only what the user asked for is shown.
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)

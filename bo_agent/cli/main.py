@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from bo_agent.cli.app import TavboTyper, setup_logging
+from bo_agent.cli.campaign import agent, run, status
 from bo_agent.cli.descriptors import descriptors
 from bo_agent.cli.space import space_app
 from bo_agent.cli.structure import structure
@@ -35,6 +36,9 @@ def _root(
     setup_logging(verbose)
 
 
+app.command()(run)
+app.command()(agent)
+app.command()(status)
 app.add_typer(space_app, name="space")
 app.command()(descriptors)
 app.command()(structure)
