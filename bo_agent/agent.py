@@ -192,6 +192,14 @@ class CampaignAgent:
         )
         if not taken:
             self.campaign.reload()
+            stale = self.campaign.lease_owner
+            if stale and _dead_on_this_host(stale):
+                logger.warning("taking over the lease of dead agent %s", stale)
+                taken = Campaign.objects(name=self.name, lease_owner=stale).update_one(
+                    set__lease_owner=self.identity,
+                    set__lease_expires=now + dt.timedelta(seconds=seconds),
+                )
+        if not taken:
             raise LockError(
                 f"campaign {self.name!r} is run by agent {self.campaign.lease_owner} "
                 f"(lease until {self.campaign.lease_expires:%Y-%m-%d %H:%M:%S} UTC); "
@@ -418,7 +426,14 @@ class CampaignAgent:
         else:
             self.campaign.update(set__updated=utcnow())
         self.campaign.reload()
+        self._checkpoint()
         return report
+
+    def _checkpoint(self) -> None:
+        """Persist the embedded store (a no-op on MongoDB, where every write is durable)."""
+        checkpoint = getattr(self.lp, "checkpoint", None)
+        if checkpoint is not None:
+            checkpoint()
 
     @property
     def completed(self) -> bool:
@@ -471,6 +486,23 @@ class CampaignAgent:
                     sleep(self.config.poll_interval)
         finally:
             self.release_lease()
+
+
+def _dead_on_this_host(owner: str) -> bool:
+    """Whether lease holder ``host:pid`` is a process of this host that no longer runs."""
+    import os
+    import socket
+
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _finite(x: float) -> float | None:

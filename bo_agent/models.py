@@ -12,12 +12,15 @@ Both hand the proposal layer a :class:`PoolPosterior` (``model.pool_posterior(X_
 and standard deviation over a finite candidate pool, cheap kriging-believer conditioning on
 pending candidates, and joint posterior samples for Thompson sampling.
 
-Scale. Predictions run in chunks (about 32 MB of cross-covariance per chunk), and the variance
-comes from triangular solves with the Cholesky factor, so 100,000 candidates against 500
-observations need a few hundred MB. Hyperparameter fits run BLAS single-threaded: the
-optimiser calls many small linear-algebra routines, and multi-threaded OpenBLAS makes these
-hundreds of times slower when the cores are busy (as they are next to running calculations).
-Above ``restart_limit`` observations the optimiser makes no random restarts.
+Scale (``benchmarks/proposal_latency.py``). Predictions run in chunks (about 32 MB of
+cross-covariance per chunk) and the variance comes from triangular solves with the Cholesky
+factor; a pool posterior keeps ``L^-1 K(X_train, X_pool)`` (400 MB for 100,000 candidates and
+500 observations). The marginal likelihood of the standard kernels is evaluated by
+:class:`_FastNegLML` (same values as sklearn's objective, 5-10 times faster), random restarts
+stop above ``restart_limit`` observations, and above ``max_hyperparameter_samples``
+hyperparameters are fitted on a random subset. Small linear algebra runs BLAS single-threaded:
+multi-threaded OpenBLAS makes a 40 x 40 solve some 300 times slower when the cores are busy, as
+they are next to running calculations.
 """
 
 from __future__ import annotations
@@ -907,7 +910,8 @@ class TransferGP(RegressorMixin, BaseEstimator):
         Fit ``base`` on the source, then fit the target GP with those hyperparameters frozen
         (``optimizer=None``). The amplitude hyperparameters are in units of the source
         standard deviation, so the target keeps the source scale; only its mean (a systematic
-        carrier offset) is estimated from the target data.
+        carrier offset) is estimated from the target data (the source mean while there is
+        none).
     ``"gp"`` (Li-GP)
         Fit ``base`` on the source; its posterior mean ``mu_src(X)`` becomes the prior mean of
         the target GP, which models the residual ``y - mu_src(X)`` with the source
@@ -938,6 +942,8 @@ class TransferGP(RegressorMixin, BaseEstimator):
         The GP fitted on the source data (modes hp and gp).
     model_ : GPModel
         The GP that predicts the target (joint over both tasks for ``"multitask"``).
+    task_means_ : (float, float)
+        ``"multitask"`` only: source and target means (eV) the tasks are centred on.
     n_features_in_ : int
 
     Examples
@@ -1022,6 +1028,8 @@ class TransferGP(RegressorMixin, BaseEstimator):
             target.set_params(
                 kernel=clone(src.kernel_), optimize_hyperparameters=False, y_scale=src.y_scale_
             )
+            if y.size == 0:  # no target mean to estimate yet: start from the source mean
+                target.set_params(mean_function=_Constant(src.y_offset_))
         else:  # "gp"
             target.set_params(
                 kernel=clone(src.kernel_),
@@ -1045,11 +1053,12 @@ class TransferGP(RegressorMixin, BaseEstimator):
         mean_tgt = float(y.mean()) if y.size else mean_src
         scale = float(ys.std()) if ys.size >= 2 and ys.std() > 1e-12 else 1.0
         self.task_means_ = (mean_src, mean_tgt)
-
-        def task_mean(Xa: FloatArray) -> FloatArray:
-            return np.where(Xa[:, -1] > 0.5, mean_tgt, mean_src)
-
-        base.set_params(kernel=kernel, mean_function=task_mean, y_scale=scale, normalize_y=False)
+        base.set_params(
+            kernel=kernel,
+            mean_function=_TaskMean(mean_src, mean_tgt),
+            y_scale=scale,
+            normalize_y=False,
+        )
         Xa = np.vstack([_with_task(Xs, 0.0), _with_task(X, 1.0)])
         return base.fit(Xa, np.concatenate([ys, y]))
 
@@ -1099,6 +1108,33 @@ class TransferGP(RegressorMixin, BaseEstimator):
             "target": self.model_.fitted_hyperparameters(),
             "source": None if src is None else src.fitted_hyperparameters(),
         }
+
+
+class _Constant:
+    """A constant prior mean, eV (picklable, unlike a lambda)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = float(value)
+
+    def __call__(self, X: FloatArray) -> FloatArray:
+        return np.full(X.shape[0], self.value)
+
+    def __repr__(self) -> str:
+        return f"_Constant({self.value:.4g})"
+
+
+class _TaskMean:
+    """Prior mean per task for the multi-task GP: source mean (task 0), target mean (task 1)."""
+
+    def __init__(self, source: float, target: float) -> None:
+        self.source = float(source)
+        self.target = float(target)
+
+    def __call__(self, X: FloatArray) -> FloatArray:
+        return np.where(X[:, -1] > 0.5, self.target, self.source)
+
+    def __repr__(self) -> str:
+        return f"_TaskMean(source={self.source:.4g}, target={self.target:.4g})"
 
 
 def _with_task(X: FloatArray, task: float) -> FloatArray:

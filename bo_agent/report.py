@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -111,7 +112,7 @@ def summarise(name: str) -> CampaignSummary:
         name=name,
         status=camp.status,
         stop_reason=camp.stop_reason,
-        config=dict(camp.config),
+        config=json.loads(json.dumps(camp.to_mongo()["config"], default=str)),
         counts=counts,
         history=history,
         pending=pending,

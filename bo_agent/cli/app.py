@@ -44,16 +44,16 @@ class TavboTyper(typer.Typer):
         except KeyboardInterrupt:
             typer.echo("tavbo: interrupted", err=True)
             sys.exit(130)
-        except Exception as exc:  # click's own usage errors and aborts
-            import click
-
-            if isinstance(exc, click.exceptions.ClickException):
-                exc.show()
-                sys.exit(exc.exit_code)
-            if isinstance(exc, click.exceptions.Abort):
+        except Exception as exc:  # click's usage errors and aborts (typer vendors its own click)
+            name = type(exc).__name__
+            code = getattr(exc, "exit_code", None)
+            if callable(getattr(exc, "show", None)) and code is not None:
+                exc.show()  # type: ignore[attr-defined]
+                sys.exit(code)
+            if name == "Abort":
                 sys.exit(1)
-            if isinstance(exc, click.exceptions.Exit):
-                sys.exit(exc.exit_code)
+            if name == "Exit":
+                sys.exit(code or 0)
             raise
 
 

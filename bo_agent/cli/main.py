@@ -7,8 +7,10 @@ from typing import Annotated
 import typer
 
 from bo_agent.cli.app import TavboTyper, setup_logging
+from bo_agent.cli.barriers import barriers
 from bo_agent.cli.campaign import agent, run, status
 from bo_agent.cli.descriptors import descriptors
+from bo_agent.cli.evaluate import evaluate
 from bo_agent.cli.space import space_app
 from bo_agent.cli.structure import structure
 
@@ -39,6 +41,8 @@ def _root(
 app.command()(run)
 app.command()(agent)
 app.command()(status)
+app.command()(evaluate)
+app.command()(barriers)
 app.add_typer(space_app, name="space")
 app.command()(descriptors)
 app.command()(structure)

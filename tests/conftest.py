@@ -1,0 +1,71 @@
+"""Shared fixtures: one LaunchPad for the whole run, reset before each test that asks for it.
+
+FireWorks reads ``MONGOMOCK_SERVERSTORE_FILE`` once, when first imported, so this file sets it in
+``pytest_configure`` (before any test module is imported) and never imports fireworks, jobflow or
+anything that imports them at module level.
+
+With ``TAVBO_TEST_MONGO_URI`` set (e.g. ``mongodb://localhost:27017``), the same tests run
+against that server instead, in the database ``TAVBO_TEST_MONGO_DB`` (default ``tavbo_test``),
+which is reset before each test: never point it at a database you care about.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+MONGO_URI = os.environ.get("TAVBO_TEST_MONGO_URI")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Embedded store in a fresh temp dir, unless a real MongoDB is given."""
+    if MONGO_URI:
+        return
+    store = Path(tempfile.mkdtemp(prefix="tavbo-test-")) / "launchpad.json"
+    store.write_text("{}")
+    os.environ["MONGOMOCK_SERVERSTORE_FILE"] = str(store)
+    os.environ["TAVBO_EMBEDDED_STORE"] = str(store)  # what commands opened in-process use
+    os.environ.pop("TAVBO_LAUNCHPAD_FILE", None)
+
+
+@pytest.fixture(scope="session")
+def session_launchpad(tmp_path_factory: pytest.TempPathFactory):
+    """The one LaunchPad of the test run (embedded owner, or the TAVBO_TEST_MONGO_URI server)."""
+    from workflows.launchpad import open_launchpad
+
+    if MONGO_URI:
+        import yaml
+
+        lp_file = tmp_path_factory.mktemp("mongo") / "my_launchpad.yaml"
+        name = os.environ.get("TAVBO_TEST_MONGO_DB", "tavbo_test")
+        lp_file.write_text(yaml.safe_dump({"host": MONGO_URI, "uri_mode": True, "name": name}))
+        os.environ["TAVBO_LAUNCHPAD_FILE"] = str(lp_file)
+        lp = open_launchpad(launchpad_file=lp_file)
+    else:
+        lp = open_launchpad(store_path=os.environ["TAVBO_EMBEDDED_STORE"], handle_signals=False)
+    yield lp
+    lp.close()
+
+
+@pytest.fixture
+def launchpad(session_launchpad, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The shared LaunchPad, reset (FireWorks, job store and results); rockets run in tmp."""
+    monkeypatch.setenv("TAVBO_RUN_DIR", str(tmp_path / "runs"))
+    session_launchpad.reset("", require_password=False, max_reset_wo_password=10_000)
+    return session_launchpad
+
+
+@pytest.fixture
+def barrier_table(tmp_path: Path) -> Path:
+    """A small CSV barrier table (eV) for the ``table`` engine."""
+    path = tmp_path / "barriers.csv"
+    path.write_text(
+        "candidate_id,e_b,hops\n"
+        'Na-Ga-P-F,0.42,"[{""barrier"": 0.42, ""length"": 3.1}, {""barrier"": 0.95}]"\n'
+        "Li-Mg-S-F,0.30,\n"
+        "Li-Al-P-F,0.61,\n"
+    )
+    return path

@@ -1,0 +1,211 @@
+"""The ``table`` engine: E_b looked up in a CSV or JSON file (fidelity ``"table"``).
+
+It answers in milliseconds with known or previously computed barriers, which makes it the
+engine of replays, demos and the plumbing tests; it goes through the same FireWorks path as the
+real engines. A composition missing from the table raises
+:class:`~workflows.errors.CalculationError` inside the job, so its firework FIZZLES.
+
+Table formats (energies in eV):
+
+* CSV with a header: ``candidate_id`` (or ``id``), ``e_b``, optional ``e_b_from_min`` and
+  optional ``hops`` (a JSON list, as below).
+* JSON: ``{"Na-Ga-P-F": 0.42, ...}``, or ``{"Na-Ga-P-F": {"e_b": 0.42, "hops": [...]}}``, or a
+  list of records with ``candidate_id``.
+
+A hop is a :class:`~workflows.schemas.HopBarrier` dict; only ``barrier`` is required, missing
+geometry reads as unknown (``length`` 0, sites -1).
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "eb.csv"
+>>> _ = path.write_text("candidate_id,e_b\\nNa-Ga-P-F,0.42\\n")
+>>> maker = TableBarrierMaker(table=str(path))
+>>> maker.make(None, "Na-Ga-P-F").name
+'table barrier Na-Ga-P-F'
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from jobflow import Flow, Maker, job
+
+from workflows.errors import CalculationError, ConfigError
+from workflows.schemas import BarrierResult, HopBarrier
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
+__all__ = ["TableBarrierMaker", "read_table", "table_barrier"]
+
+#: Job name of the lookup (deterministic, so tests and ingest can address it).
+JOB_NAME = "table barrier"
+
+
+@dataclass
+class TableBarrierMaker(Maker):
+    """Barrier "engine" that reads E_b from a table.
+
+    Parameters
+    ----------
+    name : str, default="table barrier"
+        Name of the lookup job; the flow is named ``"<name> <candidate_id>"``.
+    table : str
+        Path of the CSV or JSON table (made absolute here: rockets run in launcher dirs).
+    fail_ids : list of str, default=[]
+        Test only: these IDs raise CalculationError, like a crashed calculation.
+    delay_s : float, default=0.0
+        Test only: seconds the job sleeps before answering (to interrupt a running job).
+    """
+
+    name: str = JOB_NAME
+    table: str = ""
+    fail_ids: list[str] = field(default_factory=list)
+    delay_s: float = 0.0
+
+    engine: ClassVar[str] = "table"
+    #: The table needs no structure, so :mod:`workflows.submit` does not build one.
+    needs_structure: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        if not self.table:
+            raise ConfigError(
+                "the table engine needs table=PATH: a CSV (candidate_id,e_b) or JSON file"
+            )
+        path = Path(self.table).expanduser().resolve()
+        read_table(path)  # fail at submission, not in the worker
+        self.table = str(path)
+
+    def make(self, structure: Structure | None, candidate_id: str) -> Flow:
+        """Flow of one lookup job whose output is the composition's BarrierResult."""
+        lookup = table_barrier(
+            self.table,
+            candidate_id,
+            fail=candidate_id in self.fail_ids,
+            delay_s=self.delay_s,
+        )
+        lookup.name = self.name
+        return Flow([lookup], output=lookup.output, name=f"{self.name} {candidate_id}")
+
+
+def read_table(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read a barrier table: candidate ID -> ``{"e_b", "e_b_from_min", "hops"}``.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, has an unknown suffix or a malformed entry.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read barrier table {path}: {exc.strerror}") from None
+    if path.suffix.lower() == ".csv":
+        rows = list(csv.DictReader(text.splitlines()))
+    elif path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"barrier table {path} is not valid JSON: {exc}") from None
+        if isinstance(data, dict):
+            rows = [
+                {"candidate_id": k, **(v if isinstance(v, dict) else {"e_b": v})}
+                for k, v in data.items()
+            ]
+        elif isinstance(data, list):
+            rows = data
+        else:
+            raise ConfigError(f"barrier table {path}: expected a JSON object or list")
+    else:
+        raise ConfigError(f"barrier table {path}: unknown suffix; expected .csv or .json")
+    table: dict[str, dict[str, Any]] = {}
+    for n, row in enumerate(rows, start=1):
+        table.update([_parse_row(row, f"{path} entry {n}")])
+    return table
+
+
+def _parse_row(row: Any, where: str) -> tuple[str, dict[str, Any]]:
+    if not isinstance(row, dict):
+        raise ConfigError(f"{where}: expected a record, got {type(row).__name__}")
+    cid = row.get("candidate_id") or row.get("id")
+    if not cid:
+        raise ConfigError(f"{where}: no candidate_id (or id)")
+    try:
+        e_b = float(row["e_b"])
+        from_min = row.get("e_b_from_min")
+        from_min = float(from_min) if from_min not in (None, "") else None
+        hops = row.get("hops") or []
+        if isinstance(hops, str):
+            hops = json.loads(hops)
+        hops = [_hop(i, h) for i, h in enumerate(hops)]
+    except KeyError:
+        raise ConfigError(f"{where} ({cid}): no e_b") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where} ({cid}): {exc}") from None
+    return str(cid), {"e_b": e_b, "e_b_from_min": from_min, "hops": hops}
+
+
+def _hop(index: int, hop: Any) -> dict[str, Any]:
+    if not isinstance(hop, dict):
+        hop = {"barrier": float(hop)}
+    out = {"hop_index": index, "length": 0.0, "isite": -1, "esite": -1, "to_jimage": (0, 0, 0)}
+    out.update(hop)
+    out.setdefault("barrier_from_min", out["barrier"])
+    return HopBarrier.model_validate(out).model_dump()
+
+
+@job(output_schema=BarrierResult)
+def table_barrier(
+    table: str, candidate_id: str, fail: bool = False, delay_s: float = 0.0
+) -> BarrierResult:
+    """Look ``candidate_id`` up in ``table`` (see :func:`read_table`).
+
+    Raises
+    ------
+    CalculationError
+        If the ID is not in the table, or ``fail`` (test-only simulated crash).
+    """
+    start = time.perf_counter()
+    if delay_s > 0:
+        time.sleep(delay_s)
+    if fail:
+        raise CalculationError(f"simulated crash of {candidate_id} (fail_ids; test only)")
+    entries = read_table(table)
+    if candidate_id not in entries:
+        raise CalculationError(
+            f"{candidate_id!r} is not in barrier table {table} ({len(entries)} entries)"
+        )
+    entry = entries[candidate_id]
+    hops = [HopBarrier.model_validate(h) for h in entry["hops"]]
+    e_b = entry["e_b"]
+    percolating = [h for h in hops if h.barrier <= e_b + 1e-9]
+    from_min = entry["e_b_from_min"]
+    if from_min is None and percolating:  # the network's highest hop, from its path minimum
+        from_min = max(h.barrier_from_min for h in percolating)
+    return BarrierResult(
+        candidate_id=candidate_id,
+        engine=TableBarrierMaker.engine,
+        fidelity="table",
+        e_b=e_b,
+        e_b_from_min=from_min,
+        percolating_hops=[h.hop_index for h in percolating],
+        hops=hops,
+        settings={"table": table},
+        versions={"tavbo": _version()},
+        wall_time=time.perf_counter() - start,
+    )
+
+
+def _version() -> str:
+    try:
+        return metadata.version("tavbo")
+    except metadata.PackageNotFoundError:
+        return "unknown"

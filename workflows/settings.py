@@ -1,0 +1,98 @@
+"""Settings of the FireWorks / database plumbing, from ``TAVBO_*`` environment variables.
+
+Two LaunchPad modes share one code path (see :mod:`workflows.launchpad`):
+
+* **MongoDB**: ``TAVBO_LAUNCHPAD_FILE`` names a ``my_launchpad.yaml``-style file (host or URI,
+  database name, credentials, ``mongoclient_kwargs`` for TLS and timeouts). Many processes and
+  remote workers may use it at once.
+* **Embedded** (default when no LaunchPad file is set): FireWorks' mongomock mode, persisted to
+  one JSON file. Only one process at a time may own it (a lock file enforces this). Its path is,
+  in order: ``TAVBO_EMBEDDED_STORE``, else ``MONGOMOCK_SERVERSTORE_FILE`` (FireWorks' own
+  variable, which the test suite sets), else ``./.tavbo/launchpad.json`` in the current
+  directory: a campaign's store lives with the project it belongs to, like ``.git`` (the
+  repository's ``.gitignore`` lists ``/.tavbo/``).
+
+Examples
+--------
+>>> from workflows.settings import WorkflowSettings
+>>> WorkflowSettings(embedded_store="/tmp/x/launchpad.json").store_path.name
+'launchpad.json'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_STORE", "WorkflowSettings"]
+
+#: Default embedded store, relative to the current directory when a command runs.
+DEFAULT_STORE = Path(".tavbo") / "launchpad.json"
+
+
+class WorkflowSettings(BaseSettings):
+    """Where the LaunchPad, the job store and the results live; every field has a default."""
+
+    model_config = SettingsConfigDict(env_prefix="TAVBO_", extra="forbid")
+
+    launchpad_file: Path | None = Field(
+        None,
+        description=(
+            "my_launchpad.yaml of a real MongoDB LaunchPad; unset means the embedded store "
+            "(TAVBO_LAUNCHPAD_FILE)"
+        ),
+    )
+    embedded_store: Path | None = Field(
+        None,
+        description=(
+            "JSON file of the embedded (mongomock) LaunchPad; default MONGOMOCK_SERVERSTORE_FILE "
+            "if set, else ./.tavbo/launchpad.json (TAVBO_EMBEDDED_STORE)"
+        ),
+    )
+    db_name: str = Field("tavbo", description="Database name of the embedded LaunchPad")
+    server_timeout_ms: int = Field(
+        3000,
+        gt=0,
+        description=(
+            "serverSelectionTimeoutMS for MongoDB, ms: how long an unreachable host is tried "
+            "before DatabaseError (a value in mongoclient_kwargs wins)"
+        ),
+    )
+    outputs_collection: str = Field(
+        "jobflow_outputs", description="Collection of the jobflow JobStore's documents"
+    )
+    data_collection: str = Field(
+        "jobflow_data",
+        description="GridFS bucket of the JobStore's 'data' additional store (large outputs)",
+    )
+    run_dir: Path = Field(
+        Path("tavbo-runs"),
+        description="Directory under which in-process rockets create their launcher_* dirs",
+    )
+    fireworks_log_level: str = Field(
+        "WARNING", description="Stream log level of FireWorks' own loggers (they print to stdout)"
+    )
+    handle_signals: bool = Field(
+        True,
+        description=(
+            "Embedded owner: on SIGINT/SIGTERM checkpoint, then die by the signal; turn off "
+            "in notebooks (TAVBO_HANDLE_SIGNALS=false)"
+        ),
+    )
+
+    @property
+    def store_path(self) -> Path:
+        """Absolute path of the embedded store file (resolved against the current directory)."""
+        path = self.embedded_store
+        if path is None:
+            env = os.environ.get("MONGOMOCK_SERVERSTORE_FILE")
+            path = Path(env) if env else DEFAULT_STORE
+        return path.expanduser().resolve()
+
+    @property
+    def mode(self) -> str:
+        """``"mongodb"`` when a LaunchPad file is set, else ``"embedded"``."""
+        return "mongodb" if self.launchpad_file else "embedded"
