@@ -105,7 +105,13 @@ def read_table(path: str | Path) -> dict[str, dict[str, Any]]:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        if path.name.endswith(".json.gz"):  # tavbo screen --export ...json.gz
+            import gzip
+
+            text = gzip.decompress(path.read_bytes()).decode()
+            path = path.with_name(path.name[: -len(".gz")])
+        else:
+            text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read barrier table {path}: {exc.strerror}") from None
     if path.suffix.lower() == ".csv":

@@ -1,0 +1,105 @@
+"""``tavbo screen``: evaluate every composition (of a carrier) with one engine, resumably."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from bo_agent.cli.evaluate import parse_settings
+from bo_agent.cli.options import SpaceOpt
+from workflows.composition_space import load_space
+from workflows.engines import check_engine
+
+__all__ = ["screen"]
+
+
+def screen(
+    engine: Annotated[str, typer.Option("--engine", "-e", help="Barrier engine.")],
+    carrier: Annotated[
+        list[str] | None, typer.Option("--carrier", "-A", help="Only these carriers (repeat).")
+    ] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", "-c", help="Default: reference-<engine>.")
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", metavar="KEY=VALUE", help="Engine setting, repeatable."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", help="Stop after this many new evaluations.")
+    ] = None,
+    retry: Annotated[bool, typer.Option("--retry", help="Rerun failed compositions.")] = False,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="Write every result of the campaign to this JSON file."),
+    ] = None,
+    space: SpaceOpt = None,
+) -> None:
+    """Exhaustive screening (reference data): resumes where it stopped, never recomputes."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from workflows.launchpad import open_launchpad
+    from workflows.screening import screen as run_screen
+
+    check_engine(engine)
+    comp_space = load_space(space)
+    ids = [c.id for c in comp_space if not carrier or c.carrier in carrier]
+    campaign = campaign or f"reference-{engine}"
+    console = Console(stderr=True)
+    lp = open_launchpad()
+    try:
+        progress = Progress(
+            TextColumn(f"[bold]{campaign}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=console,
+        )
+        task = progress.add_task("screen", total=len(ids), info="")
+        new = 0
+
+        def on_result(cid: str, result: Any, error: str | None) -> None:
+            nonlocal new
+            progress.advance(task)
+            if error is None and result is not None:
+                progress.update(task, info=f"{cid} {result.e_b:.3f} eV")
+            else:
+                console.print(f"[red]failed[/] {cid}: {(error or '')[:120]}")
+
+        todo = ids
+        if limit is not None:
+            from workflows.evaluation import stored_barrier
+
+            done = [i for i in ids if stored_barrier(lp, i, engine, campaign) is not None]
+            pending = [i for i in ids if i not in set(done)]
+            todo = done + pending[:limit]
+            progress.update(task, total=len(todo))
+        with progress:
+            report = run_screen(
+                todo, engine, campaign, lp, space=str(space) if space else None,
+                retry_failed=retry, on_result=on_result, **parse_settings(setting),
+            )  # fmt: skip
+            new = len(report.computed)
+        if export is not None:
+            from workflows.export import export_campaign
+
+            n = export_campaign(campaign, export, engine=engine)
+            console.print(f"exported {n} results to {export}")
+    finally:
+        lp.close()
+    console.print(
+        f"{campaign}: {new} computed now, {len(report.already_done)} already done, "
+        f"{len(report.failed)} failed"
+    )
