@@ -1,0 +1,185 @@
+"""A real Slurm: table-engine workflows go through sbatch and come back into the LaunchPad.
+
+This is the "embedded LaunchPad with queue jobs on one machine" set-up: the test process owns
+the embedded LaunchPad (which no other process may open), reserves Fireworks and submits them
+with ``workflows.offline.qlaunch`` (``qlaunch -r singleshot``) using the queue adapter that
+``tavbo init-config --scheduler slurm`` writes; each Slurm job runs ``--offline`` and the test
+process recovers the results. Per-job resources (``workflows.resources``) must appear in the job
+scripts and in ``scontrol show job``; a job cancelled with ``scancel`` must be found as a lost run
+and re-queued.
+
+Slurm is started with ``.ci/start_slurm.sh`` when it is not running and this runs as root;
+otherwise the tests are skipped. Run with ``pytest -m slurm tests/integration``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slurm
+
+REPO = Path(__file__).resolve().parents[2]
+JOB_TIMEOUT = 180  # s for one Slurm job to finish
+
+
+def _node_state() -> str:
+    out = subprocess.run(
+        ["sinfo", "-h", "-N", "-o", "%t"], capture_output=True, text=True, check=False
+    )
+    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    """A Slurm with an idle node: the running one, or one started by .ci/start_slurm.sh."""
+    if shutil.which("sinfo") and _node_state().startswith(("idle", "mix")):
+        return
+    script = REPO / ".ci" / "start_slurm.sh"
+    if os.geteuid() != 0 or not script.exists():
+        pytest.skip("Slurm is not running (start it with .ci/start_slurm.sh as root)")
+    subprocess.run([str(script)], check=True, timeout=300)
+    assert _node_state().startswith(("idle", "mix"))
+
+
+@pytest.fixture
+def qadapter(slurm, tmp_path):
+    """The Slurm queue adapter written by init-config (offline rocket, no VASP)."""
+    from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter
+
+    from workflows.hpc_config import write_config
+
+    cfg = tmp_path / "cfg"
+    write_config("slurm", cfg)
+    return CommonAdapter.from_file(str(cfg / "my_qadapter.yaml"))
+
+
+@pytest.fixture
+def resources():
+    """Different requests for the two jobs of a table workflow, small enough for this node."""
+    from workflows.resources import JobResources, QueueResources
+
+    return QueueResources(
+        cores_per_node=os.cpu_count() or 1,
+        screening=JobResources(ntasks=1, walltime="00:05:00"),
+        relax=JobResources(ntasks=min(2, os.cpu_count() or 1), walltime="00:07:00"),
+        rules=(("relax", ("record",)), *QueueResources().rules),
+    )
+
+
+def _submit(lp, table, candidate_id, resources, campaign="slurm", **maker_kwargs):
+    from jobflow.managers.fireworks import flow_to_workflow
+
+    from workflows.composition_space import default_space
+    from workflows.engines.table import TableBarrierMaker
+    from workflows.resources import apply_resources
+    from workflows.submit import build_flow, workflow_metadata
+
+    cand = default_space().get(candidate_id)
+    maker = TableBarrierMaker(table=str(table), **maker_kwargs)
+    flow = build_flow(cand, maker=maker, campaign=campaign)
+    apply_resources(flow, resources)
+    wf = flow_to_workflow(flow, metadata=workflow_metadata(cand, "table", campaign))
+    return sorted(lp.add_wf(wf).values())
+
+
+def _scontrol(job_id: str) -> dict[str, str]:
+    out = subprocess.run(
+        ["scontrol", "show", "job", job_id], capture_output=True, text=True, check=True
+    ).stdout
+    return dict(re.findall(r"(\w+)=(\S+)", out))
+
+
+def _in_queue(job_id: str) -> bool:
+    out = subprocess.run(
+        ["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True, check=False
+    )
+    return bool(out.stdout.strip())
+
+
+def _wait_gone(job_ids, timeout=JOB_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while any(_in_queue(j) for j in job_ids):
+        assert time.monotonic() < deadline, f"Slurm jobs {job_ids} still queued after {timeout} s"
+        time.sleep(0.5)
+
+
+def _diagnose(launch) -> str:
+    files = sorted(Path(launch.launch_dir).glob("*.error")) + sorted(
+        Path(launch.launch_dir).glob("*.out")
+    )
+    return "\n".join(f"--- {f.name}\n{f.read_text()[-2000:]}" for f in files)
+
+
+def test_table_workflow_through_slurm(launchpad, barrier_table, qadapter, resources, tmp_path):
+    from workflows.documents import get_barrier
+    from workflows.ingest import ingest_completed
+    from workflows.offline import qlaunch, recover_offline
+
+    fw_ids = _submit(launchpad, barrier_table, "Na-Ga-P-F", resources)
+    start = time.perf_counter()
+    launches = []
+    for _ in range(4):  # two fireworks, one after the other
+        new = qlaunch(launchpad, qadapter, store=launchpad.job_store, launch_dir=tmp_path, njobs=5)
+        if not new:
+            break
+        for q in new:  # resources as Slurm sees them
+            info = _scontrol(q.reservation_id)
+            name = launchpad.get_fw_by_id(q.fw_id).name
+            want = resources.queueadapter("relax" if name == "record barrier" else "screening")
+            assert info["NumTasks"] == str(want["ntasks"])
+            assert info["TimeLimit"] == want["walltime"]
+            script = (Path(q.launch_dir) / "FW_submit.script").read_text()
+            assert f"#SBATCH --ntasks={want['ntasks']}" in script
+            assert f"#SBATCH --time={want['walltime']}" in script
+        _wait_gone([q.reservation_id for q in new])
+        report = recover_offline(launchpad, launchpad.job_store)
+        assert report.completed == sorted(q.fw_id for q in new), [_diagnose(q) for q in new]
+        launches += new
+    elapsed = time.perf_counter() - start
+
+    states = {launchpad.get_fw_by_id(i).state for i in fw_ids}
+    assert states == {"COMPLETED"}, [_diagnose(q) for q in launches]
+    assert len(launches) == 2
+    assert {_scontrol(q.reservation_id)["JobState"] for q in launches} == {"COMPLETED"}
+    assert ingest_completed(launchpad, campaign="slurm").ingested == ["slurm/Na-Ga-P-F/table"]
+    assert get_barrier("slurm", "Na-Ga-P-F", "table").e_b == pytest.approx(0.42, abs=0.01)
+    print(f"table workflow through Slurm: {elapsed:.1f} s for {len(launches)} jobs")
+
+
+def test_cancelled_job_is_found_lost_and_requeued(
+    launchpad, barrier_table, qadapter, resources, tmp_path, request
+):
+    from workflows.offline import handle_lost_runs, qlaunch, recover_offline
+
+    fw_ids = _submit(launchpad, barrier_table, "Li-Mg-S-F", resources, delay_s=300)
+    (q,) = qlaunch(launchpad, qadapter, store=launchpad.job_store, launch_dir=tmp_path)
+    request.addfinalizer(lambda: subprocess.run(["scancel", q.reservation_id], check=False))
+    first = q.fw_id  # the lookup job; the record job waits for it
+    assert first in fw_ids
+    offline_file = Path(q.launch_dir) / "FW_offline.json"
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while "started_on" not in json.loads(offline_file.read_text()):  # the rocket is running
+        assert time.monotonic() < deadline, _diagnose(q)
+        time.sleep(0.5)
+
+    subprocess.run(["scancel", q.reservation_id], check=True)
+    _wait_gone([q.reservation_id])
+    assert _scontrol(q.reservation_id)["JobState"] == "CANCELLED"
+    assert "fwaction" not in json.loads(offline_file.read_text())  # it never finished
+
+    report = recover_offline(launchpad, launchpad.job_store)
+    assert report.running == [first]
+    assert launchpad.get_fw_by_id(first).state == "RUNNING"
+    time.sleep(2.5)  # its last ping (at start) is now older than the expiration below
+    lost = handle_lost_runs(launchpad, expiration_secs=2, rerun=True)
+    assert lost.fw_ids == [first]
+    assert launchpad.get_fw_by_id(first).state == "READY"  # to be submitted again
+    assert recover_offline(launchpad, launchpad.job_store).running == []  # forgotten

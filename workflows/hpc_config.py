@@ -1,0 +1,736 @@
+"""Write a cluster's FireWorks/jobflow/atomate2 configuration and check that it can work.
+
+``tavbo init-config --scheduler slurm --dir DIR`` calls :func:`init_config`: it fills in the
+templates of the repository's ``fw_config/`` directory (queue adapter, one FireWorker per job
+category, jobflow store, atomate2 VASP settings, queue resources per category) and writes them into
+``DIR``, then runs :func:`run_checks`: queue commands present, scheduler answering, database
+reachable (short timeout), private permissions on files holding credentials, POTCARs present,
+rocket launcher on ``PATH``. Each :class:`Check` says what is wrong and what to do.
+
+Credentials are never printed: URIs are shown with ``***`` in place of user and password.
+
+Examples
+--------
+>>> import tempfile
+>>> d = tempfile.mkdtemp()
+>>> written = write_config("pbs", d, account="chem123")
+>>> sorted(p.name for p in written)[:3]
+['FW_config.yaml', 'atomate2.yaml', 'jobflow.yaml']
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from workflows.errors import ConfigError
+from workflows.resources import CATEGORIES, SCHEDULERS, QueueResources, Scheduler
+
+__all__ = [
+    "QUEUE_COMMANDS",
+    "Check",
+    "CheckStatus",
+    "check_database",
+    "check_launchpad_permissions",
+    "check_potcars_present",
+    "check_queue_commands",
+    "check_rocket_launcher",
+    "check_scheduler",
+    "init_config",
+    "mask_uri",
+    "rocket_launch_command",
+    "run_checks",
+    "template_dir",
+    "write_config",
+]
+
+logger = logging.getLogger(__name__)
+
+CheckStatus = Literal["ok", "warn", "fail"]
+
+#: Commands the queue launcher and lost-run handling need, per scheduler.
+QUEUE_COMMANDS: dict[Scheduler, tuple[str, ...]] = {
+    "slurm": ("sbatch", "squeue", "scancel"),
+    "pbs": ("qsub", "qstat", "qdel"),
+}
+_SCHEDULER_PING: dict[Scheduler, list[str]] = {
+    "slurm": ["sinfo", "-h", "-o", "%P %a %D %t"],
+    "pbs": ["qstat", "-Q"],
+}
+_VASP_CMD: dict[Scheduler, tuple[str, str]] = {
+    "slurm": ("srun vasp_std", "srun vasp_gam"),
+    "pbs": ("mpirun vasp_std", "mpirun vasp_gam"),
+}
+_SECRET_FILES = ("my_launchpad.yaml", "jobflow.yaml")
+
+
+@dataclass(frozen=True)
+class Check:
+    """Outcome of one preflight check.
+
+    Attributes
+    ----------
+    name : str
+        Short identifier, e.g. ``"queue-commands"``.
+    status : {"ok", "warn", "fail"}
+        ``fail`` means jobs cannot run as configured; ``warn`` deserves a look.
+    message : str
+        One line: what was found and, if not ok, what to do. Never holds a credential.
+    """
+
+    name: str
+    status: CheckStatus
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        """True unless the check failed (warnings pass)."""
+        return self.status != "fail"
+
+    def as_dict(self) -> dict[str, str]:
+        """Record for the CLI's table/CSV/JSON printer."""
+        return {"check": self.name, "status": self.status, "message": self.message}
+
+
+# -- templates --------------------------------------------------------------------------------
+
+
+def template_dir() -> Path:
+    """Directory holding the ``fw_config`` templates.
+
+    ``TAVBO_TEMPLATE_DIR`` if set, else packaged data (``workflows/data/fw_config``) if present,
+    else the source checkout's ``fw_config/``.
+
+    Raises
+    ------
+    ConfigError
+        If no template directory is found.
+    """
+    candidates = []
+    if os.environ.get("TAVBO_TEMPLATE_DIR"):
+        candidates.append(Path(os.environ["TAVBO_TEMPLATE_DIR"]))
+    here = Path(__file__).resolve().parent
+    candidates += [here / "data" / "fw_config", here.parent / "fw_config"]
+    for path in candidates:
+        if (path / "my_qadapter_slurm.yaml").is_file():
+            return path
+    raise ConfigError(
+        f"no fw_config templates found (looked in {', '.join(map(str, candidates))}); "
+        "set TAVBO_TEMPLATE_DIR to the repository's fw_config directory"
+    )
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()  # round trip: keeps the templates' comments
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold a long line (rocket_launch) across lines
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.representer.add_representer(
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    return yaml
+
+
+def _load_template(name: str) -> Any:
+    path = template_dir() / name
+    try:
+        return _yaml().load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read template {path}: {exc.strerror}") from None
+
+
+def _dump(data: Any, path: Path, *, private: bool = False) -> Path:
+    buf = io.StringIO()
+    _yaml().dump(data, buf)
+    _write(path, buf.getvalue(), private=private)
+    return path
+
+
+def _write(path: Path, text: str, *, private: bool = False) -> None:
+    mode = 0o600 if private else 0o644
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(path, mode)  # also when the file existed with wider permissions
+
+
+def _literal(text: str) -> Any:
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    return LiteralScalarString(text.rstrip("\n") + "\n")
+
+
+def mask_uri(uri: str) -> str:
+    """``mongodb+srv://user:pass@host/db`` -> ``mongodb+srv://***@host/db`` (safe to print)."""
+    return re.sub(r"^([a-z+]+://)[^@/]*@", r"\1***@", uri)
+
+
+def rocket_launch_command(config_dir: str | Path, *, offline: bool = True) -> str:
+    """The ``rocket_launch`` line: ``tavbo-rlaunch -c DIR singleshot [--offline]``.
+
+    Uses ``tavbo-rlaunch`` when it is on ``PATH``, else ``<this python> -m workflows.offline``
+    (the same program).
+    """
+    launcher = (
+        "tavbo-rlaunch"
+        if shutil.which("tavbo-rlaunch")
+        else f"{sys.executable} -m workflows.offline"
+    )
+    line = f"{launcher} -c {shlex.quote(str(config_dir))} singleshot"
+    return f"{line} --offline" if offline else line
+
+
+def _pre_rocket(
+    scheduler: Scheduler,
+    directory: Path,
+    extra_lines: Sequence[str],
+    potcar_dir: str | None,
+) -> str:
+    lines = list(extra_lines) or [
+        "# module load vasp/6.4.3   # site-specific: VASP and MPI for relax/neb jobs",
+        f"# source {Path(sys.prefix)}/bin/activate   # the Python environment holding tavbo",
+    ]
+    lines += [
+        f"export FW_CONFIG_FILE={shlex.quote(str(directory / 'FW_config.yaml'))}",
+        f"export JOBFLOW_CONFIG_FILE={shlex.quote(str(directory / 'jobflow.yaml'))}",
+        f"export ATOMATE2_CONFIG_FILE={shlex.quote(str(directory / 'atomate2.yaml'))}",
+    ]
+    if potcar_dir:
+        lines.append(f"export PMG_VASP_PSP_DIR={shlex.quote(str(potcar_dir))}")
+    if scheduler == "slurm":
+        lines.append("export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}")
+    return "\n".join(lines)
+
+
+def _set_store(store: Any, *, uri: str | None, database: str, collection: str) -> None:
+    store["database"] = database
+    store["collection_name"] = collection
+    if uri:
+        for key in ("host", "port", "username", "password", "auth_source"):
+            store.pop(key, None)
+        store["uri"] = uri
+
+
+def write_config(
+    scheduler: Scheduler,
+    directory: str | Path,
+    *,
+    mongo_uri: str | None = None,
+    database: str = "tavbo",
+    account: str | None = None,
+    queue: str | None = None,
+    pre_rocket: Sequence[str] = (),
+    vasp_cmd: str | None = None,
+    potcar_dir: str | Path | None = None,
+    offline: bool = True,
+    resources: QueueResources | None = None,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Fill in the templates for ``scheduler`` and write them into ``directory``.
+
+    Parameters
+    ----------
+    scheduler : {"slurm", "pbs"}
+        Queue system of the cluster.
+    directory : str or Path
+        Created if missing. Files written: ``my_qadapter.yaml``, ``my_fworker.yaml`` (any
+        category), ``my_fworker_{relax,neb,screening}.yaml``, ``jobflow.yaml``, ``atomate2.yaml``,
+        ``resources.yaml``, ``FW_config.yaml`` and, with ``mongo_uri``, ``my_launchpad.yaml``.
+    mongo_uri : str, optional
+        MongoDB URI (may hold credentials: written only to files of mode 600). None means the
+        embedded LaunchPad, whose queue jobs must run offline.
+    database : str, default="tavbo"
+        Database of the LaunchPad and the job store.
+    account, queue : str, optional
+        Default account and partition/queue of queue jobs.
+    pre_rocket : sequence of str, default=()
+        Shell lines run first in every job (``module load ...``, environment activation); the
+        exports of the config files are added after them.
+    vasp_cmd : str, optional
+        atomate2's ``VASP_CMD``; default ``srun vasp_std`` (Slurm) or ``mpirun vasp_std`` (PBS).
+    potcar_dir : str or Path, optional
+        ``PMG_VASP_PSP_DIR`` exported in the jobs (default: the current one, if set).
+    offline : bool, default=True
+        Jobs run ``--offline`` (no database access from compute nodes). Required without
+        ``mongo_uri``.
+    resources : QueueResources, optional
+        Per-category requests written to ``resources.yaml`` (default ``QueueResources()``).
+    overwrite : bool, default=False
+        Replace existing files; otherwise an existing ``DIR`` with any of them is an error.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    ConfigError
+        Unknown scheduler, online jobs without a database, or existing files without
+        ``overwrite``.
+    """
+    import yaml
+
+    if scheduler not in SCHEDULERS:
+        raise ConfigError(f"unknown {scheduler=}; valid options are {list(SCHEDULERS)}")
+    if not offline and not mongo_uri:
+        raise ConfigError(
+            "queue jobs cannot reach the embedded LaunchPad: keep offline mode, or give a "
+            "MongoDB URI (--mongo-uri) that compute nodes can reach"
+        )
+    directory = Path(directory).expanduser().resolve()
+    names = [
+        "my_qadapter.yaml",
+        "my_fworker.yaml",
+        *(f"my_fworker_{c}.yaml" for c in CATEGORIES),
+        "jobflow.yaml",
+        "atomate2.yaml",
+        "resources.yaml",
+        "FW_config.yaml",
+    ]
+    if mongo_uri:
+        names.append("my_launchpad.yaml")
+    existing = [n for n in names if (directory / n).exists()]
+    if existing and not overwrite:
+        raise ConfigError(
+            f"{directory} already holds {', '.join(existing)}; use --force to overwrite, or "
+            "choose another --dir"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    if potcar_dir is None:
+        from pymatgen.core import SETTINGS
+
+        potcar_dir = SETTINGS.get("PMG_VASP_PSP_DIR")
+    from workflows.settings import WorkflowSettings
+
+    settings = WorkflowSettings()
+    written: list[Path] = []
+
+    # queue adapter
+    qa = _load_template(f"my_qadapter_{scheduler}.yaml")
+    qa["account"] = account
+    qa["queue"] = queue
+    qa["pre_rocket"] = _literal(
+        _pre_rocket(scheduler, directory, pre_rocket, str(potcar_dir) if potcar_dir else None)
+    )
+    qa["rocket_launch"] = rocket_launch_command(directory, offline=offline)
+    written.append(_dump(qa, directory / "my_qadapter.yaml"))
+
+    # FireWorkers: one per category, plus one without a category for single-queue setups
+    for cat in CATEGORIES:
+        fw = _load_template(f"my_fworker_{cat}.yaml")
+        written.append(_dump(fw, directory / f"my_fworker_{cat}.yaml"))
+    _write(
+        directory / "my_fworker.yaml",
+        "# FireWorker without a category: runs any job (one queue for everything).\n"
+        "# rlaunch/qlaunch -c DIR use it by default; pass -w my_fworker_<category>.yaml to\n"
+        "# reserve only relax, neb or screening jobs.\n"
+        "name: tavbo-any\ncategory: ''   # empty: any category\nquery: '{}'\nenv: {}\n",
+    )
+    written.append(directory / "my_fworker.yaml")
+
+    # jobflow store: same database and collections as the LaunchPad's job store
+    jf = _load_template("jobflow.yaml")
+    _set_store(
+        jf["JOB_STORE"]["docs_store"],
+        uri=mongo_uri,
+        database=database,
+        collection=settings.outputs_collection,
+    )
+    _set_store(
+        jf["JOB_STORE"]["additional_stores"]["data"],
+        uri=mongo_uri,
+        database=database,
+        collection=settings.data_collection,
+    )
+    written.append(_dump(jf, directory / "jobflow.yaml", private=True))
+
+    # atomate2
+    a2 = _load_template("atomate2.yaml")
+    std, gam = _VASP_CMD[scheduler]
+    a2["VASP_CMD"] = vasp_cmd or std
+    a2["VASP_GAMMA_CMD"] = gam if vasp_cmd is None else vasp_cmd.replace("vasp_std", "vasp_gam")
+    written.append(_dump(a2, directory / "atomate2.yaml"))
+
+    # per-category resources
+    res = resources or QueueResources(scheduler=scheduler)
+    if res.scheduler != scheduler:
+        raise ConfigError(f"resources are for {res.scheduler!r} but --scheduler is {scheduler!r}")
+    header = (
+        "# Queue resources per job category (tavbo: workflows.resources.QueueResources).\n"
+        "# Each job's request reaches its queue script through spec._queueadapter; NEB jobs get\n"
+        "# a number of MPI tasks that is a multiple of their image count. Edit freely.\n"
+    )
+    body = yaml.safe_dump(res.to_dict(), sort_keys=False, default_flow_style=None, width=100)
+    _write(directory / "resources.yaml", header + body)
+    written.append(directory / "resources.yaml")
+
+    # FireWorks settings: where the other files are (the LaunchPad template's FW_config.yaml)
+    if (template_dir() / "FW_config.yaml").is_file():
+        fwc = _load_template("FW_config.yaml")
+        fwc["CONFIG_FILE_DIR"] = str(directory)  # where my_launchpad.yaml etc. are
+        written.append(_dump(fwc, directory / "FW_config.yaml"))
+    else:
+        text = f"CONFIG_FILE_DIR: {directory}\nPING_TIME_SECS: 3600\n"
+        _write(directory / "FW_config.yaml", text)
+        written.append(directory / "FW_config.yaml")
+
+    if mongo_uri:
+        if (template_dir() / "my_launchpad.yaml").is_file():
+            lp = _load_template("my_launchpad.yaml")
+            for key in ("port", "username", "password", "authsource"):
+                lp.pop(key, None)
+        else:
+            lp = {"mongoclient_kwargs": {"serverSelectionTimeoutMS": settings.server_timeout_ms}}
+        lp["host"] = mongo_uri
+        lp["uri_mode"] = True
+        lp["name"] = database
+        written.append(_dump(lp, directory / "my_launchpad.yaml", private=True))
+    logger.info("wrote %d files into %s", len(written), directory)
+    return written
+
+
+# -- checks -----------------------------------------------------------------------------------
+
+
+def check_queue_commands(scheduler: Scheduler) -> Check:
+    """Whether the scheduler's submit, status and cancel commands are on ``PATH``."""
+    cmds = QUEUE_COMMANDS[scheduler]
+    missing = [c for c in cmds if shutil.which(c) is None]
+    if missing:
+        return Check(
+            "queue-commands",
+            "fail",
+            f"{', '.join(missing)} not on PATH: run on a {scheduler} login node, or load the "
+            f"scheduler's module",
+        )
+    return Check("queue-commands", "ok", f"{', '.join(cmds)} found")
+
+
+def check_scheduler(scheduler: Scheduler, timeout: float = 10.0) -> Check:
+    """Whether the scheduler answers a status query within ``timeout`` seconds."""
+    cmd = _SCHEDULER_PING[scheduler]
+    if shutil.which(cmd[0]) is None:
+        return Check("scheduler", "fail", f"{cmd[0]} not on PATH")
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return Check("scheduler", "fail", f"`{' '.join(cmd)}` did not answer in {timeout:g} s")
+    if out.returncode != 0:
+        err = " ".join(out.stderr.split())[:200]
+        return Check("scheduler", "fail", f"`{' '.join(cmd)}` failed: {err}")
+    first = out.stdout.strip().splitlines()[:1]
+    return Check("scheduler", "ok", f"{scheduler} answers ({first[0] if first else 'no queues'})")
+
+
+def check_launchpad_permissions(path: str | Path) -> Check:
+    """Warn when a file holding credentials can be read by other users.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``my_launchpad.yaml`` (or ``jobflow.yaml``, which holds the same credentials).
+
+    Returns
+    -------
+    Check
+        ``warn`` if group or others may read or write it (remedy: ``chmod 600``), ``ok``
+        otherwise, ``warn`` if it is missing.
+    """
+    path = Path(path).expanduser()
+    name = f"permissions:{path.name}"
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return Check(name, "warn", f"{path} not found")
+    loose = mode & (stat.S_IRWXG | stat.S_IRWXO)
+    if loose:
+        who = " and ".join(
+            w for w, bits in (("group", stat.S_IRWXG), ("others", stat.S_IRWXO)) if mode & bits
+        )
+        return Check(
+            name,
+            "warn",
+            f"{path} (mode {stat.S_IMODE(mode):o}) is accessible to {who} and may hold "
+            f"database credentials; run `chmod 600 {path}`",
+        )
+    return Check(name, "ok", f"{path} is private (mode {stat.S_IMODE(mode):o})")
+
+
+def check_database(launchpad_file: str | Path | None, timeout: float = 5.0) -> Check:
+    """Whether the LaunchPad's MongoDB answers a ping within ``timeout`` seconds.
+
+    With ``launchpad_file`` None this describes the embedded store instead (nothing to reach;
+    queue jobs must run offline).
+    """
+    if launchpad_file is None:
+        from workflows.settings import WorkflowSettings
+
+        path = WorkflowSettings().store_path
+        return Check(
+            "database",
+            "ok",
+            f"embedded LaunchPad ({path}): single process, queue jobs run offline; set "
+            "TAVBO_LAUNCHPAD_FILE for a MongoDB LaunchPad",
+        )
+    from workflows.launchpad import load_launchpad_config
+
+    config = load_launchpad_config(launchpad_file)
+    kwargs = config.launchpad_kwargs()
+    client_kwargs = dict(kwargs.get("mongoclient_kwargs") or {})
+    client_kwargs["serverSelectionTimeoutMS"] = int(timeout * 1000)
+    client_kwargs.setdefault("connectTimeoutMS", int(timeout * 1000))
+    import pymongo
+
+    try:
+        if config.uri_mode:
+            client = pymongo.MongoClient(config.host, **client_kwargs)
+        else:
+            client = pymongo.MongoClient(
+                config.host,
+                config.port or 27017,
+                username=kwargs.get("username"),
+                password=kwargs.get("password"),
+                authSource=kwargs.get("authsource") or config.name,
+                **client_kwargs,
+            )
+        try:
+            client[config.name or "admin"].command("ping")
+        finally:
+            client.close()
+    except Exception as exc:
+        text = " ".join(str(exc).split())
+        for secret in config.secrets():
+            text = text.replace(secret, "***")
+        text = mask_uri(text)[:200]
+        return Check(
+            "database",
+            "fail",
+            f"MongoDB at {config.where()} not reachable in {timeout:g} s ({type(exc).__name__}: "
+            f"{text}); check host, credentials, TLS options and the firewall",
+        )
+    return Check("database", "ok", f"MongoDB at {config.where()} answers (database {config.name})")
+
+
+def _space_elements(space: str | Path | None) -> list[str]:
+    from workflows.composition_space import MOLECULAR_ANIONS, load_space
+
+    elements: set[str] = {"O"}
+    for cand in load_space(space):
+        for species in cand.sites.values():
+            elements.update(MOLECULAR_ANIONS.get(species, (species,)))
+    return sorted(elements)
+
+
+def check_potcars_present(
+    elements: Iterable[str] | None = None,
+    *,
+    potcar_dir: str | Path | None = None,
+    space: str | Path | None = None,
+) -> Check:
+    """Whether every POTCAR the VASP engine needs is present (for the whole space by default).
+
+    Parameters
+    ----------
+    elements : iterable of str, optional
+        Elements to check; default every element of the composition space ``space``.
+    potcar_dir : str or Path, optional
+        Check this directory instead of ``PMG_VASP_PSP_DIR``.
+    space : str or Path, optional
+        Composition-space file (default: the packaged space).
+    """
+    from pymatgen.core import SETTINGS
+
+    from workflows.errors import SubmissionError
+    from workflows.potcars import check_potcars
+
+    elements = sorted(elements) if elements is not None else _space_elements(space)
+    previous = SETTINGS.get("PMG_VASP_PSP_DIR")
+    if potcar_dir is not None:
+        SETTINGS["PMG_VASP_PSP_DIR"] = str(potcar_dir)
+    try:
+        found = check_potcars(elements)
+    except SubmissionError as exc:
+        return Check("potcars", "fail", f"{exc} (needed by the vasp engine only)")
+    finally:
+        if potcar_dir is not None:
+            if previous is None:
+                SETTINGS.pop("PMG_VASP_PSP_DIR", None)
+            else:
+                SETTINGS["PMG_VASP_PSP_DIR"] = previous
+    return Check("potcars", "ok", f"{len(found)} POTCARs found for {len(elements)} elements")
+
+
+def check_rocket_launcher(rocket_launch: str) -> Check:
+    """Whether the program of the ``rocket_launch`` line is found (on this node)."""
+    argv = shlex.split(rocket_launch)
+    program = argv[0] if argv else ""
+    if not program or shutil.which(program) is None:
+        return Check(
+            "rocket-launcher",
+            "fail",
+            f"{program!r} not found: install tavbo in the jobs' environment, or use "
+            f"`{sys.executable} -m workflows.offline` in rocket_launch",
+        )
+    if "singleshot" not in argv:
+        return Check(
+            "rocket-launcher", "fail", "rocket_launch must use `singleshot` (reservation mode)"
+        )
+    mode = "offline" if "--offline" in argv else "online (compute nodes need the database)"
+    return Check("rocket-launcher", "ok", f"{program} found; jobs run {mode}")
+
+
+def _vasp_check(vasp_cmd: str) -> Check:
+    argv = shlex.split(vasp_cmd)
+    exe = next((a for a in argv if "vasp" in Path(a).name), argv[-1] if argv else "")
+    if exe and shutil.which(exe):
+        return Check("vasp-command", "ok", f"{exe} found ({vasp_cmd})")
+    return Check(
+        "vasp-command",
+        "warn",
+        f"{exe!r} not on PATH here; fine if pre_rocket loads it on compute nodes ({vasp_cmd})",
+    )
+
+
+def run_checks(
+    scheduler: Scheduler,
+    directory: str | Path,
+    *,
+    timeout: float = 5.0,
+    vasp: bool = True,
+    space: str | Path | None = None,
+) -> list[Check]:
+    """Check a configuration directory written by :func:`write_config`.
+
+    Parameters
+    ----------
+    scheduler : {"slurm", "pbs"}
+    directory : str or Path
+        The configuration directory.
+    timeout : float, default=5.0
+        Seconds allowed for the database and the scheduler to answer.
+    vasp : bool, default=True
+        Check POTCARs and the VASP command (skip for force-field/BVSE-only campaigns).
+    space : str or Path, optional
+        Composition space whose elements need POTCARs (default: the packaged one).
+
+    Returns
+    -------
+    list of Check
+        In a fixed order; a ``fail`` means jobs cannot run as configured.
+    """
+    import yaml
+
+    directory = Path(directory).expanduser().resolve()
+    checks = [check_queue_commands(scheduler), check_scheduler(scheduler, timeout=2 * timeout)]
+    lp_file = directory / "my_launchpad.yaml"
+    env_lp = os.environ.get("TAVBO_LAUNCHPAD_FILE")
+    launchpad_file = lp_file if lp_file.exists() else (Path(env_lp) if env_lp else None)
+    try:
+        checks.append(check_database(launchpad_file, timeout=timeout))
+    except ConfigError as exc:
+        checks.append(Check("database", "fail", str(exc)))
+    checks += [
+        check_launchpad_permissions(directory / name)
+        for name in _SECRET_FILES
+        if (directory / name).exists()
+    ]
+    if launchpad_file is not None and launchpad_file != lp_file:
+        checks.append(check_launchpad_permissions(launchpad_file))
+    qa_path = directory / "my_qadapter.yaml"
+    try:
+        qa = yaml.safe_load(qa_path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        checks.append(Check("queue-adapter", "fail", f"cannot read {qa_path}: {exc}"))
+        qa = {}
+    if qa:
+        rocket_launch = str(qa.get("rocket_launch", ""))
+        checks.append(check_rocket_launcher(rocket_launch))
+        if launchpad_file is None and "--offline" not in rocket_launch:
+            checks.append(
+                Check(
+                    "offline-mode",
+                    "fail",
+                    "the embedded LaunchPad needs offline jobs: add --offline to rocket_launch",
+                )
+            )
+    if vasp:
+        checks.append(check_potcars_present(space=space))
+        a2_path = directory / "atomate2.yaml"
+        if a2_path.exists():
+            a2 = yaml.safe_load(a2_path.read_text()) or {}
+            checks.append(_vasp_check(str(a2.get("VASP_CMD", "vasp_std"))))
+    else:
+        checks.append(Check("potcars", "ok", "skipped (no VASP jobs)"))
+    return checks
+
+
+def init_config(
+    scheduler: Scheduler,
+    directory: str | Path,
+    *,
+    check_only: bool = False,
+    timeout: float = 5.0,
+    vasp: bool = True,
+    space: str | Path | None = None,
+    **options: Any,
+) -> list[Check]:
+    """Write the configuration for ``scheduler`` into ``directory`` and check it.
+
+    Parameters
+    ----------
+    scheduler : {"slurm", "pbs"}
+        Queue system.
+    directory : str or Path
+        Configuration directory (created).
+    check_only : bool, default=False
+        Only run the checks on an existing directory.
+    timeout : float, default=5.0
+        Seconds allowed for the database to answer.
+    vasp : bool, default=True
+        Check POTCARs and the VASP command (False for force-field/BVSE-only campaigns).
+    space : str or Path, optional
+        Composition space whose elements need POTCARs.
+    **options
+        Passed to :func:`write_config` (``mongo_uri``, ``database``, ``account``, ``queue``,
+        ``pre_rocket``, ``vasp_cmd``, ``potcar_dir``, ``offline``, ``resources``,
+        ``overwrite``).
+
+    Returns
+    -------
+    list of Check
+        See :func:`run_checks`.
+    """
+    if scheduler not in SCHEDULERS:
+        raise ConfigError(f"unknown {scheduler=}; valid options are {list(SCHEDULERS)}")
+    if not check_only:
+        write_config(scheduler, directory, **options)
+    elif not Path(directory).expanduser().is_dir():
+        raise ConfigError(f"{directory} does not exist; run without --check-only first")
+    potcar_dir = options.get("potcar_dir")
+    if potcar_dir is not None:
+        from pymatgen.core import SETTINGS
+
+        previous = SETTINGS.get("PMG_VASP_PSP_DIR")
+        SETTINGS["PMG_VASP_PSP_DIR"] = str(potcar_dir)
+        try:
+            return run_checks(scheduler, directory, timeout=timeout, vasp=vasp, space=space)
+        finally:
+            if previous is None:
+                SETTINGS.pop("PMG_VASP_PSP_DIR", None)
+            else:
+                SETTINGS["PMG_VASP_PSP_DIR"] = previous
+    return run_checks(scheduler, directory, timeout=timeout, vasp=vasp, space=space)
