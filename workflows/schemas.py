@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 __all__ = ["BarrierResult", "Fidelity", "HopBarrier", "Reference"]
 
@@ -67,3 +67,19 @@ class BarrierResult(BaseModel):
     versions: dict[str, str] = Field(default_factory=dict, description="Package versions")
     wall_time: float | None = Field(None, description="Seconds spent in the engine's jobs")
     extra: dict[str, Any] = Field(default_factory=dict, description="Engine-specific data")
+
+    @field_validator("structure", mode="before")
+    @classmethod
+    def _structure_as_plain_dict(cls, value: Any) -> Any:
+        """Store a Structure (or its MSON dict) as a plain dict.
+
+        jobflow deserialises any dict carrying ``@module``/``@class`` back into a Structure
+        when it resolves references, which breaks this field on FireWorks; so the keys go.
+        """
+        if value is None:
+            return None
+        if hasattr(value, "as_dict"):
+            value = value.as_dict()
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if k not in ("@module", "@class", "@version")}
+        return value
