@@ -47,7 +47,10 @@ def print_records(
             )
         for rec in records:
             table.add_row(*(_cell(rec.get(c)) for c in columns))
-        Console(width=max(100, Console().width)).print(table)
+        console = Console()
+        if not console.is_terminal:  # a pipe or file: do not squeeze columns to 80
+            console = Console(width=200)
+        console.print(table)
 
 
 def _is_num(record: dict[str, Any], col: str) -> bool:
