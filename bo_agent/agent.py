@@ -16,6 +16,10 @@ Every step is a single-document atomic update whose effect the next sync can see
 can be killed at any point: a composition is never submitted twice (reservation + the
 workflow's metadata) and a finished result is never lost or counted twice (results are keyed by
 candidate).
+
+Queue mode (optional ``queue``, a :class:`bo_agent.queue.QueueDriver`): the round starts by
+recovering offline queue jobs (their results and pings, before lost runs are judged) and ends
+by submitting READY Fireworks of the campaign as queue jobs. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from workflows.errors import ConfigError, LockError
 if TYPE_CHECKING:
     from fireworks import LaunchPad
 
+    from bo_agent.queue import QueueDriver
+
 __all__ = ["CampaignAgent", "RoundReport", "load_observations"]
 
 logger = logging.getLogger(__name__)
@@ -54,6 +60,8 @@ class RoundReport:
     submitted: list[tuple[str, int | None]] = field(default_factory=list)  # (id, fw_id)
     rerun: list[str] = field(default_factory=list)
     stop_reason: str | None = None
+    queued: list[tuple[int, str]] = field(default_factory=list)  # (fw_id, queue job id)
+    queue_error: str | None = None
 
 
 def load_observations(campaign: str) -> dict[str, float]:
@@ -77,6 +85,9 @@ class CampaignAgent:
         An open :class:`~workflows.launchpad.TavboLaunchPad`.
     identity : str, optional
         Lease holder name (default ``host:pid``).
+    queue : QueueDriver, optional
+        Queue mode: recover offline queue jobs and keep the campaign's Fireworks queued
+        (:mod:`bo_agent.queue`); None (default): workers run them (``tavbo run``, ``rlaunch``).
     """
 
     #: Fields that may change when a campaign is resumed.
@@ -89,11 +100,13 @@ class CampaignAgent:
         identity: str | None = None,
         *,
         read_only: bool = False,
+        queue: QueueDriver | None = None,
     ) -> None:
         self.lp = launchpad
         self.identity = identity or agent_identity()
         self.read_only = read_only
         self.campaign = self._load_or_create(config)
+        self.queue = queue.for_campaign(self.name) if queue is not None else None
         self.config = CampaignConfig(**self.campaign.config)
         self.space: CompositionSpace = load_space(self.config.space)
         self.pool: Pool = build_pool(
@@ -327,6 +340,7 @@ class CampaignAgent:
             decision=seq,
             space=self.space,
             on_duplicate="return",
+            resources=self.queue.resources if self.queue is not None else None,
             **self.config.engine_settings,
         )
         CandidateRecord.objects(campaign=self.name, candidate_id=candidate_id).update_one(
@@ -408,9 +422,12 @@ class CampaignAgent:
 
     # ------------------------------------------------------------------ rounds
     def step(self, lostrun_expiration: float | None = None) -> RoundReport:
-        """One round: lease, sync, lost runs, stop check, propose and submit."""
+        """One round: lease, (queue: recover), lost runs, sync, stop check, propose and
+        submit, (queue: fill)."""
         self.acquire_lease()
         report = RoundReport()
+        if self.queue is not None:  # first: the jobs' pings decide which runs are lost
+            self.queue.recover(self.lp)
         if lostrun_expiration is not None:
             self.handle_lost_runs(lostrun_expiration, report)
         self.sync(report)
@@ -418,6 +435,10 @@ class CampaignAgent:
         if reason is None:
             self.propose_and_submit(report)
             reason = report.stop_reason
+        if self.queue is not None:  # also after the stop: pending workflows need their jobs
+            filled = self.queue.fill(self.lp)
+            report.queued = [(q.fw_id, q.reservation_id) for q in filled.launched]
+            report.queue_error = filled.error
         if reason is not None and not self.records(Status.pending):
             self.campaign.update(
                 set__status="completed", set__stop_reason=reason, set__updated=utcnow()
@@ -482,7 +503,7 @@ class CampaignAgent:
                     for rec in sorted(self.records(Status.pending), key=lambda r: r.fw_id or 0):
                         if rec.fw_id is not None:
                             execute(rec.fw_id)
-                else:
+                elif max_rounds is None or rounds < max_rounds:  # no wait after the last round
                     sleep(self.config.poll_interval)
         finally:
             self.release_lease()

@@ -24,7 +24,9 @@ SIGTERM saves nothing). So here one process *owns* the store file:
 * the store is checkpointed atomically (serialise, write a temp file, fsync, ``os.replace``)
   after every LaunchPad method that changes FireWorks state, after results are written, at
   close, at exit, and on SIGINT/SIGTERM before the process dies by that signal;
-* at open, RUNNING fireworks are lost runs by definition (their owner died) and are re-queued.
+* at open, RUNNING fireworks are lost runs by definition (their owner died) and are re-queued,
+  and RESERVED ones get their reservation cancelled; offline queue jobs in flight (a batch job
+  holds them, not this process) are left alone.
 
 The checkpoint format is mongomock-persistence's: ``bson.json_util`` JSON of
 ``{db: {collection: {"name": ..., "documents": [[_id, doc], ...]}}}`` (indexes are not kept;
@@ -231,19 +233,41 @@ class TavboLaunchPad(LaunchPad):
         logger.info("initialised a new LaunchPad database %r", self.db.name)
         return True
 
+    def active_offline_launch_ids(self) -> list[int]:
+        """Launch ids of offline queue jobs in flight (offline runs neither completed nor
+        deprecated); their state comes from their files (``workflows.offline.recover_offline``).
+        """
+        runs = self.offline_runs.find({"completed": False, "deprecated": False}, {"launch_id": 1})
+        return sorted({run["launch_id"] for run in runs})
+
     def recover_lost_runs(self, expiration_secs: float) -> list[int]:
         """Re-queue RUNNING fireworks not pinged for ``expiration_secs``; return their fw_ids.
 
-        The embedded owner calls this with 0 at open (nothing can be running elsewhere). On
-        MongoDB, use FireWorks' expiration (``RUN_EXPIRATION_SECS``, 4 h) or longer than your
-        longest job without pings, or live runs on other machines are rerun too.
+        The embedded owner calls this with 0 at open (no rocket of this store can run in
+        another process), which also cancels the reservations of RESERVED fireworks and clears
+        workflow locks. On MongoDB, use FireWorks' expiration (``RUN_EXPIRATION_SECS``, 4 h) or
+        longer than your longest job without pings, or live runs on other machines are rerun.
+
+        Offline queue jobs still in flight (:meth:`active_offline_launch_ids`) are left alone,
+        RESERVED (queued) or RUNNING: they run without the database, and only their files tell
+        whether they live. :func:`workflows.offline.recover_offline` copies their pings and
+        :func:`workflows.offline.handle_lost_runs` judges them.
         """
+        in_queue = self.active_offline_launch_ids()
         if self.mode == "embedded":  # no other process can hold a lock or a reservation
             self.workflows.update_many({"locked": {"$exists": True}}, {"$unset": {"locked": ""}})
-            self.detect_unreserved(expiration_secs=expiration_secs, rerun=True)
-        _, lost, _ = self.detect_lostruns(expiration_secs=expiration_secs, rerun=True)
+            for launch_id in self.detect_unreserved(expiration_secs=expiration_secs):
+                if launch_id not in in_queue:
+                    self.cancel_reservation(launch_id)
+        _, lost, _ = self.detect_lostruns(
+            expiration_secs=expiration_secs,
+            rerun=True,
+            launch_query={"launch_id": {"$nin": in_queue}},
+        )
         if lost:
             logger.warning("re-queued %d lost firework(s): fw_ids %s", len(lost), sorted(lost))
+        if in_queue:
+            logger.info("left %d offline queue job(s) in flight alone", len(in_queue))
         return sorted(lost)
 
     # -- lifecycle ---------------------------------------------------------------------

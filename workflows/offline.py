@@ -63,6 +63,7 @@ __all__ = [
     "patch_fireworks",
     "qlaunch",
     "recover_offline",
+    "retire_stale_runs",
     "run_offline_rocket",
     "stage_job_inputs",
 ]
@@ -622,9 +623,10 @@ def recover_offline(
     Call it periodically from the process that owns the LaunchPad (the agent does, each round).
     For each offline run not yet recovered: copy the job's new jobflow outputs into ``store``
     (first, so that children reading them can be launched), then update the launch from
-    ``FW_offline.json``/``FW_ping.json``. Runs already marked finished or lost in the LaunchPad
-    are retired instead of being revived, and queued runs that have not started are left alone
-    (upstream would mark them RUNNING).
+    ``FW_offline.json``/``FW_ping.json``. Runs already marked finished or lost in the LaunchPad,
+    and runs whose Firework was rerun or defused since (the launch is archived), are retired
+    instead of being revived, and queued runs that have not started are left alone (upstream
+    would mark them RUNNING).
 
     Parameters
     ----------
@@ -643,6 +645,7 @@ def recover_offline(
     from monty.serialization import loadfn
 
     report = OfflineRecovery()
+    retire_stale_runs(launchpad)
     runs = list(
         launchpad.offline_runs.find(
             {"completed": False, "deprecated": False}, {"launch_id": 1, "fw_id": 1}
@@ -653,11 +656,6 @@ def recover_offline(
         launch = launchpad.launches.find_one(
             {"launch_id": launch_id}, {"state": 1, "launch_dir": 1}
         )
-        if launch is None or launch["state"] in _TERMINAL_STATES:
-            launchpad.offline_runs.update_one(
-                {"launch_id": launch_id}, {"$set": {"completed": True}}
-            )
-            continue
         directory = Path(launch["launch_dir"])
         try:
             data = loadfn(str(directory / OFFLINE_FILE))
@@ -685,6 +683,40 @@ def recover_offline(
             report.fizzled.append(fw_id)
     _checkpoint(launchpad)
     return report
+
+
+def retire_stale_runs(launchpad: LaunchPad) -> list[int]:
+    """Stop tracking offline runs that no longer decide their Firework's state.
+
+    A run is retired when its launch finished or was marked lost (COMPLETED, FIZZLED, ...) or
+    when its Firework was rerun or defused since, which archives the launch (a lost run the
+    agent handled, a cancelled reservation): the dead job's files must not revive it.
+    :func:`recover_offline` calls this first; it is cheap to call after handling lost runs.
+
+    Returns
+    -------
+    list of int
+        Launch ids retired now.
+    """
+    retired = []
+    runs = launchpad.offline_runs.find(
+        {"completed": False, "deprecated": False}, {"launch_id": 1, "fw_id": 1}
+    )
+    for run in list(runs):
+        launch_id, fw_id = run["launch_id"], run["fw_id"]
+        launch = launchpad.launches.find_one({"launch_id": launch_id}, {"state": 1})
+        if launch is None or launch["state"] in _TERMINAL_STATES:
+            launchpad.offline_runs.update_one(
+                {"launch_id": launch_id}, {"$set": {"completed": True}}
+            )
+        elif not launchpad.fireworks.count_documents({"fw_id": fw_id, "launches": launch_id}):
+            launchpad.forget_offline(launch_id, launch_mode=True)
+        else:
+            continue
+        retired.append(launch_id)
+    if retired:
+        _checkpoint(launchpad)
+    return retired
 
 
 def _copy_last_ping(

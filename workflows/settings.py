@@ -72,6 +72,13 @@ class WorkflowSettings(BaseSettings):
         Path("tavbo-runs"),
         description="Directory under which in-process rockets create their launcher_* dirs",
     )
+    resources_file: Path | None = Field(
+        None,
+        description=(
+            "resources.yaml (tavbo init-config) whose per-category queue requests every "
+            "submitted workflow gets when no resources are given (TAVBO_RESOURCES_FILE)"
+        ),
+    )
     fireworks_log_level: str = Field(
         "WARNING", description="Stream log level of FireWorks' own loggers (they print to stdout)"
     )

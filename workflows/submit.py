@@ -9,6 +9,12 @@ Workflow metadata (query with ``lp.get_wf_ids({"metadata.campaign": ...})``): ``
 (``"tavbo-barrier"``), ``campaign``, ``candidate_id``, ``formula``, ``A``, ``M``, ``X``,
 ``Z``, ``engine``, ``decision``, ``tavbo_version``.
 
+Queue resources: with ``resources`` (a :class:`~workflows.resources.QueueResources`), or else the
+``resources.yaml`` named by ``TAVBO_RESOURCES_FILE``, every job gets its ``_category`` and
+``_queueadapter`` (:func:`workflows.resources.apply_resources`) before the conversion; queue
+jobs launched in reservation mode (:func:`workflows.offline.qlaunch`) then use them. Without
+either, jobs carry no queue settings (the queue adapter's defaults apply).
+
 Deduplication happens here, before ``add_wf`` (FireWorks' ``_dupefinder`` acts only at checkout
 and never matches jobflow fireworks): a composition is never submitted twice for one (campaign,
 engine) if it has a result document or a workflow in any state other than ARCHIVED. A FIZZLED
@@ -31,6 +37,8 @@ from workflows.engines import check_engine, get_maker
 from workflows.errors import ConfigError, SubmissionError
 from workflows.ingest import RECORD_JOB_NAME, WORKFLOW_KIND, record_barrier
 from workflows.launchpad import BARRIERS_COLLECTION
+from workflows.resources import QueueResources, apply_resources
+from workflows.settings import WorkflowSettings
 
 if TYPE_CHECKING:
     from fireworks import LaunchPad, Workflow
@@ -46,6 +54,7 @@ __all__ = [
     "Submission",
     "build_flow",
     "build_workflow",
+    "default_resources",
     "find_submissions",
     "submit_evaluation",
     "workflow_metadata",
@@ -172,17 +181,37 @@ def build_workflow(
     decision: int | str | None = None,
     maker: BarrierMaker | None = None,
     structure: Structure | None = None,
+    resources: QueueResources | None = None,
     **engine_settings: Any,
 ) -> Workflow:
-    """:func:`build_flow` as a FireWorks Workflow tagged with :func:`workflow_metadata`."""
+    """:func:`build_flow` as a FireWorks Workflow tagged with :func:`workflow_metadata`.
+
+    With ``resources``, each job gets its queue category and request
+    (:func:`~workflows.resources.apply_resources`) before ``flow_to_workflow``, so that they
+    land in the Fireworks' specs (``_category``, ``_queueadapter``).
+    """
     from jobflow.managers.fireworks import flow_to_workflow
 
     maker = _resolve_maker(engine, maker, engine_settings)
     flow = build_flow(
         candidate, campaign=campaign, decision=decision, maker=maker, structure=structure
     )
+    if resources is not None:
+        apply_resources(flow, resources)
     meta = workflow_metadata(candidate, maker.engine, campaign, decision)
     return flow_to_workflow(flow, metadata=meta, name=f"{candidate.id} {maker.engine} [{campaign}]")
+
+
+def default_resources(settings: WorkflowSettings | None = None) -> QueueResources | None:
+    """The queue resources of ``TAVBO_RESOURCES_FILE`` (``settings.resources_file``), or None.
+
+    Raises
+    ------
+    ConfigError
+        If the file cannot be read or holds unknown settings.
+    """
+    path = (settings or WorkflowSettings()).resources_file
+    return QueueResources.from_file(path.expanduser()) if path is not None else None
 
 
 def find_submissions(
@@ -219,6 +248,7 @@ def submit_evaluation(
     space: CompositionSpace | None = None,
     on_duplicate: Literal["raise", "return"] = "raise",
     retry_failed: bool = False,
+    resources: QueueResources | None = None,
     **engine_settings: Any,
 ) -> Submission:
     """Add the evaluation workflow of ``candidate`` unless it is a duplicate (see module doc).
@@ -237,6 +267,9 @@ def submit_evaluation(
     on_duplicate : {"raise", "return"}, default="raise"
     retry_failed : bool, default=False
         Submit again when the only earlier workflows FIZZLED or were DEFUSED.
+    resources : QueueResources, optional
+        Per-job queue category and request (:func:`~workflows.resources.apply_resources`);
+        default: the ``resources.yaml`` of ``TAVBO_RESOURCES_FILE`` if set, else none.
 
     Returns
     -------
@@ -247,7 +280,7 @@ def submit_evaluation(
     SubmissionError
         Duplicate with ``on_duplicate="raise"``.
     UnknownCompositionError, ConfigError
-        Unknown ID, engine or engine settings.
+        Unknown ID, engine or engine settings; unreadable resources file.
     """
     if on_duplicate not in ("raise", "return"):
         raise ConfigError(f"invalid {on_duplicate=}; valid options are ['raise', 'return']")
@@ -282,6 +315,7 @@ def submit_evaluation(
         decision=decision,
         maker=maker,
         structure=structure,
+        resources=resources if resources is not None else default_resources(),
         **engine_settings,
     )
     id_map = lp.add_wf(wf)

@@ -12,7 +12,7 @@ from bo_agent.cli.campaign import agent, run, status
 from bo_agent.cli.descriptors import descriptors
 from bo_agent.cli.evaluate import evaluate
 from bo_agent.cli.hpc import init_config
-from bo_agent.cli.screen import screen
+from bo_agent.cli.screen import export, screen
 from bo_agent.cli.space import space_app
 from bo_agent.cli.structure import structure
 
@@ -46,6 +46,7 @@ app.command()(status)
 app.command()(evaluate)
 app.command()(barriers)
 app.command()(screen)
+app.command()(export)
 app.command("init-config")(init_config)
 app.add_typer(space_app, name="space")
 app.command()(descriptors)

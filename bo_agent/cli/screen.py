@@ -13,7 +13,7 @@ from bo_agent.cli.options import SpaceOpt
 from workflows.composition_space import load_space
 from workflows.engines import check_engine
 
-__all__ = ["screen"]
+__all__ = ["export", "screen"]
 
 
 def screen(
@@ -103,3 +103,20 @@ def screen(
         f"{campaign}: {new} computed now, {len(report.already_done)} already done, "
         f"{len(report.failed)} failed"
     )
+
+
+def export(
+    path: Annotated[Path, typer.Argument(help="Output JSON (.json or .json.gz).")],
+    campaign: Annotated[str, typer.Option("--campaign", "-c", help="Campaign to export.")],
+    engine: Annotated[str | None, typer.Option("--engine", "-e", help="Only this engine.")] = None,
+) -> None:
+    """Export a campaign's results (read-only: works while another process owns the store)."""
+    from workflows.export import export_campaign
+    from workflows.launchpad import open_launchpad
+
+    lp = open_launchpad(read_only=True)
+    try:
+        n = export_campaign(campaign, path, engine=engine)
+    finally:
+        lp.close()
+    Console(stderr=True).print(f"exported {n} results of {campaign} to {path}")

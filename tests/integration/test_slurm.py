@@ -6,7 +6,8 @@ with ``workflows.offline.qlaunch`` (``qlaunch -r singleshot``) using the queue a
 ``tavbo init-config --scheduler slurm`` writes; each Slurm job runs ``--offline`` and the test
 process recovers the results. Per-job resources (``workflows.resources``) must appear in the job
 scripts and in ``scontrol show job``; a job cancelled with ``scancel`` must be found as a lost run
-and re-queued.
+and re-queued. Last, a whole campaign run by the agent in queue mode (``bo_agent.queue``, what
+``tavbo agent --qlaunch N`` does), with one of its jobs cancelled mid-run.
 
 Slurm is started with ``.ci/start_slurm.sh`` when it is not running and this runs as root;
 otherwise the tests are skipped. Run with ``pytest -m slurm tests/integration``.
@@ -183,3 +184,136 @@ def test_cancelled_job_is_found_lost_and_requeued(
     assert lost.fw_ids == [first]
     assert launchpad.get_fw_by_id(first).state == "READY"  # to be submitted again
     assert recover_offline(launchpad, launchpad.job_store).running == []  # forgotten
+
+
+def _clean_campaigns(lp) -> None:
+    for name in ("tavbo_campaigns", "tavbo_candidates", "tavbo_decisions"):
+        lp.db[name].delete_many({})
+
+
+def _offline_state(lp, job_id: str) -> dict:
+    launch = lp.launches.find_one({"state_history.reservation_id": job_id}, {"launch_dir": 1})
+    try:
+        return json.loads((Path(launch["launch_dir"]) / "FW_offline.json").read_text())
+    except (OSError, ValueError):  # being rewritten: ask again later
+        return {}
+
+
+def test_agent_campaign_in_queue_mode_through_slurm(
+    launchpad, full_table, slurm, tmp_path, request
+):
+    """Budget 4, two evaluations and two queue jobs at a time; one job is cancelled mid-run.
+
+    Each evaluation is two Fireworks (the table lookup, then ``record barrier``), each its own
+    Slurm job; the lookups sleep ``DELAY`` s so that one can be caught running. Jobs ping every
+    second (``PING_TIME_SECS`` in the jobs' FW_config.yaml), so the agent tells the cancelled
+    job (silent) from live ones within ``LOST_AFTER`` s, reruns its Firework as a new job, and
+    the campaign ends with four results.
+    """
+    from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter
+
+    from bo_agent.agent import CampaignAgent
+    from bo_agent.config import CampaignConfig
+    from bo_agent.queue import QueueDriver
+    from bo_agent.state import CandidateRecord, Status
+    from workflows.documents import get_barrier
+    from workflows.engines.table import read_table
+    from workflows.hpc_config import write_config
+    from workflows.resources import JobResources, QueueResources
+
+    delay, lost_after, timeout = 5.0, 10.0, 150.0
+    _clean_campaigns(launchpad)
+    cfg_dir = tmp_path / "cfg"
+    write_config("slurm", cfg_dir)
+    fw_config = cfg_dir / "FW_config.yaml"
+    fw_config.write_text(fw_config.read_text().replace("PING_TIME_SECS: 3600", "PING_TIME_SECS: 1"))
+    assert "PING_TIME_SECS: 1\n" in fw_config.read_text()
+    resources = QueueResources(
+        cores_per_node=os.cpu_count() or 1,
+        screening=JobResources(ntasks=1, walltime="00:05:00", mem="200M"),
+        relax=JobResources(ntasks=1, walltime="00:07:00", mem="300M"),
+        rules=(("relax", ("record",)), *QueueResources().rules),
+    )
+    queue = QueueDriver(
+        qadapter=CommonAdapter.from_file(str(cfg_dir / "my_qadapter.yaml")),
+        max_queued=2,
+        launch_dir=tmp_path / "runs",
+        resources=resources,
+    )
+    config = CampaignConfig(
+        name="slurm-agent", carrier="Na", engine="table", model="random", seed=4,
+        engine_settings={"table": str(full_table), "delay_s": delay},
+        budget=4, max_pending=2, poll_interval=1.0, lostrun_action="rerun", max_reruns=1,
+    )  # fmt: skip
+    agent = CampaignAgent(config, launchpad, queue=queue)
+
+    jobs: dict[str, int] = {}  # Slurm job id -> fw_id
+    reruns: list[str] = []
+    cancelled: dict[str, int] = {}
+    request.addfinalizer(lambda: jobs and subprocess.run(["scancel", *jobs], check=False))
+    start = time.monotonic()
+
+    def on_round(report):
+        assert report.queue_error is None, report.queue_error
+        jobs.update({job_id: fw_id for fw_id, job_id in report.queued})
+        reruns.extend(report.rerun)
+        assert len(agent.queue.in_flight(launchpad)) <= 2  # --qlaunch 2
+        assert sum(_in_queue(j) for j in jobs) <= 2
+
+    def sleep(seconds):
+        assert time.monotonic() - start < timeout, f"campaign not done after {timeout} s"
+        if not cancelled:  # catch a lookup job while it runs, and cancel it
+            for job_id, fw_id in jobs.items():
+                if launchpad.get_fw_by_id(fw_id).name != "table barrier":
+                    continue
+                data = _offline_state(launchpad, job_id)
+                if "started_on" in data and "fwaction" not in data:
+                    subprocess.run(["scancel", job_id], check=True)
+                    _wait_gone([job_id])
+                    assert "fwaction" not in _offline_state(launchpad, job_id)
+                    cancelled[job_id] = fw_id
+                    break
+        time.sleep(seconds)
+
+    agent.run(on_round=on_round, sleep=sleep, lostrun_expiration=lost_after)
+    elapsed = time.monotonic() - start
+
+    # the campaign: budget used exactly, every composition once, every result collected
+    assert agent.completed
+    assert agent.counts()["done"] == 4
+    assert agent.used_budget() == 4
+    wfs = list(launchpad.workflows.find({"metadata.campaign": "slurm-agent"}, {"metadata": 1}))
+    ids = [w["metadata"]["candidate_id"] for w in wfs]
+    assert len(ids) == len(set(ids)) == 4
+    table = read_table(full_table)
+    for rec in agent.records(Status.done):
+        assert rec.e_b == pytest.approx(table[rec.candidate_id]["e_b"], abs=1e-6)
+        assert get_barrier("slurm-agent", rec.candidate_id, "table").e_b == rec.e_b
+
+    # the cancelled job: found lost, its Firework rerun once as a new Slurm job
+    ((dead_job, dead_fw),) = cancelled.items()
+    assert _scontrol(dead_job)["JobState"] == "CANCELLED"
+    wf = launchpad.workflows.find_one({"nodes": dead_fw}, {"metadata": 1})
+    rerun_id = wf["metadata"]["candidate_id"]
+    assert reruns == [rerun_id]
+    rec = CandidateRecord.objects(campaign="slurm-agent", candidate_id=rerun_id).first()
+    assert (rec.status, rec.attempts) == (Status.done.value, 1)
+    assert sorted(jobs.values()).count(dead_fw) == 2
+    assert launchpad.active_offline_launch_ids() == []
+
+    # every Firework ran as its own Slurm job, with its category's request
+    assert len(jobs) == 4 * 2 + 1
+    for job_id, fw_id in jobs.items():
+        info = _scontrol(job_id)
+        fw = launchpad.get_fw_by_id(fw_id)
+        want = resources.queueadapter("relax" if fw.name == "record barrier" else "screening")
+        assert fw.spec["_queueadapter"] == want
+        assert (info["NumTasks"], info["TimeLimit"]) == (str(want["ntasks"]), want["walltime"])
+        assert info["MinMemoryNode"] == want["mem"]
+        assert info["JobState"] == ("CANCELLED" if job_id == dead_job else "COMPLETED")
+        launch = launchpad.launches.find_one({"state_history.reservation_id": job_id})
+        script = (Path(launch["launch_dir"]) / "FW_submit.script").read_text()
+        assert f"#SBATCH --time={want['walltime']}" in script
+        assert f"#SBATCH --mem={want['mem']}" in script
+        assert f"--offline --fw_id {fw_id}" in script
+    print(f"agent campaign through Slurm: {elapsed:.1f} s, {len(jobs)} jobs")

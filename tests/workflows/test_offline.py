@@ -338,3 +338,67 @@ def test_qlaunch_needs_singleshot(launchpad, queue):
     queue["rocket_launch"] = "rlaunch rapidfire"
     with pytest.raises(SubmissionError, match="singleshot"):
         offline.qlaunch(launchpad, queue)
+
+
+@pytest.mark.skipif(bool(os.environ.get("TAVBO_TEST_MONGO_URI")), reason="embedded store")
+def test_reopening_the_store_leaves_queue_jobs_in_flight_alone(launchpad, queue, hold, tmp_path):
+    """At open the embedded owner re-queues RUNNING and un-reserves RESERVED fireworks, except
+    those an offline queue job holds: queued or running, the job is alive beyond this process."""
+    import shutil
+    import subprocess
+
+    from fireworks import FWorker
+    from jobflow.managers.fireworks import flow_to_workflow
+
+    ids = {}
+    for name in ("queued", "running", "in_process", "reserved"):
+        wf = flow_to_workflow(add(1, 1), name=name)
+        (ids[name],) = launchpad.add_wf(wf).values()
+    offline.qlaunch(launchpad, queue, launch_dir=tmp_path / "q", fw_id=ids["queued"])
+    (running,) = offline.qlaunch(launchpad, queue, launch_dir=tmp_path / "r", fw_id=ids["running"])
+    _ping(Path(running.launch_dir), 1, start=True)
+    assert offline.recover_offline(launchpad).running == [ids["running"]]
+    launchpad.checkout_fw(FWorker(), str(tmp_path), fw_id=ids["in_process"])  # owner then dies
+    launchpad.reserve_fw(FWorker(), str(tmp_path), fw_id=ids["reserved"])  # never submitted
+    before = _states(launchpad)
+    assert [before[ids[n]] for n in ids] == ["RESERVED", "RUNNING", "RUNNING", "RESERVED"]
+
+    copy = tmp_path / "reopened.json"
+    shutil.copy(launchpad.store_path, copy)
+    code = f"""
+import json
+from workflows.launchpad import open_launchpad
+lp = open_launchpad(store_path={str(copy)!r}, handle_signals=False)
+states = {{d["fw_id"]: d["state"] for d in lp.fireworks.find({{}}, {{"fw_id": 1, "state": 1}})}}
+print(json.dumps({{"lost": lp.lost_fw_ids, "states": states}}))
+lp.close()
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAVBO_")}
+    env.pop("MONGOMOCK_SERVERSTORE_FILE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    states = {int(k): v for k, v in out["states"].items()}
+    assert out["lost"] == [ids["in_process"]]
+    assert states[ids["in_process"]] == "READY"  # re-queued: its rocket died with the owner
+    assert states[ids["reserved"]] == "READY"  # reservation cancelled: no job holds it
+    assert states[ids["queued"]] == "RESERVED"  # its Slurm job is still queued
+    assert states[ids["running"]] == "RUNNING"  # its Slurm job is still running
+
+
+def test_a_rerun_lost_run_is_not_revived_by_recovery(launchpad, queue, hold, tmp_path):
+    """The agent reruns (or defuses) a lost firework itself; the dead job's files stay behind."""
+    from jobflow.managers.fireworks import flow_to_workflow
+
+    (fw_id,) = launchpad.add_wf(flow_to_workflow(add(1, 1))).values()
+    (q,) = offline.qlaunch(launchpad, queue, launch_dir=tmp_path)
+    _ping(Path(q.launch_dir), 30, start=True)
+    assert offline.recover_offline(launchpad).running == [fw_id]
+    assert launchpad.detect_lostruns(expiration_secs=600)[1] == [fw_id]
+    launchpad.rerun_fw(fw_id)  # what CampaignAgent.handle_lost_runs does
+    assert _states(launchpad)[fw_id] == "READY"
+    assert offline.recover_offline(launchpad) == offline.OfflineRecovery()
+    assert _states(launchpad)[fw_id] == "READY"
+    assert launchpad.active_offline_launch_ids() == []

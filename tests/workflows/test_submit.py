@@ -104,3 +104,52 @@ def test_bad_inputs_are_usage_errors(launchpad, barrier_table, tmp_path):
     with pytest.raises(ConfigError, match="cannot read barrier table"):
         submit_evaluation(launchpad, "Na-Ga-P-F", "table", table=str(tmp_path / "none.csv"))
     assert launchpad.workflows.count_documents({}) == 0
+
+
+def _queue_specs(lp, fw_id):
+    wf = lp.get_wf_by_fw_id(fw_id)
+    return {fw.name: (fw.spec.get("_category"), fw.spec.get("_queueadapter")) for fw in wf.fws}
+
+
+def test_per_job_resources_land_in_the_firework_specs(launchpad, barrier_table):
+    from workflows.ingest import RECORD_JOB_NAME
+    from workflows.resources import JobResources, QueueResources
+    from workflows.submit import submit_evaluation
+
+    res = QueueResources(
+        screening=JobResources(ntasks=1, walltime="00:05:00"),
+        relax=JobResources(ntasks=2, walltime="00:07:00"),
+        rules=(("relax", ("record",)), *QueueResources().rules),
+    )
+    sub = submit_evaluation(
+        launchpad, "Na-Ga-P-F", "table", resources=res, table=str(barrier_table)
+    )
+    specs = _queue_specs(launchpad, sub.fw_id)
+    category, qa = specs[RECORD_JOB_NAME]
+    assert category == "relax"
+    assert (qa["ntasks"], qa["walltime"]) == (2, "00:07:00")
+    category, qa = specs["table barrier"]
+    assert category == "screening"
+    assert (qa["ntasks"], qa["walltime"]) == (1, "00:05:00")
+
+
+def test_resources_file_setting_is_the_default(launchpad, barrier_table, tmp_path, monkeypatch):
+    import yaml
+
+    from workflows.submit import submit_evaluation
+
+    path = tmp_path / "resources.yaml"
+    path.write_text(yaml.safe_dump({"screening": {"ntasks": 3, "walltime": "00:03:00"}}))
+    monkeypatch.setenv("TAVBO_RESOURCES_FILE", str(path))
+    sub = submit_evaluation(launchpad, "Na-Ga-P-F", "table", table=str(barrier_table))
+    assert {c for c, _ in _queue_specs(launchpad, sub.fw_id).values()} == {"screening"}
+    assert {qa["ntasks"] for _, qa in _queue_specs(launchpad, sub.fw_id).values()} == {3}
+
+    monkeypatch.delenv("TAVBO_RESOURCES_FILE")
+    plain = submit_evaluation(launchpad, "Li-Mg-S-F", "table", table=str(barrier_table))
+    assert set(_queue_specs(launchpad, plain.fw_id).values()) == {(None, None)}
+
+    path.write_text("screening: {cores: 3}\n")
+    monkeypatch.setenv("TAVBO_RESOURCES_FILE", str(path))
+    with pytest.raises(ConfigError, match="cores"):
+        submit_evaluation(launchpad, "Li-Al-P-F", "table", table=str(barrier_table))
