@@ -8,6 +8,7 @@ import typer
 
 from bo_agent.cli.app import TavboTyper, setup_logging
 from bo_agent.cli.barriers import barriers
+from bo_agent.cli.benchmark import benchmark
 from bo_agent.cli.campaign import agent, run, status
 from bo_agent.cli.descriptors import descriptors
 from bo_agent.cli.evaluate import evaluate
@@ -47,6 +48,7 @@ app.command()(evaluate)
 app.command()(barriers)
 app.command()(screen)
 app.command()(export)
+app.command()(benchmark)
 app.command("init-config")(init_config)
 app.add_typer(space_app, name="space")
 app.command()(descriptors)

@@ -1,0 +1,213 @@
+"""``tavbo benchmark``: replay every strategy on a known data set (the report's Fig. 2 and 3)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bo_agent.cli.options import SpaceOpt
+
+__all__ = ["benchmark"]
+
+
+def _names(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def benchmark(
+    data: Annotated[
+        str,
+        typer.Option(
+            "--data",
+            "-d",
+            help="chgnet or bvse (packaged reference data), synthetic (harness check), or any "
+            "CSV/JSON(.gz) barrier table.",
+        ),
+    ] = "chgnet",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output directory (default: ./benchmark-<data>)."),
+    ] = None,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="Smoke run (few trials, short horizons): checks the harness."),
+    ] = False,
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            "--trials", "-n", help="Trials per strategy of both figures (default 50 and 1000)."
+        ),
+    ] = None,
+    threshold_trials: Annotated[
+        int | None,
+        typer.Option("--threshold-trials", help="Trials of Fig. 3 (wins over --trials)."),
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Worker processes (default: the cores).")
+    ] = None,
+    only: Annotated[
+        str | None, typer.Option("--only", help="Run one figure only: optimum or threshold.")
+    ] = None,
+    strategies: Annotated[
+        str | None,
+        typer.Option(
+            "--strategies",
+            help="Fig. 2 strategies, comma-separated: random, obo, abo, obo+hp, abo+gp, "
+            "abo+multitask, ..., physbo, baybe (default: every tavbo strategy).",
+        ),
+    ] = None,
+    threshold_strategies: Annotated[
+        str | None,
+        typer.Option("--threshold-strategies", help="Fig. 3 strategies (default random,obo,abo)."),
+    ] = None,
+    peers: Annotated[
+        bool,
+        typer.Option("--peers", help="Add PHYSBO and BayBE to Fig. 2 (needs the peers extra)."),
+    ] = False,
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", help="Evaluations per trial (default 60).")
+    ] = None,
+    acquisition: Annotated[
+        str | None, typer.Option("--acquisition", help="Fig. 2 acquisition: ei, pi, lcb, ts.")
+    ] = None,
+    batch: Annotated[
+        int, typer.Option("--batch", "-q", help="Proposals per round (1: sequential BO).")
+    ] = 1,
+    carrier: Annotated[str, typer.Option("--carrier", "-A", help="Target carrier.")] = "Na",
+    source_carrier: Annotated[
+        str, typer.Option("--source-carrier", help="Carrier the transfer strategies inherit from.")
+    ] = "Li",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of trial 0 (trial i: seed + i).")] = 0,
+    space: SpaceOpt = None,
+) -> None:
+    """Benchmark the search strategies by offline replay on a fully known data set.
+
+    Writes into --out: optimum_curves.csv (P(optimum found) against t, Fig. 2),
+    threshold_curves.csv (compositions below tau found against t, Fig. 3), summary.csv and
+    summary.md, traces.csv.gz (every evaluation of every trial), run.json and PNG figures.
+    """
+    from dataclasses import replace
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from bo_agent.benchmark import (
+        PEERS,
+        BenchmarkSettings,
+        default_jobs,
+        load_benchmark_data,
+        run_benchmark,
+        summary_table,
+    )
+    from workflows.errors import ConfigError
+
+    settings = BenchmarkSettings.quick() if quick else BenchmarkSettings()
+    updates: dict[str, object] = {
+        "carrier": carrier,
+        "source_carrier": source_carrier,
+        "base_seed": seed,
+        "q": batch,
+        "jobs": jobs if jobs is not None else default_jobs(),
+        "space": str(space) if space else None,
+    }
+    if only is not None:
+        if only not in ("optimum", "threshold"):
+            raise ConfigError(f"unknown --only {only!r}; expected optimum or threshold")
+        updates["figures"] = (only,)
+    if trials is not None:
+        updates["trials"] = updates["threshold_trials"] = trials
+    if threshold_trials is not None:
+        updates["threshold_trials"] = threshold_trials
+    if horizon is not None:
+        updates["horizon"] = updates["threshold_horizon"] = horizon
+    if acquisition is not None:
+        updates["acquisition"] = acquisition
+    names = _names(strategies)
+    if names is not None:
+        updates["strategies"] = names
+    if peers:
+        base = updates.get("strategies", settings.strategies)
+        updates["strategies"] = tuple(dict.fromkeys([*base, *PEERS]))  # type: ignore[misc]
+    names = _names(threshold_strategies)
+    if names is not None:
+        updates["threshold_strategies"] = names
+    settings = replace(settings, **updates)  # type: ignore[arg-type]
+    if min(settings.trials, settings.threshold_trials, settings.horizon, settings.q) < 1:
+        raise ConfigError("--trials, --threshold-trials, --horizon and --batch must be >= 1")
+
+    out = out or Path(f"benchmark-{Path(data).name.split('.')[0]}")
+    dataset = load_benchmark_data(data)
+    command = _command(data, out, quick, trials, threshold_trials, settings.jobs, only,
+                       strategies, threshold_strategies, peers, horizon, acquisition, batch,
+                       carrier, source_carrier, seed, space)  # fmt: skip
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]benchmark"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=console,
+    )
+    task = progress.add_task("trials", total=None, info="")
+
+    def on_progress(done: int, total: int, info: str) -> None:
+        progress.update(task, completed=done, total=total, info=info)
+
+    with progress:
+        run = run_benchmark(settings, dataset, out, on_progress=on_progress, command=command)
+    sys.stdout.write(summary_table(run))
+    console.print(
+        f"{len(run.results)} trials in {run.wall_seconds:.0f} s ({settings.jobs} processes); "
+        f"files in {out}/: " + ", ".join(sorted(p.name for p in run.files.values()))
+    )
+
+
+def _command(
+    data: str, out: Path, quick: bool, trials: int | None, threshold_trials: int | None,
+    jobs: int, only: str | None, strategies: str | None, threshold_strategies: str | None,
+    peers: bool, horizon: int | None, acquisition: str | None, batch: int, carrier: str,
+    source_carrier: str, seed: int, space: Path | None,
+) -> str:  # fmt: skip
+    """The command line that reproduces this run (options in canonical form)."""
+    args = ["tavbo", "benchmark", "--data", data, "--out", str(out)]
+    if quick:
+        args.append("--quick")
+    for flag, value in (
+        ("--trials", trials),
+        ("--threshold-trials", threshold_trials),
+        ("--jobs", jobs),
+        ("--only", only),
+        ("--strategies", strategies),
+        ("--threshold-strategies", threshold_strategies),
+        ("--horizon", horizon),
+        ("--acquisition", acquisition),
+        ("--space", space),
+    ):
+        if value is not None:
+            args += [flag, str(value)]
+    if peers:
+        args.append("--peers")
+    if batch != 1:
+        args += ["--batch", str(batch)]
+    if carrier != "Na":
+        args += ["--carrier", carrier]
+    if source_carrier != "Li":
+        args += ["--source-carrier", source_carrier]
+    if seed:
+        args += ["--seed", str(seed)]
+    return shlex.join(args)

@@ -1,0 +1,245 @@
+"""Benchmark metrics on hand-made traces, and the ``tavbo benchmark --quick`` smoke run."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import math
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from bo_agent.benchmark import (
+    BenchmarkData,
+    BenchmarkRun,
+    BenchmarkSettings,
+    TrialResult,
+    found_curve,
+    hit_times,
+    load_benchmark_data,
+    median_evaluations,
+    p_found_curve,
+    parse_strategy,
+    run_benchmark,
+    strategy_label,
+    summary_rows,
+)
+from workflows.errors import ConfigError
+
+# Four hand-made trials; the optimum is "o", the compositions below tau are "a", "b" and "o".
+TRACES = [
+    ["x", "a", "o", "y"],  # optimum at t = 3
+    ["o", "b", "a"],  # optimum at t = 1, then stopped (all found)
+    ["x", "y", "z", "w"],  # never
+    ["b", "x", "x2", "o"],  # optimum at t = 4
+]
+
+
+def test_hit_times_and_p_found_curve():
+    hits = hit_times(TRACES, {"o"})
+    assert hits.tolist() == [3, 1, math.inf, 4]
+    curve = p_found_curve(hits, 5)
+    assert curve.tolist() == [0.25, 0.25, 0.5, 0.75, 0.75]
+    assert np.all(np.diff(curve) >= 0)
+    assert hit_times(TRACES, {"o", "a"}).tolist() == [2, 1, math.inf, 4]  # tied optima
+
+
+def test_median_evaluations_counts_unfound_trials_as_infinite():
+    assert median_evaluations(hit_times(TRACES, {"o"})) == 3.5  # (3 + 4) / 2
+    assert median_evaluations([2, math.inf, math.inf]) == math.inf
+    assert median_evaluations([5, 1, 9]) == 5
+    assert math.isnan(median_evaluations([]))
+
+
+def test_found_curve_pads_early_stopped_trials():
+    found = found_curve(TRACES, {"a", "b", "o"}, 5)
+    assert found.tolist() == [
+        [0, 1, 2, 2, 2],
+        [1, 2, 3, 3, 3],  # stopped after t = 3 with everything found
+        [0, 0, 0, 0, 0],
+        [1, 1, 1, 2, 2],
+    ]
+    recall = found.mean(axis=0) / 3
+    assert recall[-1] == pytest.approx((2 + 3 + 0 + 2) / 12)
+
+
+def _run(results, horizon=50):
+    settings = BenchmarkSettings(strategies=("abo",), threshold_strategies=("abo",),
+                                 horizon=horizon, threshold_horizon=horizon)  # fmt: skip
+    return BenchmarkRun(
+        settings=settings,
+        data=BenchmarkData({}, "hand-made"),
+        optimum={"o": 0.1},
+        taus={"0.3 eV": 0.3},
+        below={"0.3 eV": ["a", "b", "o"]},
+        results=results,
+        wall_seconds=0.0,
+    )
+
+
+def test_summary_rows_from_hand_made_trials():
+    def trial(figure, k, ids):
+        return TrialResult(figure, "abo", k, k, 0.3 if figure == "threshold" else None,
+                           "0.3 eV" if figure == "threshold" else "", ids, [0.5] * len(ids),
+                           ["abo"] * len(ids), 1.0)  # fmt: skip
+
+    opt = [trial("optimum", k, ids) for k, ids in enumerate(TRACES)]
+    opt[0] = trial("optimum", 0, ["x"] * 24 + ["o"])  # optimum at t = 25
+    thr = [trial("threshold", k, ids) for k, ids in enumerate(TRACES)]
+    (row,) = summary_rows(_run(opt + thr))
+    assert row["label"] == "aBO"
+    assert row["trials"] == 4
+    assert row["p_optimum_t20"] == 0.5  # t = 1 and t = 4
+    assert row["p_optimum_t50"] == 0.75
+    assert row["median_to_optimum"] == 14.5  # (4 + 25) / 2
+    assert row["recall_t50 (0.3 eV)"] == pytest.approx(7 / 12)
+    assert row["cpu_s_per_trial"] == 1.0
+    (short,) = summary_rows(_run(opt, horizon=30))
+    assert short["p_optimum_t50"] is None  # beyond the horizon
+
+
+def test_strategy_names():
+    assert parse_strategy("abo+gp") == ("abo", "gp")
+    assert parse_strategy("random") == ("random", "none")
+    assert strategy_label("obo+hp") == "Li-hp oBO"
+    assert strategy_label("abo+multitask") == "Li-MT aBO"
+    for bad in ("abo+xx", "random+gp", "gp"):
+        with pytest.raises(ConfigError, match="unknown strategy"):
+            parse_strategy(bad)
+
+
+def test_missing_reference_data_says_how_to_make_it(monkeypatch, tmp_path):
+    import bo_agent.benchmark as bench
+
+    monkeypatch.setattr(
+        bench, "reference_path", lambda name: tmp_path / f"reference_{name}.json.gz"
+    )
+    with pytest.raises(ConfigError, match=r"tavbo screen --engine chgnet --export"):
+        load_benchmark_data("chgnet")
+    with pytest.raises(ConfigError, match="no such file"):
+        load_benchmark_data(tmp_path / "nope.csv")
+
+
+def test_transfer_without_source_results_is_refused(full_table):
+    data = load_benchmark_data(full_table)
+    na_only = BenchmarkData(data.carrier("Na"), "na only")
+    settings = BenchmarkSettings.quick(strategies=("abo+gp",), figures=("optimum",))
+    with pytest.raises(ConfigError, match="no Li results"):
+        run_benchmark(settings, na_only)
+
+
+def test_library_run_is_paired_and_reproducible(full_table):
+    data = load_benchmark_data(full_table)
+    settings = BenchmarkSettings.quick(strategies=("random", "abo"), figures=("optimum",))
+    first = run_benchmark(settings, data)
+    again = run_benchmark(settings, data)
+    ids = {(r.strategy, r.trial): r.ids for r in first.results}
+    assert ids == {(r.strategy, r.trial): r.ids for r in again.results}
+    for k in range(settings.trials):  # same seed -> same random initial points
+        n = min(5, len(ids["abo", k]), len(ids["random", k]))
+        assert ids["abo", k][:n] == ids["random", k][:n]
+    assert [r.seed for r in first.results if r.strategy == "abo"] == [0, 1]
+
+
+def _app():
+    from bo_agent.cli.app import TavboTyper
+    from bo_agent.cli.benchmark import benchmark
+
+    app = TavboTyper(name="tavbo", add_completion=False, pretty_exceptions_enable=False)
+    app.command()(benchmark)
+
+    @app.callback()
+    def _root() -> None:
+        """Test app."""
+
+    return app
+
+
+def test_quick_cli_writes_curves_summary_and_figures(full_table, tmp_path):
+    out = tmp_path / "bench"
+    args = ["benchmark", "--quick", "--data", str(full_table), "--out", str(out), "--jobs", "2"]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    for name in ("optimum_curves.csv", "threshold_curves.csv", "summary.csv", "summary.md",
+                 "optimum.png", "threshold.png", "traces.csv.gz", "run.json"):  # fmt: skip
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "optimum.png").read_bytes()[:4] == b"\x89PNG"
+    summary = (out / "summary.md").read_text()
+    assert f"--data {full_table}" in summary
+    assert "--quick" in summary
+    assert "| Li-MT oBO |" in summary
+    assert "median evals to opt" in summary
+    with (out / "optimum_curves.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    quick = BenchmarkSettings.quick()
+    assert {r["strategy"] for r in rows} == set(quick.strategies)
+    assert len(rows) == len(quick.strategies) * quick.horizon
+    with gzip.open(out / "traces.csv.gz", "rt") as fh:
+        traces = list(csv.DictReader(fh))
+    # The curve is recomputed from the recorded traces.
+    run = json.loads((out / "run.json").read_text())
+    (opt,) = run["optimum"]
+    abo = [r for r in traces if r["figure"] == "optimum" and r["strategy"] == "abo"]
+    per_trial = {}
+    for r in abo:
+        per_trial.setdefault(r["trial"], []).append(r["candidate_id"])
+    p = p_found_curve(hit_times(list(per_trial.values()), {opt}), quick.horizon)
+    assert [float(r["p_found"]) for r in rows if r["strategy"] == "abo"] == p.tolist()
+    assert "tavbo benchmark" in result.output or "| aBO |" in result.output
+
+
+def test_cli_reports_a_missing_reference_as_a_usage_error(monkeypatch, tmp_path):
+    import bo_agent.benchmark as bench
+
+    monkeypatch.setattr(
+        bench, "reference_path", lambda name: tmp_path / f"reference_{name}.json.gz"
+    )
+    from bo_agent.cli.app import exit_code_for
+
+    result = CliRunner().invoke(_app(), ["benchmark", "--quick", "--data", "bvse"])
+    # CliRunner bypasses TavboTyper.__call__, which prints the error and exits with this code.
+    assert isinstance(result.exception, ConfigError)
+    assert exit_code_for(result.exception) == 2
+    assert "tavbo screen --engine bvse --export" in str(result.exception)
+
+
+def test_physbo_peer_starts_from_tavbos_initial_points(full_table):
+    pytest.importorskip("physbo")
+    from bo_agent.peers import initial_ids, run_peer
+    from bo_agent.strategy import build_pool
+    from workflows.composition_space import default_space
+
+    data = load_benchmark_data(full_table).values
+    pool = build_pool(default_space(), "Na")
+    trace = run_peer("physbo", pool, data, seed=3, horizon=7)
+    assert trace.ids[:5] == initial_ids(pool, data, 3, 5)
+    assert len(set(trace.ids)) == 7
+    assert trace.strategies[-1] == "physbo"
+    with pytest.raises(ConfigError, match="no threshold"):
+        run_peer("physbo", pool, data, seed=3, horizon=7, tau=0.3)
+
+
+def test_synthetic_data_mimics_the_reports_counts():
+    data = load_benchmark_data("synthetic")
+    na = data.carrier("Na")
+    assert len(na) == 159
+    assert len(data.carrier("Li")) == 159
+    assert sum(v < 0.3 for v in na.values()) == 17
+    assert data.values == load_benchmark_data("synthetic").values  # seeded
+
+
+def test_baybe_peer_recommends_from_the_pool(full_table):
+    pytest.importorskip("baybe")
+    from bo_agent.peers import initial_ids, run_peer
+    from bo_agent.strategy import build_pool
+    from workflows.composition_space import default_space
+
+    data = load_benchmark_data(full_table).values
+    pool = build_pool(default_space(), "Na")
+    trace = run_peer("baybe", pool, data, seed=1, horizon=6)
+    assert trace.ids[:5] == initial_ids(pool, data, 1, 5)
+    assert trace.strategies[-1] == "baybe"
+    assert trace.ids[-1] in pool.ids
+    assert len(set(trace.ids)) == 6

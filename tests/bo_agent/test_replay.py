@@ -1,0 +1,143 @@
+"""The offline replay proposes exactly what a live campaign on the LaunchPad proposes."""
+
+from __future__ import annotations
+
+import pytest
+
+from bo_agent.config import CampaignConfig
+from bo_agent.replay import memoised_fits, replay
+
+
+def _live_ids(lp, table, **kw) -> list[str]:
+    """Run a campaign through FireWorks with the table engine; IDs in decision order."""
+    from bo_agent.agent import CampaignAgent
+    from bo_agent.state import Decision
+    from workflows.evaluation import run_workflow
+
+    cfg = CampaignConfig(
+        name="live", carrier="Na", engine="table",
+        engine_settings={"table": str(table), **kw.pop("engine_settings", {})}, **kw,
+    )  # fmt: skip
+    agent = CampaignAgent(cfg, lp)
+    agent.run(execute=lambda fw_id: run_workflow(lp, fw_id), lostrun_expiration=None)
+    assert agent.completed
+    return [d.candidate_id for d in Decision.objects(campaign="live").order_by("seq")]
+
+
+def _replay_ids(table, source=None, drop=(), **kw):
+    from bo_agent.strategy import build_pool
+    from workflows.composition_space import default_space
+    from workflows.engines.table import read_table
+
+    data = {k: v["e_b"] for k, v in read_table(table).items() if k not in drop}
+    cfg = CampaignConfig(name="replay", carrier="Na", engine="table", **kw)
+    pool = build_pool(default_space(), "Na", cfg.groups, source_carrier=source)
+    src = None
+    if source is not None:  # the source campaign's candidate table is in space order
+        src = {c.id: data[c.id] for c in default_space().filter(A=source)}
+    return replay(pool, cfg, data, source_observations=src)
+
+
+def _finished_source_campaign(table, carrier: str = "Li") -> None:
+    """A finished Li campaign: every Li composition done with its table E_b."""
+    from bo_agent.state import Campaign, CandidateRecord, Status
+    from workflows.composition_space import default_space
+    from workflows.engines.table import read_table
+
+    data = read_table(table)
+    cfg = CampaignConfig(name="li", carrier=carrier, engine="table")
+    Campaign(name="li", config=cfg.model_dump(mode="json"), status="completed").save()
+    CandidateRecord.objects.insert(
+        [
+            CandidateRecord(
+                campaign="li",
+                candidate_id=c.id,
+                carrier=carrier,
+                status=Status.done.value,
+                e_b=data[c.id]["e_b"],
+            )
+            for c in default_space().filter(A=carrier)
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "max_pending", "budget"),
+    [("abo", 1, 10), ("obo", 1, 9), ("abo", 3, 11), ("random", 2, 5)],
+)
+def test_replay_proposes_the_live_campaigns_ids_in_order(
+    clean_lp, full_table, model, max_pending, budget
+):
+    kw = {"model": model, "max_pending": max_pending, "budget": budget, "seed": 3}
+    live = _live_ids(clean_lp, full_table, **kw)
+    trace = _replay_ids(full_table, **kw)
+    assert len(live) == budget
+    assert trace.ids == live
+    assert None not in trace.e_b  # every result known: no failure
+    assert trace.strategies[:5] == ["initial-random"] * 5 or model == "random"
+
+
+@pytest.mark.parametrize("transfer", ["hp", "gp", "multitask"])
+def test_transfer_replay_matches_live_campaign(clean_lp, full_table, transfer):
+    _finished_source_campaign(full_table)
+    kw = {"model": "abo", "transfer": transfer, "budget": 8, "seed": 5}
+    live = _live_ids(clean_lp, full_table, source_campaign="li", **kw)
+    trace = _replay_ids(full_table, source="Li", source_campaign="li", **kw)
+    assert trace.ids == live
+    assert trace.strategies[-1] == f"abo+{transfer}"
+
+
+def test_threshold_goal_replay_matches_live_campaign(clean_lp, full_table):
+    kw = {"model": "abo", "goal": "threshold", "tau": 0.75, "budget": 8, "seed": 2}
+    live = _live_ids(clean_lp, full_table, **kw)
+    assert _replay_ids(full_table, **kw).ids == live
+
+
+def test_missing_result_fails_like_a_fizzled_workflow(clean_lp, full_table):
+    cfg_kw = {"model": "abo", "budget": 7, "seed": 4}
+    doomed = _replay_ids(full_table, **cfg_kw).ids[2]
+    live = _live_ids(clean_lp, full_table, engine_settings={"fail_ids": [doomed]}, **cfg_kw)
+    trace = _replay_ids(full_table, drop={doomed}, **cfg_kw)
+    assert trace.ids == live
+    assert trace.e_b[2] is None
+    assert len(trace.ids) == 7
+
+
+def test_memoised_fits_change_no_proposal(full_table):
+    kw = {"model": "obo", "transfer": "gp", "source_campaign": "li", "budget": 9, "seed": 1}
+    from bo_agent.strategy import build_pool
+    from workflows.composition_space import default_space
+    from workflows.engines.table import read_table
+
+    data = {k: v["e_b"] for k, v in read_table(full_table).items()}
+    pool = build_pool(default_space(), "Na", source_carrier="Li")
+    src = {c.id: data[c.id] for c in default_space().filter(A="Li")}
+    cfg = CampaignConfig(carrier="Na", engine="table", **kw)
+    plain = replay(pool, cfg, data, source_observations=src, memoise=False)
+    with memoised_fits(), memoised_fits():  # nesting is harmless
+        fast = replay(pool, cfg, data, source_observations=src)
+    assert fast.ids == plain.ids
+    gp = [i for i, s in enumerate(plain.steps) if s.strategy == "obo+gp"]
+    assert gp
+    assert [fast.steps[i].mean for i in gp] == [plain.steps[i].mean for i in gp]
+
+
+def test_early_stop_and_budget(full_table):
+    from workflows.engines.table import read_table
+
+    data = {k: v["e_b"] for k, v in read_table(full_table).items()}
+    full = _replay_ids(full_table, model="abo", budget=12, seed=0)
+    target = full.ids[7]
+    from bo_agent.strategy import build_pool
+    from workflows.composition_space import default_space
+
+    pool = build_pool(default_space(), "Na")
+    cfg = CampaignConfig(carrier="Na", engine="table", model="abo", budget=12, seed=0)
+    cut = replay(pool, cfg, data, until_any={target})
+    assert cut.ids == full.ids[:8]
+    assert cut.stop_reason == "found"
+    every = replay(pool, cfg, data, until_all=set(full.ids[:3]) | {target})
+    assert every.ids == full.ids[:8]
+    assert full.stop_reason == "budget of 12 evaluations used"
+    with pytest.raises(ValueError, match="q and budget"):
+        replay(pool, cfg, data, q=0)
