@@ -16,7 +16,7 @@ FireWorks' *offline mode* does this through files instead:
 3. :func:`recover_offline` (in the LaunchPad process again) copies the new outputs into the real
    JobStore and then updates the LaunchPad from the files (``lpad recover_offline`` plus outputs).
 
-Two upstream problems are worked around here, without editing site-packages:
+Two upstream problems are worked around, without editing site-packages:
 
 * fireworks 2.1.4 calls ``monty.io.zopen(path)`` without a mode in ``fireworks/core/rocket.py``
   (offline start, checkpoint, completion and fizzle paths); current monty requires the mode, so
@@ -32,20 +32,32 @@ Lost runs (a job cancelled with ``scancel`` or killed at its walltime) leave ``F
 without a final state: after :func:`recover_offline` has copied their last ping,
 ``LaunchPad.detect_lostruns(expiration_secs, fizzle=True | rerun=True)`` finds them (see
 :func:`handle_lost_runs`).
+
+This module is the head-node side (steps 1 and 3, lost runs). The compute-node side (step 2,
+:func:`patch_fireworks`) is :mod:`workflows.offline_rocket`, and the launch directory's files
+and jobflow store are :mod:`workflows.offline_store`; both are re-exported here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import json
 import logging
-import os
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from workflows.offline_rocket import main, patch_fireworks, run_offline_rocket
+from workflows.offline_store import (
+    LOCAL_STORE_PREFIX,
+    OFFLINE_FILE,
+    PING_FILE,
+    _import_job_outputs,
+    local_job_store,
+    stage_job_inputs,
+)
+from workflows.offline_store import MANIFEST_FILE as MANIFEST_FILE  # re-export
 
 if TYPE_CHECKING:
     from fireworks import Firework, FWorker, LaunchPad
@@ -70,237 +82,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Files of the per-launch jobflow store: ``<prefix>.json`` (documents) and
-#: ``<prefix>.<additional store name>.json`` (blobs, e.g. ``tavbo_jobstore.data.json``).
-LOCAL_STORE_PREFIX = "tavbo_jobstore"
-#: Which output documents were copied in for the job to read (so recovery copies only new ones).
-MANIFEST_FILE = "tavbo_offline.json"
-OFFLINE_FILE = "FW_offline.json"
-PING_FILE = "FW_ping.json"
 _TERMINAL_STATES = ("COMPLETED", "FIZZLED", "DEFUSED", "ARCHIVED")
-
-
-# -- upstream workaround -------------------------------------------------------------------------
-
-
-class _AtomicTextFile:
-    """Write a text file under a temporary name and rename it into place on success.
-
-    Offline jobs rewrite ``FW_offline.json`` (every task start, completion) and ``FW_ping.json``
-    (every ping) while the agent may read them: with a plain ``open(path, "w")`` a reader can
-    find the file empty, and ``LaunchPad.recover_offline`` then marks a healthy job FIZZLED.
-    """
-
-    def __init__(self, path: str | Path, mode: str = "wt", **kwargs: Any) -> None:
-        import tempfile
-
-        self._path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=f".{self._path.name}.")
-        self._tmp = tmp
-        os.chmod(tmp, 0o644)
-        kwargs.setdefault("encoding", "utf-8")
-        self._fh = os.fdopen(fd, mode.replace("t", ""), **kwargs)
-
-    def write(self, text: str) -> int:
-        return self._fh.write(text)
-
-    def __enter__(self) -> _AtomicTextFile:
-        return self
-
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        self._fh.close()
-        if exc_type is None:
-            os.replace(self._tmp, self._path)
-        else:
-            with contextlib.suppress(OSError):
-                os.unlink(self._tmp)
-
-
-def _zopen_text_default(filename: Any, mode: str = "rt", **kwargs: Any) -> Any:
-    """``monty.io.zopen`` with the text-mode default that fireworks 2.1.4 still assumes.
-
-    Uncompressed text writes are atomic (:class:`_AtomicTextFile`).
-    """
-    from monty.io import zopen
-
-    if mode in ("w", "wt") and Path(str(filename)).suffix == ".json":
-        return _AtomicTextFile(filename, "wt", **kwargs)
-    return zopen(filename, mode, **kwargs)
-
-
-def _do_ping_atomic(launchpad: Any, launch_id: int | None) -> None:
-    """FireWorks' ``do_ping``, writing ``FW_ping.json`` atomically when offline."""
-    if launchpad:
-        launchpad.ping_launch(launch_id)
-    else:
-        _write_ping(Path.cwd())
-
-
-def patch_fireworks() -> None:
-    """Make fireworks' offline rocket paths work with current monty (idempotent).
-
-    ``fireworks.core.rocket`` calls ``zopen(path)`` without a mode in its offline branches; monty
-    2025+ raises ``TypeError`` for that. This rebinds ``zopen`` *inside that module only* (text
-    by default, JSON written atomically), and its ``do_ping`` to write ``FW_ping.json``
-    atomically.
-    """
-    import fireworks.core.rocket as rocket
-
-    if rocket.zopen is not _zopen_text_default:
-        rocket.zopen = _zopen_text_default
-    if rocket.do_ping is not _do_ping_atomic:
-        rocket.do_ping = _do_ping_atomic
-
-
-# -- the local jobflow store of one launch directory ---------------------------------------------
-
-
-class _FileStores(dict):
-    """Additional stores of a local JobStore: one JSON file per name, created on first use."""
-
-    def __init__(self, directory: Path, read_only: bool) -> None:
-        super().__init__()
-        self._directory = directory
-        self._read_only = read_only
-
-    def __missing__(self, name: str) -> Any:
-        from maggma.stores import JSONStore
-
-        store = JSONStore(
-            str(self._directory / f"{LOCAL_STORE_PREFIX}.{name}.json"),
-            read_only=self._read_only,
-            key="blob_uuid",
-        )
-        store.connect()
-        self[name] = store
-        return store
-
-    def open_existing(self) -> None:
-        """Open every ``tavbo_jobstore.<name>.json`` already in the directory."""
-        prefix = f"{LOCAL_STORE_PREFIX}."
-        for path in sorted(self._directory.glob(f"{prefix}*.json")):
-            name = path.name[len(prefix) : -len(".json")]
-            if name not in self:
-                self.__missing__(name)
-
-
-def local_job_store(directory: str | Path, *, read_only: bool = False) -> JobStore:
-    """The jobflow store kept in the files ``tavbo_jobstore*.json`` of a launch directory.
-
-    Parameters
-    ----------
-    directory : str or Path
-        Launch directory of one offline job.
-    read_only : bool, default=False
-        Read the files without writing them back (used when recovering).
-
-    Returns
-    -------
-    JobStore
-        Connected; documents in ``tavbo_jobstore.json``, each additional store ``NAME`` (for
-        example ``data``) in ``tavbo_jobstore.NAME.json``, created when first written.
-    """
-    from jobflow import JobStore
-    from maggma.stores import JSONStore
-
-    directory = Path(directory)
-    docs_path = directory / f"{LOCAL_STORE_PREFIX}.json"
-    if read_only and not docs_path.exists():
-        raise FileNotFoundError(f"no offline job store in {directory} ({docs_path.name})")
-    docs = JSONStore(str(docs_path), read_only=read_only, key="uuid")
-    additional = _FileStores(directory, read_only)
-    additional.open_existing()
-    store = JobStore(docs, additional_stores=additional)
-    store.connect()
-    return store
-
-
-def _job_of(fw: Firework) -> Any:
-    """The jobflow Job inside a Firework built by ``flow_to_workflow``, or None."""
-    from jobflow import Job
-
-    for task in fw.tasks:
-        job = task.get("job") if hasattr(task, "get") else None
-        if isinstance(job, Job):
-            return job
-        if isinstance(job, dict) and job.get("@class") == "Job":
-            return Job.from_dict(job)
-    return None
-
-
-def _strip_ids(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for doc in docs:
-        doc.pop("_id", None)
-    return docs
-
-
-def stage_job_inputs(fw: Firework, store: JobStore, directory: str | Path) -> list[str]:
-    """Copy the outputs a jobflow Firework reads from ``store`` into the launch directory.
-
-    Parameters
-    ----------
-    fw : Firework
-        A Firework made by ``flow_to_workflow`` (its task holds a jobflow ``Job``).
-    store : JobStore
-        The campaign's JobStore (reachable from this process).
-    directory : str or Path
-        The launch directory; gets ``tavbo_jobstore*.json`` and ``tavbo_offline.json``.
-
-    Returns
-    -------
-    list of str
-        The uuids of the jobs whose outputs were copied (empty for a job without references).
-    """
-    directory = Path(directory)
-    job = _job_of(fw)
-    uuids = sorted(set(job.input_uuids)) if job is not None else []
-    local = local_job_store(directory)
-    if uuids:
-        store.connect()
-        docs = _strip_ids(list(store.docs_store.query({"uuid": {"$in": uuids}})))
-        missing = set(uuids) - {d["uuid"] for d in docs}
-        if missing:
-            logger.warning("fw_id %s: no outputs yet for inputs %s", fw.fw_id, sorted(missing))
-        if docs:
-            local.docs_store.update(docs, key=["uuid", "index"])
-        for name, main_blobs in store.additional_stores.items():
-            blobs = _strip_ids(list(main_blobs.query({"job_uuid": {"$in": uuids}})))
-            if blobs:
-                local.additional_stores[name].update(blobs, key="blob_uuid")
-    manifest = {"fw_id": fw.fw_id, "job_uuid": job.uuid if job is not None else None}
-    manifest["staged_uuids"] = uuids
-    (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
-    return uuids
-
-
-def _import_job_outputs(directory: Path, store: JobStore) -> int:
-    """Copy outputs written offline in ``directory`` into ``store``; return the number of docs."""
-    if not (directory / f"{LOCAL_STORE_PREFIX}.json").exists():
-        return 0
-    staged: set[str] = set()
-    if (directory / MANIFEST_FILE).exists():
-        staged = set(json.loads((directory / MANIFEST_FILE).read_text())["staged_uuids"])
-    local = local_job_store(directory, read_only=True)
-    query = {"uuid": {"$nin": sorted(staged)}}
-    docs = _strip_ids(list(local.docs_store.query(query)))
-    store.connect()
-    if docs:
-        store.docs_store.update(docs, key=["uuid", "index"])
-    for name, blob_store in local.additional_stores.items():
-        blobs = _strip_ids(list(blob_store.query({"job_uuid": {"$nin": sorted(staged)}})))
-        if not blobs:
-            continue
-        try:
-            target = store.additional_stores[name]
-        except KeyError:
-            from workflows.errors import ConfigError
-
-            raise ConfigError(
-                f"offline job in {directory} wrote to additional store {name!r}, which the "
-                f"JobStore lacks (has {sorted(store.additional_stores)}); add it to jobflow.yaml"
-            ) from None
-        target.update(blobs, key="blob_uuid")
-    return len(docs)
 
 
 # -- head-node side: reserve and submit ---------------------------------------------------------
@@ -451,139 +233,6 @@ def qlaunch(
             logger.info("fw_id %s -> queue job %s", doc["fw_id"], reservation_id)
     _checkpoint(launchpad)  # reservation ids and offline-run records are plain updates
     return launched
-
-
-# -- compute-node side: run the rocket -----------------------------------------------------------
-
-
-def _write_ping(directory: Path) -> None:
-    now = datetime.datetime.now(datetime.UTC).isoformat()
-    with _AtomicTextFile(directory / PING_FILE) as fh:
-        fh.write(json.dumps({"ping_time": now}))
-
-
-@contextlib.contextmanager
-def _jobflow_offline(directory: Path) -> Iterator[JobStore]:
-    """Run jobflow Fireworks against the launch directory's file store, whatever their spec says.
-
-    ``JobFiretask`` uses the store serialised in its parameters if any, else
-    ``jobflow.SETTINGS.JOB_STORE``; both point at the database. The store is swapped for the
-    local one while the task runs; new jobs it creates (detours, additions) keep the original.
-    """
-    import jobflow
-    from jobflow.managers.fireworks import JobFiretask
-
-    local = local_job_store(directory)
-    original_settings_store = jobflow.SETTINGS.JOB_STORE
-    original_run_task = JobFiretask.run_task
-
-    def run_task(self: JobFiretask, fw_spec: dict[str, Any]) -> Any:
-        task_store = self.get("store")
-        self["store"] = None  # -> SETTINGS.JOB_STORE, the local store
-        try:
-            action = original_run_task(self, fw_spec)
-        finally:
-            self["store"] = task_store
-        for wf in [*(action.detours or []), *(action.additions or [])]:
-            for new_fw in wf.fws:
-                for task in new_fw.tasks:
-                    if isinstance(task, JobFiretask) and task.get("store") is None:
-                        task["store"] = task_store
-        return action
-
-    jobflow.SETTINGS.JOB_STORE = local
-    JobFiretask.run_task = run_task
-    try:
-        yield local
-    finally:
-        JobFiretask.run_task = original_run_task
-        jobflow.SETTINGS.JOB_STORE = original_settings_store
-
-
-def run_offline_rocket(
-    directory: str | Path = ".", fworker: FWorker | None = None, fw_id: int | None = None
-) -> bool:
-    """Run the Firework in ``directory/FW.json`` offline, in this process.
-
-    This is what ``tavbo-rlaunch singleshot --offline`` does on a compute node; tests call it
-    directly. Nothing here opens a database connection.
-
-    Parameters
-    ----------
-    directory : str or Path, default="."
-        Launch directory prepared by :func:`qlaunch` (``FW.json``, ``FW_offline.json``).
-    fworker : FWorker, optional
-        Passed to the Rocket (its ``env`` reaches the tasks as ``_fw_env``).
-    fw_id : int, optional
-        Informational (the Firework comes from ``FW.json``).
-
-    Returns
-    -------
-    bool
-        What ``Rocket.run`` returns: True when a Firework ran (completed or fizzled).
-    """
-    import threading
-
-    from fireworks.core.fworker import FWorker
-    from fireworks.core.rocket_launcher import launch_rocket
-
-    patch_fireworks()
-    directory = Path(directory).resolve()
-    before = set(threading.enumerate())
-    with contextlib.chdir(directory), _jobflow_offline(directory):
-        _write_ping(directory)
-        ran = bool(launch_rocket(None, fworker or FWorker(), fw_id, strm_lvl="INFO"))
-        # The rocket's ping thread pings once more after the rocket stops, into the *current*
-        # directory: let it finish before leaving this one.
-        for thread in set(threading.enumerate()) - before:
-            thread.join(timeout=30)
-    return ran
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``tavbo-rlaunch``: FireWorks' ``rlaunch`` with working offline mode and jobflow outputs.
-
-    Takes exactly ``rlaunch``'s arguments (``-c CONFIG_DIR``, ``-w FWORKER``,
-    ``singleshot [--offline] [--fw_id N]``, ``rapidfire``, ...). Without ``--offline`` it is plain
-    ``rlaunch``. With ``singleshot --offline`` no database connection is made: the embedded-store
-    variable ``MONGOMOCK_SERVERSTORE_FILE`` is cleared so that nothing can touch that file, and
-    jobflow reads and writes ``tavbo_jobstore*.json`` in the working directory.
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    offline = "singleshot" in args and "--offline" in args
-    if offline and not (Path.cwd() / "FW.json").exists():
-        sys.stderr.write(
-            f"tavbo-rlaunch: error: no FW.json in {Path.cwd()}; an offline rocket runs in the "
-            "launch directory that the queue launcher prepared (its job script cd's there)\n"
-        )
-        return 2
-    if offline:
-        _cut_database_settings()  # before fireworks is imported
-    patch_fireworks()
-    from fireworks.scripts.rlaunch_run import rlaunch
-
-    if not offline:
-        return int(rlaunch(args) or 0)
-    with _jobflow_offline(Path.cwd()):
-        _write_ping(Path.cwd())
-        return int(rlaunch(args) or 0)
-
-
-def _cut_database_settings() -> None:
-    """Make sure an offline job process cannot find a database to talk to.
-
-    FireWorks reads ``MONGOMOCK_SERVERSTORE_FILE`` once, at import: cleared here, nothing can
-    open (or, at exit, overwrite) the embedded store. ``TAVBO_LAUNCHPAD_FILE`` and FireWorks'
-    ``LAUNCHPAD_LOC`` are what :mod:`workflows.ingest` would open to record a result; without
-    them its ``record barrier`` job leaves the result in its output for the agent to ingest.
-    ``TAVBO_OFFLINE=1`` tells tavbo code that it runs offline.
-    """
-    os.environ["MONGOMOCK_SERVERSTORE_FILE"] = ""
-    os.environ.pop("TAVBO_LAUNCHPAD_FILE", None)
-    os.environ["TAVBO_OFFLINE"] = "1"
-    import fireworks.fw_config as fw_config
-
-    fw_config.LAUNCHPAD_LOC = None
 
 
 # -- head-node side: recover ---------------------------------------------------------------------
