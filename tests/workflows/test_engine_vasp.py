@@ -434,3 +434,17 @@ def test_vasp_engine_through_fireworks(
     assert sorted(h.barrier for h in result.hops) == pytest.approx(expected, abs=0.01)
     assert result.e_b == pytest.approx(max(expected), abs=0.01)  # both hops needed for 1D
     assert result.engine == "vasp"
+
+
+def test_wall_time_reaches_every_vasp_run_as_custodians_walltime_handler():
+    from workflows.engines.vasp import VaspBarrierMaker, _configure, _vasp_makers
+
+    maker = VaspBarrierMaker(check_potcars=False, wall_time=7200)
+    configured = [
+        _configure(m, None, maker.wall_time)
+        for m in (maker.bulk_relax_maker, maker.endpoint_relax_maker, maker.neb_maker)
+    ]
+    runs = [vm for m in configured for vm in _vasp_makers(m)]
+    assert len(runs) >= 4  # two bulk relaxations, the endpoint relaxation, the NEB
+    assert all(vm.run_vasp_kwargs["wall_time"] == 7200 for vm in runs)
+    assert "wall_time" not in maker.neb_maker.run_vasp_kwargs  # the maker itself is not mutated

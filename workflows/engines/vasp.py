@@ -139,14 +139,33 @@ def _generators(maker: Any) -> list[Any]:
     return found
 
 
-def _configure(maker: Any, oxidation_states: dict[str, float] | None) -> Any:
-    """A copy of ``maker`` whose tavbo generators know the composition's oxidation states."""
+def _vasp_makers(maker: Any) -> list[Any]:
+    """The maker and every maker nested in it that runs VASP (has ``run_vasp_kwargs``)."""
+    found = [maker] if hasattr(maker, "run_vasp_kwargs") else []
+    for value in vars(maker).values():
+        if isinstance(value, Maker):
+            found.extend(_vasp_makers(value))
+    return found
+
+
+def _configure(
+    maker: Any, oxidation_states: dict[str, float] | None, wall_time: int | None = None
+) -> Any:
+    """A copy of ``maker`` whose tavbo generators know the composition's oxidation states.
+
+    With ``wall_time`` (seconds), every VASP run gets custodian's WalltimeHandler through
+    atomate2's ``run_vasp(wall_time=...)``: VASP is stopped cleanly (STOPCAR) before the queue
+    kills the job, so a long NEB leaves readable output instead of a lost run.
+    """
     if maker is None:
         return None
     maker = deepcopy(maker)
     for gen in _generators(maker):
         if isinstance(gen, TavboInputGenerator) and gen.oxidation_states is None:
             gen.oxidation_states = oxidation_states
+    if wall_time is not None:
+        for vasp_maker in _vasp_makers(maker):
+            vasp_maker.run_vasp_kwargs = {**vasp_maker.run_vasp_kwargs, "wall_time": wall_time}
     return maker
 
 
@@ -194,6 +213,9 @@ class VaspBarrierMaker(Maker):
     check_potcars : bool, default=True
         Check in :meth:`make` that ``PMG_VASP_PSP_DIR`` holds every POTCAR; switch off when the
         flow is built on a machine other than the workers.
+    wall_time : int or None, default=None
+        Queue walltime of the VASP jobs in seconds: custodian's WalltimeHandler stops VASP
+        cleanly (STOPCAR) 5 minutes before it, so a job near its limit leaves readable output.
 
     Examples
     --------
@@ -218,6 +240,7 @@ class VaspBarrierMaker(Maker):
     symprec: float = 0.1
     endpoint_symprec: float = 0.01
     check_potcars: bool = True
+    wall_time: int | None = None
 
     def make(self, structure: Structure, candidate_id: str) -> Flow:
         """Build the flow; its output is the composition's :class:`BarrierResult`.
@@ -257,9 +280,9 @@ class VaspBarrierMaker(Maker):
                 "fall back to safe defaults",
                 candidate_id,
             )
-        bulk_maker = _configure(self.bulk_relax_maker, oxidation_states)
-        endpoint_maker = _configure(self.endpoint_relax_maker, oxidation_states)
-        neb_maker = _configure(self.neb_maker, oxidation_states)
+        bulk_maker = _configure(self.bulk_relax_maker, oxidation_states, self.wall_time)
+        endpoint_maker = _configure(self.endpoint_relax_maker, oxidation_states, self.wall_time)
+        neb_maker = _configure(self.neb_maker, oxidation_states, self.wall_time)
         neb_maker.input_set_generator.climbing_image = self.climb
         if self.check_potcars:
             self._check_potcars(structure, [bulk_maker, endpoint_maker, neb_maker])
