@@ -1,0 +1,152 @@
+"""CHGNet engine: CHGNet relaxation, then a climbing-image CHGNet NEB of every distinct hop.
+
+The flow (job names are part of the contract; see :mod:`workflows.jobs`)::
+
+    chgnet relax -> find hops -> chgnet nebs
+                                 = chgnet endpoints -> chgnet neb hop 0..n-1 -> collect barrier
+
+Its output is a :class:`~workflows.schemas.BarrierResult` with ``fidelity="mlp-neb"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from jobflow import Flow, Maker
+
+from workflows.jobs import chgnet_hop_nebs, chgnet_relax, find_hops_job
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
+__all__ = ["ChgnetBarrierMaker"]
+
+
+@dataclass
+class ChgnetBarrierMaker(Maker):
+    """E_b of one composition from CHGNet climbing-image NEBs of all hops up to 5 A.
+
+    Parameters
+    ----------
+    name : str, default="chgnet barrier"
+        Flow name prefix (the flow is ``"{name} {candidate_id}"``).
+    relax_fmax : float, default=0.05
+        Force criterion of the cell + ion relaxation, eV/A.
+    relax_max_steps : int, default=500
+        Steps of the cell relaxation.
+    max_hop_distance : float, default=5.0
+        Longest hop, angstrom.
+    min_image_distance : float, default=10.0
+        Smallest distance between periodic images of the NEB supercell, angstrom (about 80 atoms
+        for a 16-atom tavorite cell).
+    endpoint_fmax : float, default=0.05
+        Force criterion of the vacancy endpoint relaxations (positions only), eV/A.
+    endpoint_max_steps : int, default=300
+        Steps per endpoint relaxation.
+    n_images : int, default=5
+        Moving NEB images.
+    climb : bool, default=True
+        Climbing image.
+    k : float, default=0.3
+        Spring constant, eV/A^2.
+    method : str, default="improvedtangent"
+        ASE NEB method.
+    fmax : float, default=0.05
+        NEB force criterion, eV/A.
+    max_steps : int, default=300
+        NEB steps; a NEB still above ``fmax`` is kept and flagged ``converged=False``.
+    interpolation : {"idpp", "linear"}, default="idpp"
+        Initial path.
+    optimizer : {"FIRE", "BFGS", "MDMin"}, default="FIRE"
+        NEB optimiser.
+    climb_after_fmax : float or None, default=0.5
+        Run a plain NEB down to this force (eV/A) before the image starts climbing; None climbs
+        from the first step.
+    use_symmetry : bool, default=True
+        Keep the band of an inversion-symmetric hop symmetric and evaluate only half of it
+        (see :func:`workflows.neb.run_neb`).
+    torch_threads : int or None, default=None
+        Torch threads per job; None means ``$TAVBO_TORCH_THREADS``, else 1.
+    """
+
+    engine: ClassVar[str] = "chgnet"
+
+    name: str = "chgnet barrier"
+    relax_fmax: float = 0.05
+    relax_max_steps: int = 500
+    max_hop_distance: float = 5.0
+    min_image_distance: float = 10.0
+    endpoint_fmax: float = 0.05
+    endpoint_max_steps: int = 300
+    n_images: int = 5
+    climb: bool = True
+    k: float = 0.3
+    method: str = "improvedtangent"
+    fmax: float = 0.05
+    max_steps: int = 300
+    interpolation: Literal["idpp", "linear"] = "idpp"
+    optimizer: Literal["FIRE", "BFGS", "MDMin"] = "FIRE"
+    climb_after_fmax: float | None = 0.5
+    use_symmetry: bool = True
+    torch_threads: int | None = None
+
+    def neb_kwargs(self) -> dict:
+        """Keyword arguments of :func:`workflows.neb.run_neb`."""
+        return {
+            "n_images": self.n_images,
+            "climb": self.climb,
+            "k": self.k,
+            "method": self.method,
+            "fmax": self.fmax,
+            "max_steps": self.max_steps,
+            "interpolation": self.interpolation,
+            "optimizer": self.optimizer,
+            "climb_after_fmax": self.climb_after_fmax,
+            "use_symmetry": self.use_symmetry,
+        }
+
+    def make(self, structure: Structure, candidate_id: str) -> Flow:
+        """Flow from a starting unit cell to the composition's BarrierResult.
+
+        Parameters
+        ----------
+        structure : Structure
+            Starting cell, e.g. ``workflows.structures.make_structure(candidate)``.
+        candidate_id : str
+            Composition ID, e.g. ``"Li-Ga-P-F"``.
+
+        Returns
+        -------
+        Flow
+            Output: the :class:`~workflows.schemas.BarrierResult`.
+        """
+        relax = chgnet_relax(
+            structure,
+            fmax=self.relax_fmax,
+            max_steps=self.relax_max_steps,
+            relax_cell=True,
+            torch_threads=self.torch_threads,
+        )
+        hops = find_hops_job(
+            relax.output.structure,
+            max_distance=self.max_hop_distance,
+            min_image_distance=self.min_image_distance,
+        )
+        nebs = chgnet_hop_nebs(
+            hops.output,
+            candidate_id,
+            endpoint_kwargs={"fmax": self.endpoint_fmax, "max_steps": self.endpoint_max_steps},
+            neb_kwargs=self.neb_kwargs(),
+            settings={"engine": self.engine, **dataclasses.asdict(self)},
+            wall_times=[relax.output.wall_time, hops.output.wall_time],
+            extra={
+                "relax_energy": relax.output.energy,
+                "relax_steps": relax.output.n_steps,
+                "relax_converged": relax.output.converged,
+                "initial_volume": float(structure.volume),
+            },
+            torch_threads=self.torch_threads,
+        )
+        return Flow([relax, hops, nebs], output=nebs.output, name=f"{self.name} {candidate_id}")
