@@ -2,8 +2,8 @@
 
 :func:`relax_endpoints` relaxes (positions only, fixed supercell) just the symmetry-distinct
 vacancy endpoints of all hops and maps the relaxed geometry onto the others
-(:func:`workflows.hop_symmetry.plan_endpoint_relaxations`); in a tavorite with one carrier orbit
-that is one relaxation per composition instead of two per hop.
+(:func:`workflows.hops.plan_endpoint_relaxations`); in a tavorite with one carrier orbit that is one
+relaxation per composition instead of two per hop.
 
 :func:`run_neb` interpolates images (IDPP by default), then runs ASE's NEB (climbing image, improved
 tangent) with FIRE. All images are evaluated in one CHGNet call per step
@@ -23,8 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pymatgen.core import Structure
 
 from workflows.errors import CalculationError
-from workflows.hop_symmetry import PathMirror, map_relaxed, plan_endpoint_relaxations
-from workflows.hops import Endpoints, HopSet, hop_endpoints
+from workflows.hops import (
+    Endpoints,
+    HopSet,
+    hop_endpoints,
+    map_relaxed,
+    plan_endpoint_relaxations,
+)
 from workflows.relax import BatchEvaluator, relax_structure, to_atoms
 
 if TYPE_CHECKING:
@@ -34,7 +39,7 @@ if TYPE_CHECKING:
 
     from workflows.hops import Side
 
-__all__ = ["EndpointSet", "NebResult", "relax_endpoints", "run_neb"]
+__all__ = ["EndpointSet", "NebResult", "PathMirror", "relax_endpoints", "run_neb"]
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +175,55 @@ def relax_endpoints(
     )
 
 
+class PathMirror:
+    """Inversion through a hop's midpoint that swaps its two endpoints.
+
+    ``mirror(P)[j] = 2 m - P[perm[j]] + shift[j]``: image ``i`` of a symmetric band is the mirror
+    of image ``n + 1 - i``, and its forces are ``-F[perm]``. Found with :meth:`find`.
+    """
+
+    def __init__(self, midpoint: np.ndarray, permutation: np.ndarray, shifts: np.ndarray) -> None:
+        self.midpoint = midpoint
+        self.permutation = permutation
+        self.shifts = shifts
+
+    def positions(self, positions: np.ndarray) -> np.ndarray:
+        """Mirror image of cartesian positions, shape ``(n_atoms, 3)``."""
+        return 2 * self.midpoint - positions[self.permutation] + self.shifts
+
+    def forces(self, forces: np.ndarray) -> np.ndarray:
+        """Forces of the mirror image, shape ``(n_atoms, 3)``."""
+        return -forces[self.permutation]
+
+    @classmethod
+    def find(cls, endpoints: Endpoints, tol: float = 0.02) -> PathMirror | None:
+        """The mirror of a hop if its midpoint is an inversion centre of both endpoints."""
+        initial, final = endpoints.initial, endpoints.final
+        moving = endpoints.moving_index
+        midpoint = 0.5 * (initial.cart_coords[moving] + final.cart_coords[moving])
+        lattice = final.lattice.matrix
+        mapped = 2 * midpoint - initial.cart_coords
+        diff = final.frac_coords[:, None, :] - final.lattice.get_fractional_coords(mapped)[None]
+        shifts = np.rint(diff)
+        dist = np.linalg.norm((diff - shifts) @ lattice, axis=2)
+        perm = np.argmin(dist, axis=1)
+        rows = np.arange(len(final))
+        species = [s.species_string for s in final]
+        if (
+            dist[rows, perm].max() > tol
+            or len(set(perm.tolist())) != len(perm)
+            or [species[k] for k in perm] != species
+        ):
+            return None
+        mirror = cls(midpoint, perm, shifts[rows, perm] @ lattice)
+        if (
+            np.abs(mirror.positions(initial.cart_coords) - final.cart_coords).max() > tol
+            or np.abs(mirror.positions(final.cart_coords) - initial.cart_coords).max() > tol
+        ):
+            return None
+        return mirror
+
+
 class _MirrorCalculator(Calculator):
     """Energy and forces of an image from its mirror partner (no model evaluation)."""
 
@@ -250,7 +304,7 @@ def run_neb(
     fmax: float = 0.05,
     max_steps: int = 300,
     interpolation: Interpolation = "idpp",
-    optimizer: Literal["FIRE", "FIRE2", "LBFGS", "BFGS", "MDMin"] = "FIRE",
+    optimizer: Literal["FIRE", "BFGS", "MDMin"] = "FIRE",
     climb_after_fmax: float | None = 0.5,
     use_symmetry: bool = True,
     batch_size: int | None = None,
@@ -278,7 +332,7 @@ def run_neb(
         Optimiser steps in all; a NEB still above ``fmax`` then returns with ``converged=False``.
     interpolation : {"idpp", "linear"}, default="idpp"
         Initial path.
-    optimizer : {"FIRE", "FIRE2", "LBFGS", "BFGS", "MDMin"}, default="FIRE"
+    optimizer : {"FIRE", "BFGS", "MDMin"}, default="FIRE"
         ASE optimiser.
     climb_after_fmax : float or None, default=0.5
         With ``climb``, relax the band without climbing until its largest force is below this

@@ -11,9 +11,8 @@ import pytest
 
 from workflows.composition_space import default_space
 from workflows.errors import CalculationError
-from workflows.hop_symmetry import PathMirror
 from workflows.hops import HopSet, find_hops
-from workflows.neb import EndpointSet, relax_endpoints, run_neb
+from workflows.neb import EndpointSet, PathMirror, relax_endpoints, run_neb
 from workflows.relax import BatchEvaluator, get_model, relax_structure, to_atoms
 from workflows.structures import make_structure
 

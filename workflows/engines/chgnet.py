@@ -59,7 +59,7 @@ class ChgnetBarrierMaker(Maker):
         NEB steps; a NEB still above ``fmax`` is kept and flagged ``converged=False``.
     interpolation : {"idpp", "linear"}, default="idpp"
         Initial path.
-    optimizer : {"FIRE", "FIRE2", "LBFGS", "BFGS", "MDMin"}, default="FIRE"
+    optimizer : {"FIRE", "BFGS", "MDMin"}, default="FIRE"
         NEB optimiser.
     climb_after_fmax : float or None, default=0.5
         Run a plain NEB down to this force (eV/A) before the image starts climbing; None climbs
@@ -87,7 +87,7 @@ class ChgnetBarrierMaker(Maker):
     fmax: float = 0.05
     max_steps: int = 300
     interpolation: Literal["idpp", "linear"] = "idpp"
-    optimizer: Literal["FIRE", "FIRE2", "LBFGS", "BFGS", "MDMin"] = "FIRE"
+    optimizer: Literal["FIRE", "BFGS", "MDMin"] = "FIRE"
     climb_after_fmax: float | None = 0.5
     use_symmetry: bool = True
     torch_threads: int | None = None
