@@ -9,11 +9,8 @@ the supercell in which every engine computes the hops.
 atom order: the initial one has a vacancy on the end site, the final one the migrating atom moved
 there and a vacancy on the start site (so endpoints are continuous: no atom is wrapped).
 
-Relaxing endpoints is the engine's job, but most of it can be skipped: every endpoint is a single
-vacancy in the same supercell, and one relaxed vacancy maps onto any symmetry-equivalent one.
-:func:`plan_endpoint_relaxations` finds the few endpoints that need a relaxation and the
-symmetry mapping (:class:`SymmetryMapping`) of all others; :func:`map_relaxed` applies it. In a
-P-1 tavorite with one carrier orbit a single vacancy relaxation serves every hop.
+Relaxing endpoints is the engine's job, but most of it can be skipped by symmetry: see
+:mod:`workflows.hop_symmetry`.
 """
 
 from __future__ import annotations
@@ -21,7 +18,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -30,10 +26,18 @@ from pymatgen.core import Lattice, Structure
 
 from workflows.errors import StructureError
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+# Re-exported: the symmetry reuse of endpoints lived here first and engines import it from here.
+from workflows.hop_symmetry import (
+    EndpointTask,
+    SymmetryMapping,
+    find_symmetry_mapping,
+    map_relaxed,
+    plan_endpoint_relaxations,
+)
 
-    from pymatgen.core.operations import SymmOp
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 
 __all__ = [
     "EndpointTask",
@@ -353,181 +357,3 @@ def hop_endpoints(hopset: HopSet, hop_index: int) -> Endpoints:
         vacancy_initial=[float(x) for x in vacancy_initial],
         vacancy_final=[float(x) for x in vacancy_final],
     )
-
-
-# --------------------------------------------------------------------------- symmetry reuse
-
-
-@dataclass(frozen=True)
-class SymmetryMapping:
-    """A bulk symmetry operation carrying one vacancy supercell onto another.
-
-    Attributes
-    ----------
-    rotation : numpy.ndarray
-        Cartesian rotation part, shape ``(3, 3)``.
-    permutation : numpy.ndarray
-        ``target[j]`` is the image of ``reference[permutation[j]]``, shape ``(n_atoms,)``.
-    max_error : float
-        Largest mismatch of a mapped unrelaxed atom, angstrom.
-    """
-
-    rotation: np.ndarray
-    permutation: np.ndarray
-    max_error: float
-
-
-def find_symmetry_mapping(
-    reference: Structure,
-    reference_vacancy: np.ndarray,
-    target: Structure,
-    target_vacancy: np.ndarray,
-    ops: Sequence[SymmOp],
-    unit_lattice: Lattice,
-    tol: float = 0.05,
-) -> SymmetryMapping | None:
-    """A space-group operation of the bulk that maps ``reference`` onto ``target``, if any.
-
-    Each operation (cartesian, of the bulk unit cell) is combined with the unit-cell translation
-    that carries the reference vacancy onto the target vacancy; it is accepted when the
-    supercell lattice is invariant and every atom lands on an atom of the same species.
-
-    Parameters
-    ----------
-    reference, target : Structure
-        Unrelaxed single-vacancy supercells, same lattice and composition.
-    reference_vacancy, target_vacancy : numpy.ndarray
-        Cartesian vacancy positions, shape ``(3,)``.
-    ops : sequence of SymmOp
-        Cartesian symmetry operations of the bulk unit cell.
-    unit_lattice : Lattice
-        Bulk unit cell lattice.
-    tol : float, default=0.05
-        Largest accepted atom mismatch, angstrom.
-
-    Returns
-    -------
-    SymmetryMapping or None
-    """
-    sc = np.asarray(target.lattice.matrix)
-    inv_sc = np.linalg.inv(sc)
-    species_t = np.array([s.species_string for s in target])
-    species_r = np.array([s.species_string for s in reference])
-    for op in ops:
-        rot = np.asarray(op.rotation_matrix)
-        if not np.allclose((sc @ rot.T) @ inv_sc, np.rint((sc @ rot.T) @ inv_sc), atol=1e-3):
-            continue  # the supercell lattice is not invariant under this rotation
-        shift = target_vacancy - (rot @ reference_vacancy + op.translation_vector)
-        shift_frac = unit_lattice.get_fractional_coords(shift)
-        if np.linalg.norm((shift_frac - np.rint(shift_frac)) @ unit_lattice.matrix) > tol:
-            continue
-        translation = op.translation_vector + unit_lattice.get_cartesian_coords(np.rint(shift_frac))
-        mapped = reference.cart_coords @ rot.T + translation
-        diff = target.frac_coords[:, None, :] - (mapped @ inv_sc)[None, :, :]
-        diff -= np.rint(diff)
-        dist = np.linalg.norm(diff @ sc, axis=2)  # (n_target, n_reference)
-        perm = np.argmin(dist, axis=1)
-        err = dist[np.arange(len(target)), perm]
-        if (
-            err.max() <= tol
-            and len(set(perm.tolist())) == len(target)
-            and np.all(species_r[perm] == species_t)
-        ):
-            return SymmetryMapping(rotation=rot, permutation=perm, max_error=float(err.max()))
-    return None
-
-
-def map_relaxed(
-    mapping: SymmetryMapping,
-    reference: Structure,
-    reference_relaxed: Structure,
-    target: Structure,
-) -> Structure:
-    """Relaxed ``target`` from a relaxed ``reference``: the relaxation displacements, rotated.
-
-    Parameters
-    ----------
-    mapping : SymmetryMapping
-        From :func:`find_symmetry_mapping` (``reference`` -> ``target``).
-    reference, reference_relaxed : Structure
-        The reference endpoint before and after relaxation (same order, same lattice).
-    target : Structure
-        Unrelaxed target endpoint.
-
-    Returns
-    -------
-    Structure
-        Target with every atom displaced as its symmetry image was; positions stay unwrapped.
-    """
-    diff = reference_relaxed.frac_coords - reference.frac_coords
-    diff -= np.rint(diff)
-    displacement = (diff @ reference.lattice.matrix)[mapping.permutation] @ mapping.rotation.T
-    return Structure(
-        target.lattice,
-        target.species,
-        target.cart_coords + displacement,
-        coords_are_cartesian=True,
-        site_properties=target.site_properties or None,
-    )
-
-
-@dataclass(frozen=True)
-class EndpointTask:
-    """How to obtain one relaxed endpoint: relax it, or map the relaxed ``source`` onto it."""
-
-    hop_index: int
-    side: Side
-    source: tuple[int, Side] | None = None
-    mapping: SymmetryMapping | None = None
-
-
-def plan_endpoint_relaxations(
-    endpoints: Sequence[Endpoints], bulk: Structure, *, symprec: float = 0.01, tol: float = 0.05
-) -> list[EndpointTask]:
-    """Which endpoints to relax and which to map from a symmetry-equivalent relaxed one.
-
-    Parameters
-    ----------
-    endpoints : sequence of Endpoints
-        All hops' unrelaxed endpoints (same supercell).
-    bulk : Structure
-        Relaxed unit cell the supercell was built from.
-    symprec : float, default=0.01
-        spglib tolerance for the bulk's operations, angstrom.
-    tol : float, default=0.05
-        Largest accepted atom mismatch of a mapping, angstrom.
-
-    Returns
-    -------
-    list of EndpointTask
-        Two per hop, in hop order (initial, final); tasks with ``source=None`` are relaxations and
-        come before the tasks mapped from them.
-    """
-    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
-
-    ops = SpacegroupAnalyzer(bulk, symprec=symprec).get_symmetry_operations(cartesian=True)
-    by_hop = {ep.hop_index: ep for ep in endpoints}
-    tasks: list[EndpointTask] = []
-    references: list[tuple[int, Side]] = []
-    for ep in endpoints:
-        for side in ("initial", "final"):
-            target, target_vac = ep.side(side)  # type: ignore[arg-type]
-            task = EndpointTask(ep.hop_index, side)  # type: ignore[arg-type]
-            for ref_key in references:
-                reference, ref_vac = by_hop[ref_key[0]].side(ref_key[1])
-                mapping = find_symmetry_mapping(
-                    reference, ref_vac, target, target_vac, ops, bulk.lattice, tol
-                )
-                if mapping is not None:
-                    task = EndpointTask(ep.hop_index, side, ref_key, mapping)  # type: ignore[arg-type]
-                    break
-            else:
-                references.append((ep.hop_index, side))  # type: ignore[arg-type]
-            tasks.append(task)
-    logger.info(
-        "%d endpoints: %d to relax, %d mapped by symmetry",
-        len(tasks),
-        len(references),
-        len(tasks) - len(references),
-    )
-    return tasks

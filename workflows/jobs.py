@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from workflows.hops import Endpoints, HopSet
     from workflows.neb import EndpointSet, NebResult
-    from workflows.relax import RelaxResult
+    from workflows.relax import RelaxOptimizer, RelaxResult
 
 __all__ = [
     "COLLECT_NAME",
@@ -254,13 +254,16 @@ def chgnet_relax(
     max_steps: int = 500,
     relax_cell: bool = True,
     torch_threads: int | None = None,
+    optimizer: RelaxOptimizer = "LBFGS",
 ) -> RelaxResult:
     """CHGNet relaxation; see :func:`workflows.relax.relax_structure`."""
     from workflows.relax import relax_structure, set_torch_threads
 
     start = time.perf_counter()
     set_torch_threads(torch_threads)
-    result = relax_structure(structure, fmax=fmax, max_steps=max_steps, relax_cell=relax_cell)
+    result = relax_structure(
+        structure, fmax=fmax, max_steps=max_steps, relax_cell=relax_cell, optimizer=optimizer
+    )
     return result.model_copy(update={"wall_time": time.perf_counter() - start})
 
 
@@ -270,6 +273,7 @@ def chgnet_endpoints(
     fmax: float = 0.05,
     max_steps: int = 300,
     torch_threads: int | None = None,
+    optimizer: RelaxOptimizer = "LBFGS",
 ) -> EndpointSet:
     """Relaxed endpoints of every hop; see :func:`workflows.neb.relax_endpoints`."""
     from workflows.neb import relax_endpoints
@@ -277,7 +281,7 @@ def chgnet_endpoints(
 
     start = time.perf_counter()
     set_torch_threads(torch_threads)
-    result = relax_endpoints(hopset, fmax=fmax, max_steps=max_steps)
+    result = relax_endpoints(hopset, fmax=fmax, max_steps=max_steps, optimizer=optimizer)
     return result.model_copy(update={"wall_time": time.perf_counter() - start})
 
 

@@ -8,14 +8,8 @@ from pymatgen.core import Lattice, Structure
 
 from workflows.composition_space import default_space
 from workflows.errors import StructureError
-from workflows.hops import (
-    HopSet,
-    find_hops,
-    find_vacancy_supercell_matrix,
-    hop_endpoints,
-    map_relaxed,
-    plan_endpoint_relaxations,
-)
+from workflows.hop_symmetry import map_relaxed, plan_endpoint_relaxations
+from workflows.hops import HopSet, find_hops, find_vacancy_supercell_matrix, hop_endpoints
 from workflows.percolation import periodic_dimension
 from workflows.structures import make_structure
 

@@ -120,3 +120,44 @@ def test_many_sites_long_chain():
     result = percolation_barrier(edges, [0.1, 0.2, 0.3, 0.4])
     assert result.e_b == pytest.approx(0.4)
     assert result.dimension == 1
+
+
+def test_barrier_result_from_engine_agnostic_paths():
+    from workflows.composition_space import default_space
+    from workflows.hops import find_hops
+    from workflows.jobs import build_barrier_result
+    from workflows.structures import make_structure
+
+    hopset = find_hops(make_structure(default_space().get("Li-Ga-P-F")))
+    # absolute energies (as a DFT engine would give), one path dips below its start
+    paths = [
+        {"hop_index": 0, "energies": [-100.0, -99.6, -99.5, -99.6, -100.0], "n_steps": 7},
+        {"hop_index": 1, "energies": [-100.0, -100.05, -99.8, -100.05, -100.0]},
+        {"hop_index": 2, "energies": [-100.0, -99.7, -99.3, -99.7, -100.0], "converged": False},
+    ]
+    result = build_barrier_result("Li-Ga-P-F", "vasp", "dft-neb", hopset, paths)
+    barriers = [h.barrier for h in result.hops]
+    assert barriers == pytest.approx([0.5, 0.2, 0.7])
+    assert result.hops[1].barrier_from_min == pytest.approx(0.25)
+    assert result.e_b == pytest.approx(0.5)  # hops 0 and 1 form the chain
+    assert result.e_b_from_min == pytest.approx(0.5)
+    assert result.percolating_hops == [0, 1]
+    assert result.reference == "endpoint"
+    assert result.extra["unconverged_hops"] == [2]
+    assert result.hops[2].converged is False
+    assert result.hops[0].n_steps == 7
+    assert result.volume == pytest.approx(hopset.structure.volume)
+
+
+def test_barrier_result_needs_every_hop():
+    from workflows.composition_space import default_space
+    from workflows.errors import CalculationError
+    from workflows.hops import find_hops
+    from workflows.jobs import build_barrier_result
+    from workflows.structures import make_structure
+
+    hopset = find_hops(make_structure(default_space().get("Li-Ga-P-F")))
+    with pytest.raises(CalculationError, match=r"no energy profile for hops \[1, 2\]"):
+        build_barrier_result(
+            "Li-Ga-P-F", "vasp", "dft-neb", hopset, [{"hop_index": 0, "energies": [0, 1, 0]}]
+        )

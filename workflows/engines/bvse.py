@@ -21,7 +21,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from jobflow import Flow, Maker, job
 
@@ -141,6 +141,8 @@ class BvseBarrierMaker(Maker):
         Force criterion of the relaxation, eV/A.
     relax_max_steps : int, default=500
         Relaxation steps.
+    relax_optimizer : {"LBFGS", "BFGS", "FIRE"}, default="LBFGS"
+        Relaxation optimiser.
     resolution : float, default=0.2
         BVSE grid spacing, angstrom.
     r_cut : float, default=10.0
@@ -157,6 +159,7 @@ class BvseBarrierMaker(Maker):
     relax: bool = True
     relax_fmax: float = 0.05
     relax_max_steps: int = 500
+    relax_optimizer: Literal["LBFGS", "BFGS", "FIRE"] = "LBFGS"
     resolution: float = 0.2
     r_cut: float = 10.0
     encut: float = 10.0
@@ -175,6 +178,7 @@ class BvseBarrierMaker(Maker):
                 max_steps=self.relax_max_steps,
                 relax_cell=True,
                 torch_threads=self.torch_threads,
+                optimizer=self.relax_optimizer,
             )
             jobs.append(relax)
             structure = relax.output.structure

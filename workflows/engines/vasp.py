@@ -16,7 +16,7 @@ Where atomate2 0.1.5 does not fit, tavbo does the piece itself, explained once h
 
 * ``NebFromEndpointsMaker`` without an endpoint relax maker crashes in its collect job
   (``NebTaskDoc.from_directory`` does not exist), and with one it relaxes both endpoints of every
-  hop. tavbo relaxes only symmetry-distinct endpoints (:func:`workflows.hops.
+  hop. tavbo relaxes only symmetry-distinct endpoints (:func:`workflows.hop_symmetry.
   plan_endpoint_relaxations`) and runs ``NebFromImagesMaker`` on its own images.
 * VASP does not compute the NEB endpoints (``00``, ``N+1``); their energies come from the
   endpoint relaxations, read from the task documents by :func:`hop_barrier` rather than by
@@ -56,15 +56,8 @@ from atomate2.vasp.run import JobType
 from jobflow import Flow, Maker, Response, job
 
 from workflows.errors import CalculationError, ConfigError
-from workflows.hops import (
-    Endpoints,
-    HopInfo,
-    HopSet,
-    find_hops,
-    hop_endpoints,
-    map_relaxed,
-    plan_endpoint_relaxations,
-)
+from workflows.hop_symmetry import map_relaxed, plan_endpoint_relaxations
+from workflows.hops import Endpoints, HopInfo, HopSet, find_hops, hop_endpoints
 from workflows.percolation import percolation_barrier
 from workflows.potcars import check_potcars
 from workflows.schemas import BarrierResult, HopBarrier
@@ -445,7 +438,7 @@ def map_endpoints(
 ) -> list[Endpoints]:
     """Relaxed endpoints of every hop: relaxed ones as they are, the others mapped by symmetry.
 
-    The plan of :func:`workflows.hops.plan_endpoint_relaxations` is recomputed (it is
+    The plan of :func:`workflows.hop_symmetry.plan_endpoint_relaxations` is recomputed (it is
     deterministic) rather than passed in, because its symmetry mappings do not serialise.
     A mapped endpoint gets the energy of its symmetry-equivalent relaxed source.
 
