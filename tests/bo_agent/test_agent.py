@@ -25,7 +25,8 @@ def test_campaign_respects_budget_and_never_submits_twice(clean_lp, full_table):
     agent = _agent(clean_lp, full_table, budget=8, max_pending=3, model="abo", seed=3)
     agent.run(execute=_execute(clean_lp), lostrun_expiration=None)
     counts = agent.counts()
-    assert counts["done"] == 8 and counts["pending"] == 0
+    assert counts["done"] == 8
+    assert counts["pending"] == 0
     wfs = list(clean_lp.workflows.find({"metadata.campaign": "t"}, {"metadata": 1}))
     ids = [w["metadata"]["candidate_id"] for w in wfs]
     assert len(ids) == 8 == len(set(ids))
