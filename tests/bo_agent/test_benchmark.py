@@ -111,10 +111,10 @@ def test_strategy_names():
 
 
 def test_missing_reference_data_says_how_to_make_it(monkeypatch, tmp_path):
-    import bo_agent.benchmark as bench
+    import bo_agent.benchmark.data as bench_data  # where load_benchmark_data looks it up
 
     monkeypatch.setattr(
-        bench, "reference_path", lambda name: tmp_path / f"reference_{name}.json.gz"
+        bench_data, "reference_path", lambda name: tmp_path / f"reference_{name}.json.gz"
     )
     with pytest.raises(ConfigError, match=r"tavbo screen --engine chgnet --export"):
         load_benchmark_data("chgnet")
@@ -191,10 +191,10 @@ def test_quick_cli_writes_curves_summary_and_figures(full_table, tmp_path):
 
 
 def test_cli_reports_a_missing_reference_as_a_usage_error(monkeypatch, tmp_path):
-    import bo_agent.benchmark as bench
+    import bo_agent.benchmark.data as bench_data  # where load_benchmark_data looks it up
 
     monkeypatch.setattr(
-        bench, "reference_path", lambda name: tmp_path / f"reference_{name}.json.gz"
+        bench_data, "reference_path", lambda name: tmp_path / f"reference_{name}.json.gz"
     )
     from bo_agent.cli.app import exit_code_for
 

@@ -1,12 +1,12 @@
 """BVSE engine: CHGNet relaxation, then bond-valence site-energy percolation barriers (bvlain).
 
-A rough, cheap pre-screen (``fidelity="bvse-rough"``): 5-8 s for the LBFGS relaxation and about
-1 s for the BVSE map of a 16-atom cell on 2 idle cores (``docs/engines.md``). bvlain computes the carrier's BVSE on a grid and the lowest
-energies at which the low-energy region percolates in 1, 2 and 3 dimensions; ``e_b`` is E_1D.
-The BVSE zero is the global minimum of the map, so ``reference="path_minimum"`` and
-``e_b_from_min == e_b``. Measured on these machines, BVSE disagrees with CHGNet-NEB rankings
-of Li tavorites and gives 2-5 eV for Na ones, and moves by about 0.3 eV for a 5 % volume change:
-treat it as a low fidelity, not as E_b.
+A rough, cheap pre-screen (``fidelity="bvse-rough"``): 5-8 s for the LBFGS relaxation and about 1 s
+for the BVSE map of a 16-atom cell on 2 idle cores (``docs/engines.md``). bvlain computes the
+carrier's BVSE on a grid and the lowest energies at which the low-energy region percolates in 1, 2
+and 3 dimensions; ``e_b`` is E_1D. The BVSE zero is the global minimum of the map, so
+``reference="path_minimum"`` and ``e_b_from_min == e_b``. Measured on these machines, BVSE disagrees
+with CHGNet-NEB rankings of Li tavorites and gives 2-5 eV for Na ones, and moves by about 0.3 eV for
+a 5 % volume change: treat it as a low fidelity, not as E_b.
 
 The flow::
 

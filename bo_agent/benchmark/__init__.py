@@ -1,0 +1,97 @@
+"""Benchmarks of the search strategies on a fully known data set: the report's Fig. 2 and 3.
+
+Each trial is an offline replay (:func:`bo_agent.replay.replay`, the live agent's decisions) of
+one strategy with one seed on the target-carrier pool (Na by default), answered from the data
+set. Trial ``i`` uses seed ``base_seed + i`` for every strategy, so all strategies start from
+the same ``n_initial`` random compositions (paired comparison). Transfer strategies see every
+source-carrier (Li) result of the data set, as if a Li campaign had finished.
+
+- Fig. 2 analogue ("optimum"): P(optimum found within t evaluations), over ``trials`` trials of
+  sequential BO (EI by default), and the median number of evaluations to the optimum.
+- Fig. 3 analogue ("threshold"): mean number and fraction (recall) of compositions with
+  E_b < tau found within t evaluations, with ``goal="threshold"`` (acquisition ``below``, the
+  stopping rule off so every trial runs to the horizon), for tau = 0.3 eV and for the
+  data-set-matched tau (between the 17th and 18th lowest target E_b, so exactly 17 lie below).
+
+A trial stops early once its curve can no longer change (optimum found; every composition below
+tau found): the decisions of a replay never depend on later evaluations, so the curves are those
+of full-length trials. :func:`run_benchmark` runs the trials in worker processes and writes the
+curves (CSV), every trace (CSV), a markdown summary and PNG figures (:func:`write_outputs`).
+
+Modules, in import order (each imports only those above it; ``lint-imports`` checks this):
+
+- :mod:`.metrics`: hit times, P(found) and found-count curves of traces;
+- :mod:`.data`: the data sets (:class:`BenchmarkData`, reference and synthetic sets);
+- :mod:`.settings`: strategy names and :class:`BenchmarkSettings`;
+- :mod:`.results`: the records, :class:`TrialResult` and :class:`BenchmarkRun`;
+- :mod:`.trials`: one trial, and the worker processes that run them;
+- :mod:`.tables`: curves, summary rows and the markdown summary of a run;
+- :mod:`.plots`: the PNG figures;
+- :mod:`.outputs`: :func:`write_outputs`, every file of a run;
+- :mod:`.run`: :func:`run_benchmark`, the entry point (check, plan, run, write).
+"""
+
+from __future__ import annotations
+
+from bo_agent.benchmark.data import (
+    REFERENCE_DATA,
+    BenchmarkData,
+    load_benchmark_data,
+    reference_path,
+    synthetic_data,
+)
+from bo_agent.benchmark.metrics import found_curve, hit_times, median_evaluations, p_found_curve
+from bo_agent.benchmark.outputs import write_outputs
+from bo_agent.benchmark.plots import plot_optimum, plot_threshold
+from bo_agent.benchmark.results import BenchmarkRun, TrialResult
+from bo_agent.benchmark.run import run_benchmark
+from bo_agent.benchmark.settings import (
+    ALL_STRATEGIES,
+    PEERS,
+    THRESHOLD_STRATEGIES,
+    BenchmarkSettings,
+    default_jobs,
+    parse_strategy,
+    settings_dict,
+    strategy_label,
+)
+from bo_agent.benchmark.tables import (
+    SUMMARY_T,
+    optimum_curves,
+    summary_markdown,
+    summary_rows,
+    summary_table,
+    threshold_curves,
+)
+
+__all__ = [
+    "ALL_STRATEGIES",
+    "PEERS",
+    "REFERENCE_DATA",
+    "SUMMARY_T",
+    "THRESHOLD_STRATEGIES",
+    "BenchmarkData",
+    "BenchmarkRun",
+    "BenchmarkSettings",
+    "TrialResult",
+    "default_jobs",
+    "found_curve",
+    "hit_times",
+    "load_benchmark_data",
+    "median_evaluations",
+    "optimum_curves",
+    "p_found_curve",
+    "parse_strategy",
+    "plot_optimum",
+    "plot_threshold",
+    "reference_path",
+    "run_benchmark",
+    "settings_dict",
+    "strategy_label",
+    "summary_markdown",
+    "summary_rows",
+    "summary_table",
+    "synthetic_data",
+    "threshold_curves",
+    "write_outputs",
+]

@@ -1,0 +1,109 @@
+"""The files of a finished run: :func:`write_outputs` writes everything into one directory.
+
+Curves and summary as CSV, every evaluation of every trial as ``traces.csv.gz``, the figures
+(:mod:`.plots`), ``run.json`` (settings, seeds, data set, command, per-trial CPU seconds) and
+``summary.md`` (:mod:`.tables`). Files are written to a temporary name and renamed, so an
+interrupted run leaves no half-written CSV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bo_agent.benchmark.plots import plot_optimum, plot_threshold
+from bo_agent.benchmark.settings import settings_dict
+from bo_agent.benchmark.tables import (
+    optimum_curves,
+    summary_markdown,
+    summary_rows,
+    threshold_curves,
+)
+
+if TYPE_CHECKING:
+    from bo_agent.benchmark.results import BenchmarkRun
+
+__all__ = ["write_outputs"]
+
+
+def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]], gz: bool = False) -> Path:
+    import csv
+    import gzip
+    import io
+
+    buf = io.StringIO()
+    if rows:
+        fields = list(dict.fromkeys(k for row in rows for k in row))  # rows may differ in keys
+        writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp = path.with_name(path.name + ".tmp")
+    if gz:
+        with gzip.open(tmp, "wt") as fh:
+            fh.write(buf.getvalue())
+    else:
+        tmp.write_text(buf.getvalue())
+    tmp.replace(path)
+    return path
+
+
+def _trace_rows(run: BenchmarkRun) -> list[dict[str, Any]]:
+    return [
+        {
+            "figure": r.figure,
+            "strategy": r.strategy,
+            "tau_name": r.tau_name,
+            "trial": r.trial,
+            "seed": r.seed,
+            "t": t,
+            "candidate_id": cid,
+            "e_b": e_b,
+            "step": step,
+        }
+        for r in run.results
+        for t, (cid, e_b, step) in enumerate(zip(r.ids, r.e_b, r.steps, strict=True), start=1)
+    ]
+
+
+def write_outputs(run: BenchmarkRun, out: Path) -> dict[str, Path]:
+    """Write the curves, traces, summary, run record and figures into ``out``.
+
+    Files: ``optimum_curves.csv``, ``threshold_curves.csv`` (when run), ``summary.csv``,
+    ``traces.csv.gz`` (every evaluation of every trial), ``optimum.png``, ``threshold.png``,
+    ``run.json`` (settings, seeds, data set, command, per-trial CPU seconds) and
+    ``summary.md``.
+    """
+    import json
+
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    figures = {r.figure for r in run.results}
+    if "optimum" in figures:
+        files["optimum_curves"] = _write_csv(out / "optimum_curves.csv", optimum_curves(run))
+        files["optimum_plot"] = plot_optimum(run, out / "optimum.png")
+    if "threshold" in figures:
+        files["threshold_curves"] = _write_csv(out / "threshold_curves.csv", threshold_curves(run))
+        files["threshold_plot"] = plot_threshold(run, out / "threshold.png")
+    files["summary_csv"] = _write_csv(out / "summary.csv", summary_rows(run))
+    files["traces"] = _write_csv(out / "traces.csv.gz", _trace_rows(run), gz=True)
+    record = {
+        "command": run.command,
+        "settings": settings_dict(run.settings),
+        "data": run.data.source,
+        "optimum": run.optimum,
+        "taus": run.taus,
+        "below": run.below,
+        "wall_seconds": run.wall_seconds,
+        "trials": [
+            {k: v for k, v in asdict(r).items() if k not in ("ids", "e_b", "steps")}
+            for r in run.results
+        ],
+    }
+    (out / "run.json").write_text(json.dumps(record, indent=1))
+    files["run"] = out / "run.json"
+    run.files = files
+    (out / "summary.md").write_text(summary_markdown(run))
+    files["summary"] = out / "summary.md"
+    return files

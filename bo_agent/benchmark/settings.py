@@ -1,0 +1,162 @@
+"""What a benchmark runs: the strategy names and :class:`BenchmarkSettings`, with their defaults.
+
+A strategy is ``<model>[+<transfer>]`` (model ``random``, ``obo``, ``abo``; transfer ``hp``,
+``gp``, ``multitask``) or a peer BO code (``physbo``, ``baybe``): :func:`parse_strategy` splits
+and checks a name, :func:`strategy_label` gives the report's notation. The settings default to
+the report's protocol (Fig. 2: 50 trials of every strategy; Fig. 3: 1000 trials of random, oBO
+and aBO); :meth:`BenchmarkSettings.quick` is a smoke run of every code path. Everything else in
+the package reads these names, so they sit at the bottom of it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from workflows.errors import ConfigError
+
+__all__ = [
+    "ALL_STRATEGIES",
+    "PEERS",
+    "THRESHOLD_STRATEGIES",
+    "BenchmarkSettings",
+    "default_jobs",
+    "parse_strategy",
+    "settings_dict",
+    "strategy_label",
+]
+
+
+#: Every strategy of the report and of tavbo: random, oBO, aBO, each GP with each transfer.
+ALL_STRATEGIES: tuple[str, ...] = (
+    "random",
+    "obo",
+    "abo",
+    "obo+hp",
+    "abo+hp",
+    "obo+gp",
+    "abo+gp",
+    "obo+multitask",
+    "abo+multitask",
+)
+#: Strategies of the threshold benchmark by default (the report's Fig. 3).
+THRESHOLD_STRATEGIES: tuple[str, ...] = ("random", "obo", "abo")
+#: Other BO codes (optional; :mod:`bo_agent.peers`).
+PEERS: tuple[str, ...] = ("physbo", "baybe")
+
+
+@dataclass(frozen=True)
+class BenchmarkSettings:
+    """What to benchmark; every field has the report's default.
+
+    Parameters
+    ----------
+    carrier, source_carrier : str, default="Na", "Li"
+        Target pool, and the carrier whose results transfer strategies inherit.
+    strategies : tuple of str
+        Fig.-2 strategies: ``random``, ``obo``, ``abo``, ``<model>+<transfer>`` (transfer
+        ``hp``, ``gp``, ``multitask``), and the peers ``physbo``, ``baybe``.
+    threshold_strategies : tuple of str
+        Fig.-3 strategies (same names).
+    trials, threshold_trials : int, default=50, 1000
+        Trials per strategy of the two figures.
+    horizon, threshold_horizon : int, default=60
+        Evaluations per trial (5 random ones included).
+    taus : tuple of float or "matched"
+        Thresholds of Fig. 3, eV; ``"matched"`` is the data-set-matched one.
+    matched_count : int, default=17
+        Compositions below the matched tau (the report's count for Na below 0.3 eV).
+    acquisition : str, default="ei"
+        Acquisition of the Fig.-2 runs (Fig. 3 uses ``below``).
+    n_initial, q, groups, kernel
+        As in :class:`~bo_agent.config.CampaignConfig` (q is ``max_pending``).
+    base_seed : int, default=0
+        Trial ``i`` uses seed ``base_seed + i``.
+    jobs : int, default=1
+        Worker processes.
+    space : str or None
+        Composition-space YAML (None: the packaged default).
+    figures : tuple of {"optimum", "threshold"}
+        Which benchmarks to run.
+    """
+
+    carrier: str = "Na"
+    source_carrier: str = "Li"
+    strategies: tuple[str, ...] = ALL_STRATEGIES
+    threshold_strategies: tuple[str, ...] = THRESHOLD_STRATEGIES
+    trials: int = 50
+    threshold_trials: int = 1000
+    horizon: int = 60
+    threshold_horizon: int = 60
+    taus: tuple[float | str, ...] = (0.3, "matched")
+    matched_count: int = 17
+    acquisition: str = "ei"
+    n_initial: int = 5
+    q: int = 1
+    groups: str = "site"
+    kernel: str = "matern52"
+    base_seed: int = 0
+    jobs: int = 1
+    space: str | None = None
+    figures: tuple[str, ...] = ("optimum", "threshold")
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> BenchmarkSettings:
+        """A smoke run of every code path in well under a minute (checks the harness only)."""
+        base = cls(
+            strategies=("random", "obo", "abo", "abo+hp", "obo+gp", "obo+multitask"),
+            threshold_strategies=("random", "abo"),
+            trials=2,
+            threshold_trials=2,
+            horizon=9,
+            threshold_horizon=9,
+        )
+        return replace(base, **overrides)
+
+
+def parse_strategy(name: str) -> tuple[str, str]:
+    """``"abo+gp"`` -> ``("abo", "gp")``; peers -> ``(name, "peer")``.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown model or transfer.
+    """
+    from bo_agent.config import MODELS, TRANSFERS
+
+    if name in PEERS:
+        return name, "peer"
+    model, _, transfer = name.partition("+")
+    transfer = transfer or "none"
+    if (
+        model not in MODELS
+        or transfer not in TRANSFERS
+        or (model == "random" and transfer != "none")
+    ):
+        allowed = [*ALL_STRATEGIES, *PEERS]
+        raise ConfigError(f"unknown strategy {name!r}; expected one of {allowed}")
+    return model, transfer
+
+
+def strategy_label(name: str) -> str:
+    """Display name in the report's notation: ``"abo+gp"`` -> ``"Li-GP aBO"``."""
+    model, transfer = parse_strategy(name)
+    if transfer == "peer":
+        return {"physbo": "PHYSBO", "baybe": "BayBE"}[model]
+    pretty = {"random": "random", "obo": "oBO", "abo": "aBO"}[model]
+    prefix = {"none": "", "hp": "Li-hp ", "gp": "Li-GP ", "multitask": "Li-MT "}[transfer]
+    return prefix + pretty
+
+
+def default_jobs() -> int:
+    """Worker processes by default: the usable cores."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover  (macOS)
+        return max(1, os.cpu_count() or 1)
+
+
+def settings_dict(settings: BenchmarkSettings) -> dict[str, Any]:
+    """JSON-ready settings."""
+    return asdict(settings)
