@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from bo_agent.cli.agreement import agreement
 from bo_agent.cli.app import TavboTyper, setup_logging
 from bo_agent.cli.barriers import barriers
 from bo_agent.cli.benchmark import benchmark
@@ -49,6 +50,7 @@ app.command()(barriers)
 app.command()(screen)
 app.command()(export)
 app.command()(benchmark)
+app.command()(agreement)
 app.command("init-config")(init_config)
 app.add_typer(space_app, name="space")
 app.command()(descriptors)
