@@ -419,7 +419,7 @@ def apply_resources(flow: Flow | Job, resources: QueueResources | None = None) -
         ordered.extend((cat, s) for s in substrings)
     for job in jobs:
         # A job that creates NEBs at run time usually knows their image count (its Maker's
-        # ``n_images``, e.g. workflows.engines.vasp.VaspHopsMaker).
+        # ``n_images``, e.g. workflows.vasp_hops.VaspHopsMaker).
         n_dynamic = _maker_image_count(job) or resources.n_images
         for cat, substring in ordered:
             qa = resources.queueadapter(cat, n_dynamic if cat == "neb" else None)

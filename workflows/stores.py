@@ -1,10 +1,10 @@
 """maggma stores over collections of the LaunchPad's own client: the jobflow JobStore.
 
 jobflow's ``JobFiretask`` uses ``SETTINGS.JOB_STORE`` when a workflow was built with
-``store=None``; :class:`workflows.launchpad.TavboLaunchPad` builds a ``JobStore`` from these so
-job outputs land in the LaunchPad's database, also on the embedded store (where a second client
-would see a stale copy). Remote workers configure their own ``MongoStore``/``GridFSStore`` on
-the same database and collections (``fw_config/jobflow.yaml``).
+``store=None``; :class:`workflows.tavbo_launchpad.TavboLaunchPad` builds a ``JobStore`` from
+these so job outputs land in the LaunchPad's database, also on the embedded store (where a
+second client would see a stale copy). Remote workers configure their own
+``MongoStore``/``GridFSStore`` on the same database and collections (``fw_config/jobflow.yaml``).
 """
 
 from __future__ import annotations
