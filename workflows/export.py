@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["export_campaign", "read_export"]
+__all__ = ["export_campaign", "merge_records", "read_export", "write_records"]
 
 
-def export_campaign(campaign: str, path: str | Path, engine: str | None = None) -> int:
+def export_campaign(
+    campaign: str,
+    path: str | Path,
+    engine: str | None = None,
+    merge: Sequence[str | Path] = (),
+) -> int:
     """Write every result of ``campaign`` (full BarrierResult records + date) to ``path``.
 
     The file is a JSON list sorted by candidate ID (gzip-compressed when the name ends in
     ``.gz``); each record carries E_b, every hop, the relaxed structure, settings and package
-    versions. Returns the number of records.
+    versions. ``merge`` adds the records of other export files (:func:`merge_records`), e.g.
+    of the same screening run in parallel on another store. Returns the number of records.
     """
     from workflows.documents import find_barriers
 
@@ -25,6 +32,48 @@ def export_campaign(campaign: str, path: str | Path, engine: str | None = None) 
         rec["campaign"] = campaign
         rec["date"] = doc.created.isoformat(timespec="seconds") if doc.created else None
         records.append(rec)
+    if merge:
+        missing = [str(p) for p in merge if not Path(p).is_file()]
+        if missing:
+            from workflows.errors import ConfigError
+
+            raise ConfigError(f"export file to merge not found: {', '.join(missing)}")
+        parts = [records, *(read_export(p) for p in merge)]
+        records = merge_records(parts, sources=[f"campaign {campaign}", *map(str, merge)])
+    return write_records(records, path)
+
+
+def merge_records(parts: list[list[dict]], sources: list[str]) -> list[dict]:
+    """Union of export records by (candidate ID, engine), sorted by ID.
+
+    The same composition in two parts must carry the same E_b (a repeated record of one
+    screening); two different results of one composition are a conflict, not a choice.
+
+    Raises
+    ------
+    ConfigError
+        Naming the composition and both sources when two parts disagree.
+    """
+    from workflows.errors import ConfigError
+
+    merged: dict[tuple[str, str], tuple[dict, str]] = {}
+    for records, source in zip(parts, sources, strict=True):
+        for rec in records:
+            key = (rec["candidate_id"], rec.get("engine", ""))
+            if key in merged:
+                other, where = merged[key]
+                if other.get("e_b") != rec.get("e_b"):
+                    raise ConfigError(
+                        f"{key[0]} ({key[1]}) has E_b {other.get('e_b')} in {where} but "
+                        f"{rec.get('e_b')} in {source}; merge refused"
+                    )
+                continue
+            merged[key] = (rec, source)
+    return [rec for _, (rec, _) in sorted(merged.items())]
+
+
+def write_records(records: list[dict], path: str | Path) -> int:
+    """Write export records atomically (gzip when the name ends in ``.gz``); their number."""
     text = json.dumps(records, indent=1, sort_keys=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -109,6 +109,14 @@ def export(
     path: Annotated[Path, typer.Argument(help="Output JSON (.json or .json.gz).")],
     campaign: Annotated[str, typer.Option("--campaign", "-c", help="Campaign to export.")],
     engine: Annotated[str | None, typer.Option("--engine", "-e", help="Only this engine.")] = None,
+    merge: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--merge",
+            help="Also take the records of this export file (repeatable; the same composition "
+            "must have the same E_b in both).",
+        ),
+    ] = None,
 ) -> None:
     """Export a campaign's results (read-only: works while another process owns the store)."""
     from workflows.export import export_campaign
@@ -116,7 +124,7 @@ def export(
 
     lp = open_launchpad(read_only=True)
     try:
-        n = export_campaign(campaign, path, engine=engine)
+        n = export_campaign(campaign, path, engine=engine, merge=merge or ())
     finally:
         lp.close()
     Console(stderr=True).print(f"exported {n} results of {campaign} to {path}")
