@@ -1,0 +1,53 @@
+"""The reference data shipped in the package: complete records a user can trust and replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import workflows.data
+from workflows.composition_space import default_space
+from workflows.export import read_export
+from workflows.schemas import BarrierResult
+
+DATA = Path(workflows.data.__file__).parent
+FILES = {"bvse": "bvse-rough", "chgnet": "mlp-neb"}
+
+
+@pytest.mark.parametrize("engine", sorted(FILES))
+def test_packaged_reference_records_are_complete_and_belong_to_the_space(engine):
+    path = DATA / f"reference_{engine}.json.gz"
+    if not path.exists():
+        pytest.fail(f"{path.name} is not in the package")
+    records = read_export(path)
+    ids = [r["candidate_id"] for r in records]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    space = {c.id for c in default_space()}
+    assert set(ids) <= space
+    for rec in records:
+        result = BarrierResult.model_validate(rec)
+        assert result.engine == engine
+        assert result.fidelity == FILES[engine]
+        assert rec["campaign"] == f"reference-{engine}"
+        assert rec["date"]
+        assert rec["versions"]
+        assert rec["settings"]
+        assert result.structure is not None
+        assert result.e_b >= 0.0
+        if engine == "chgnet":
+            assert result.hops
+            assert result.percolating_hops
+            assert all(len(h.energies) == 7 for h in result.hops)  # 5 images + 2 endpoints
+
+
+def test_one_protocol_per_reference_set():
+    """Results made with different engine settings must not be mixed in one data set."""
+    for engine in FILES:
+        records = read_export(DATA / f"reference_{engine}.json.gz")
+        physics = {
+            tuple(sorted((k, str(v)) for k, v in r["settings"].items() if k != "torch_threads"))
+            for r in records
+        }
+        assert len(physics) == 1, f"{engine}: {len(physics)} different settings"
