@@ -23,7 +23,7 @@ def test_monotone_low_fidelity_ranks_perfectly_but_is_not_linear():
     assert rows["Li"].n == rows["Na"].n == 20
     assert rows["Li"].spearman == rows["Na"].spearman == 1.0
     assert rows["Li"].pearson < 0.95
-    assert rows["Na"].top_overlap == rows["Na"].top_k == 17
+    assert rows["Na"].top_overlap == rows["Na"].top_k == 6  # a third of 20
 
 
 def test_only_shared_compositions_count_and_a_reversed_ranking_is_negative():
@@ -33,7 +33,7 @@ def test_only_shared_compositions_count_and_a_reversed_ranking_is_negative():
     assert rows["all"].n == 20
     assert "Na-Extra-P-F" not in rows["all"].ids
     assert rows["Na"].spearman == -1.0
-    assert rows["Na"].top_overlap == 14  # the 17 best of 20, reversed, share 14
+    assert rows["Na"].top_overlap == 0  # the best 6 of 20, reversed, are the worst 6
 
 
 def test_agreement_command_writes_table_pairs_and_parity_plot(tmp_path):
@@ -43,7 +43,7 @@ def test_agreement_command_writes_table_pairs_and_parity_plot(tmp_path):
     out = tmp_path / "agr"
     result = runner().invoke(app, ["agreement", str(low), str(high), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "| Na | 20 | 1.00 | 1.00 | 1.00 | 17 of 17 |" in result.stdout
+    assert "| Na | 20 | 1.00 | 1.00 | 1.00 | 6 of 6 |" in result.stdout
     saved = json.loads((out / "agreement.json").read_text())
     assert len(saved["pairs"]) == 40
     assert (out / "parity.png").read_bytes()[:4] == b"\x89PNG"
