@@ -15,16 +15,25 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from workflows.engines import ENGINES
 from workflows.errors import ConfigError
 
-__all__ = ["ACQUISITIONS", "MODELS", "TRANSFERS", "CampaignConfig", "load_campaign_config"]
+__all__ = [
+    "ACQUISITIONS",
+    "HYPERPRIORS",
+    "MODELS",
+    "TRANSFERS",
+    "CampaignConfig",
+    "load_campaign_config",
+]
 
 MODELS = ("random", "obo", "abo")
 TRANSFERS = ("none", "hp", "gp", "multitask")
 ACQUISITIONS = ("ei", "pi", "lcb", "ts", "below")
+HYPERPRIORS = ("none", "gamma", "lognormal")  # bo_agent.priors.HYPERPRIORS
 
 Model = Literal["random", "obo", "abo"]
 Transfer = Literal["none", "hp", "gp", "multitask"]
 AcquisitionName = Literal["ei", "pi", "lcb", "ts", "below"]
 Goal = Literal["minimum", "threshold"]
+Hyperprior = Literal["none", "gamma", "lognormal"]
 
 
 class CampaignConfig(BaseModel):
@@ -43,6 +52,11 @@ class CampaignConfig(BaseModel):
     engine_settings: dict[str, Any] = Field(default_factory=dict, description="Maker fields")
     model: Model = Field("abo", description="random, obo (one ARD GP) or abo (additive GP)")
     kernel: Literal["matern52", "rbf"] = Field("matern52", description="Base kernel")
+    hyperprior: Hyperprior = Field(
+        "none",
+        description="GP hyperparameter prior: none (maximum likelihood), gamma or lognormal "
+        "(MAP with BayBE's or BoTorch's default priors; bo_agent.priors)",
+    )
     groups: Literal["site", "kind"] = Field("site", description="aBO kernel groups")
     transfer: Transfer = Field("none", description="Transfer from source_campaign")
     source_campaign: str | None = Field(None, description="Campaign holding source-carrier data")

@@ -58,6 +58,7 @@ from bo_agent.likelihood import _FastNegLML, _optimize
 from bo_agent.linalg import JITTER, _blas_limit
 from bo_agent.posterior import PoolPosterior
 from bo_agent.posterior import RandomState as RandomState  # re-export
+from bo_agent.priors import HyperPrior, HyperpriorName, check_hyperprior
 from workflows.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -95,9 +96,9 @@ class GPModel(RegressorMixin, BaseEstimator):
     The kernel is ``ConstantKernel * ARD + WhiteKernel`` (``"ordinary"``, oBO) or a sum of one
     scaled ARD kernel per feature group plus white noise (``"additive"``, aBO). Targets are
     standardised (after subtracting ``mean_function``, if given) and hyperparameters maximise the
-    log-marginal likelihood with L-BFGS-B from the initial values plus ``n_restarts`` random
-    starts (each the best of several log-uniform draws within the bounds, screened by the
-    likelihood).
+    log-marginal likelihood (plus the log prior of ``hyperprior``: MAP) with L-BFGS-B from the
+    initial values plus ``n_restarts`` random starts (each the best of several log-uniform draws
+    within the bounds, screened by the same objective).
 
     Parameters
     ----------
@@ -107,6 +108,10 @@ class GPModel(RegressorMixin, BaseEstimator):
         Feature groups (column indices) for ``kernel="additive"``, e.g. one per site A, M, X, Z.
     base : {"matern52", "matern32", "rbf"}, default="matern52"
         Base ARD kernel.
+    hyperprior : {"none", "gamma", "lognormal"}, default="none"
+        Prior on the hyperparameters (see :mod:`bo_agent.priors`): ``"none"`` maximises the
+        likelihood; ``"gamma"`` and ``"lognormal"`` maximise the posterior under BayBE's and
+        BoTorch's default priors (length scales growing with sqrt(columns), small noise).
     n_restarts : int, default=1
         Extra optimiser runs from screened random starts (only up to ``restart_limit``
         observations; small data sets have the most multimodal likelihoods).
@@ -157,7 +162,8 @@ class GPModel(RegressorMixin, BaseEstimator):
     alpha_ : ndarray of shape (n_samples,)
         ``K^-1 z``.
     log_marginal_likelihood_ : float or None
-        At the fitted hyperparameters (standardised targets); None without data.
+        At the fitted hyperparameters (standardised targets, without the log prior); None
+        without data.
     optimized_ : bool
         Whether hyperparameters were optimised in the last fit.
     n_hyperparameter_samples_ : int
@@ -182,6 +188,7 @@ class GPModel(RegressorMixin, BaseEstimator):
         *,
         groups: Mapping[str, Sequence[int]] | None = None,
         base: BaseKernelName = "matern52",
+        hyperprior: HyperpriorName = "none",
         n_restarts: int = 1,
         restart_limit: int = 64,
         max_hyperparameter_samples: int | None = 300,
@@ -198,6 +205,7 @@ class GPModel(RegressorMixin, BaseEstimator):
         self.kernel = kernel
         self.groups = groups
         self.base = base
+        self.hyperprior = hyperprior
         self.n_restarts = n_restarts
         self.restart_limit = restart_limit
         self.max_hyperparameter_samples = max_hyperparameter_samples
@@ -261,8 +269,14 @@ class GPModel(RegressorMixin, BaseEstimator):
         Returns
         -------
         self : GPModel
+
+        Raises
+        ------
+        ConfigError
+            For an unknown ``hyperprior`` (or kernel kind, see :meth:`make_kernel`).
         """
         X, y = check_X_y(X, y, dtype=float, ensure_min_samples=0, y_numeric=True)
+        check_hyperprior(self.hyperprior)
         n, d = X.shape
         kernel = self.make_kernel(d)
         previous = getattr(self, "kernel_", None)
@@ -330,7 +344,8 @@ class GPModel(RegressorMixin, BaseEstimator):
         subset: npt.NDArray[np.intp] | None,
         rng: np.random.Generator,
     ) -> Kernel:
-        """Maximise the log-marginal likelihood (of ``subset`` if given) over hyperparameters."""
+        """Maximise the log-marginal likelihood (of ``subset`` if given) over hyperparameters,
+        plus the log prior of ``hyperprior`` (MAP)."""
         Xf, zf = (X, z) if subset is None else (X[subset], z[subset])
         restarts = self.n_restarts if Xf.shape[0] <= self.restart_limit else 0
         optimizer = functools.partial(
@@ -339,6 +354,7 @@ class GPModel(RegressorMixin, BaseEstimator):
             n_restarts=restarts,
             rng=rng,
             objective=_FastNegLML.build(kernel, Xf, zf),
+            prior=HyperPrior.for_kernel(kernel, self.hyperprior),
         )
         gpr = GaussianProcessRegressor(
             kernel=kernel,

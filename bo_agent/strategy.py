@@ -115,6 +115,7 @@ def make_model(config: CampaignConfig, pool: Pool, random_state: int) -> GPModel
         kernel="additive" if config.model == "abo" else "ordinary",
         groups=pool.groups if config.model == "abo" else None,
         base=config.kernel,
+        hyperprior=config.hyperprior,
         n_restarts=2,
         random_state=random_state,
     )

@@ -69,7 +69,7 @@ class BenchmarkSettings:
         Compositions below the matched tau (the report's count for Na below 0.3 eV).
     acquisition : str, default="ei"
         Acquisition of the Fig.-2 runs (Fig. 3 uses ``below``).
-    n_initial, q, groups, kernel
+    n_initial, q, groups, kernel, hyperprior
         As in :class:`~bo_agent.config.CampaignConfig` (q is ``max_pending``).
     base_seed : int, default=0
         Trial ``i`` uses seed ``base_seed + i``.
@@ -96,6 +96,7 @@ class BenchmarkSettings:
     q: int = 1
     groups: str = "site"
     kernel: str = "matern52"
+    hyperprior: str = "none"
     base_seed: int = 0
     jobs: int = 1
     space: str | None = None

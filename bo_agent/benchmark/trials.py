@@ -116,6 +116,7 @@ def _run_task(task: _Task) -> TrialResult:
             engine="table",
             model=model,  # type: ignore[arg-type]
             kernel=s.kernel,  # type: ignore[arg-type]
+            hyperprior=s.hyperprior,  # type: ignore[arg-type]
             groups=s.groups,  # type: ignore[arg-type]
             transfer=transfer,  # type: ignore[arg-type]
             source_campaign="source" if transfer != "none" else None,

@@ -77,6 +77,13 @@ def benchmark(
     acquisition: Annotated[
         str | None, typer.Option("--acquisition", help="Fig. 2 acquisition: ei, pi, lcb, ts.")
     ] = None,
+    hyperprior: Annotated[
+        str | None,
+        typer.Option(
+            "--hyperprior",
+            help="GP hyperparameter prior: none (maximum likelihood), gamma or lognormal (MAP).",
+        ),
+    ] = None,
     batch: Annotated[
         int, typer.Option("--batch", "-q", help="Proposals per round (1: sequential BO).")
     ] = 1,
@@ -112,6 +119,7 @@ def benchmark(
         run_benchmark,
         summary_table,
     )
+    from bo_agent.config import HYPERPRIORS
     from workflows.errors import ConfigError
 
     settings = BenchmarkSettings.quick() if quick else BenchmarkSettings()
@@ -135,6 +143,12 @@ def benchmark(
         updates["horizon"] = updates["threshold_horizon"] = horizon
     if acquisition is not None:
         updates["acquisition"] = acquisition
+    if hyperprior is not None:
+        if hyperprior not in HYPERPRIORS:
+            raise ConfigError(
+                f"unknown --hyperprior {hyperprior!r}; expected one of {list(HYPERPRIORS)}"
+            )
+        updates["hyperprior"] = hyperprior
     names = _names(strategies)
     if names is not None:
         updates["strategies"] = names
@@ -151,8 +165,8 @@ def benchmark(
     out = out or Path(f"benchmark-{Path(data).name.split('.')[0]}")
     dataset = load_benchmark_data(data)
     command = _command(data, out, quick, trials, threshold_trials, settings.jobs, only,
-                       strategies, threshold_strategies, peers, horizon, acquisition, batch,
-                       carrier, source_carrier, seed, space)  # fmt: skip
+                       strategies, threshold_strategies, peers, horizon, acquisition, hyperprior,
+                       batch, carrier, source_carrier, seed, space)  # fmt: skip
     console = Console(stderr=True)
     progress = Progress(
         TextColumn("[bold]benchmark"),
@@ -180,8 +194,8 @@ def benchmark(
 def _command(
     data: str, out: Path, quick: bool, trials: int | None, threshold_trials: int | None,
     jobs: int, only: str | None, strategies: str | None, threshold_strategies: str | None,
-    peers: bool, horizon: int | None, acquisition: str | None, batch: int, carrier: str,
-    source_carrier: str, seed: int, space: Path | None,
+    peers: bool, horizon: int | None, acquisition: str | None, hyperprior: str | None,
+    batch: int, carrier: str, source_carrier: str, seed: int, space: Path | None,
 ) -> str:  # fmt: skip
     """The command line that reproduces this run (options in canonical form)."""
     args = ["tavbo", "benchmark", "--data", data, "--out", str(out)]
@@ -196,6 +210,7 @@ def _command(
         ("--threshold-strategies", threshold_strategies),
         ("--horizon", horizon),
         ("--acquisition", acquisition),
+        ("--hyperprior", hyperprior),
         ("--space", space),
     ):
         if value is not None:

@@ -21,6 +21,7 @@ from bo_agent.kernels import (
     split_noise,
 )
 from bo_agent.models import GPModel, TransferGP, _FastNegLML
+from bo_agent.priors import LENGTH_SCALE_MODE_PER_SQRT_DIM, HyperPrior
 from workflows.errors import ConfigError
 
 GROUPS = {"A": [0, 1], "M": [2, 3], "X": [4], "Z": [5]}
@@ -263,6 +264,107 @@ def test_additive_without_groups_raises_config_error(data) -> None:
         GPModel("additive").fit(X, y)
     with pytest.raises(ConfigError, match="kernel"):
         GPModel("spline").fit(X, y)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- hyperpriors
+
+
+@pytest.mark.parametrize("name", ["gamma", "lognormal"])
+@pytest.mark.parametrize("kind", ["ordinary", "additive"])
+def test_hyperprior_gradient_matches_finite_differences(kind: str, name: str) -> None:
+    rng = np.random.default_rng(3)
+    X, z = rng.normal(size=(12, 6)), rng.normal(size=12)
+    kernel = additive_kernel(GROUPS) if kind == "additive" else ordinary_kernel(6)
+    prior = HyperPrior.for_kernel(kernel, name)
+    assert prior is not None
+    fast = _FastNegLML.build(kernel, X, z)
+    assert fast is not None
+    objective = prior.penalise(fast)
+    theta = kernel.theta + rng.normal(scale=0.3, size=kernel.theta.size)
+    value, grad = objective(theta)
+    assert value == pytest.approx(objective(theta, eval_gradient=False))
+    h = 1e-6
+    numeric = [
+        (objective(theta + h * e, eval_gradient=False) - objective(theta - h * e, False)) / (2 * h)
+        for e in np.eye(theta.size)
+    ]
+    assert np.allclose(grad, numeric, rtol=1e-5, atol=1e-5)
+
+
+def test_hyperprior_is_the_same_on_the_fast_and_the_sklearn_objective() -> None:
+    rng = np.random.default_rng(4)
+    X, z = rng.normal(size=(15, 6)), rng.normal(size=15)
+    kernel = additive_kernel(GROUPS)
+    prior = HyperPrior.for_kernel(kernel, "gamma")
+    assert prior is not None
+    gpr = GaussianProcessRegressor(kernel, alpha=1e-8, optimizer=None).fit(X, z)
+
+    def sklearn_objective(theta, eval_gradient=True):
+        if not eval_gradient:
+            return -gpr.log_marginal_likelihood(theta)
+        lml, grad = gpr.log_marginal_likelihood(theta, eval_gradient=True)
+        return -lml, -grad
+
+    fast = _FastNegLML.build(kernel, X, z)
+    assert fast is not None
+    theta = kernel.theta + rng.normal(scale=0.3, size=kernel.theta.size)
+    v_fast, g_fast = prior.penalise(fast)(theta)
+    v_slow, g_slow = prior.penalise(sklearn_objective)(theta)
+    assert v_fast == pytest.approx(v_slow, abs=1e-8)
+    assert np.allclose(g_fast, g_slow, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["gamma", "lognormal"])
+def test_hyperprior_log_density_peaks_at_the_length_scale_mode(name: str) -> None:
+    prior = HyperPrior.for_kernel(ordinary_kernel(4), name)
+    assert prior is not None
+    mode = LENGTH_SCALE_MODE_PER_SQRT_DIM * 2.0  # sqrt(4) columns
+    theta = np.log([1.0, mode, mode, mode, mode, 0.1])
+    _, grad = prior(theta)
+    # The density of the natural value (GPyTorch's convention) peaks at the mode: for
+    # Gamma(a, b) at (a - 1) / b, for LogNormal(mu, s) at exp(mu - s**2); both presets agree.
+    assert np.allclose(grad[1:5], 0.0, atol=1e-12)
+    assert HyperPrior.for_kernel(ordinary_kernel(4), "none") is None
+
+
+@pytest.mark.parametrize("name", ["gamma", "lognormal"])
+def test_hyperprior_pulls_length_scales_to_the_prior_mode_with_few_points(name: str) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 31))
+    y = 0.3 * X[:, 0] + 0.05 * rng.normal(size=6)
+    mode = LENGTH_SCALE_MODE_PER_SQRT_DIM * np.sqrt(31)
+
+    def length_scales(hyperprior: str) -> np.ndarray:
+        model = GPModel(hyperprior=hyperprior, n_restarts=2, random_state=0).fit(X, y)
+        return np.log(np.asarray(model.kernel_.k1.k2.length_scale))
+
+    ml, post = length_scales("none"), length_scales(name)
+    # Maximum likelihood sends length scales to the bounds; the MAP fit stays near the mode.
+    assert np.median(np.abs(post - np.log(mode))) < 0.5 * np.median(np.abs(ml - np.log(mode)))
+    assert np.all(np.abs(post - np.log(mode)) < 1.5)
+
+
+@pytest.mark.parametrize("name", ["gamma", "lognormal"])
+def test_hyperprior_leaves_a_fit_on_many_points_close_to_maximum_likelihood(data, name) -> None:
+    X, y = data
+    Xt = X[100:]
+    ml = GPModel(random_state=0).fit(X[:100], y[:100]).predict(Xt)
+    post = GPModel(hyperprior=name, random_state=0).fit(X[:100], y[:100]).predict(Xt)
+    assert np.allclose(post, smooth(Xt), atol=0.03)
+    assert np.allclose(post, ml, atol=0.03)
+
+
+def test_unknown_hyperprior_is_a_one_line_config_error(data) -> None:
+    X, y = data
+    with pytest.raises(ConfigError, match="hyperprior") as info:
+        GPModel(hyperprior="cauchy").fit(X[:5], y[:5])  # type: ignore[arg-type]
+    assert "\n" not in str(info.value)
+    from bo_agent.config import load_campaign_config
+
+    with pytest.raises(ConfigError, match="hyperprior") as info:
+        load_campaign_config(hyperprior="cauchy")
+    assert "\n" not in str(info.value)
+    assert load_campaign_config(hyperprior="gamma").hyperprior == "gamma"
 
 
 # ----------------------------------------------------------------------------- transfer

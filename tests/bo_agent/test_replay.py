@@ -77,6 +77,15 @@ def test_replay_proposes_the_live_campaigns_ids_in_order(
     assert trace.strategies[:5] == ["initial-random"] * 5 or model == "random"
 
 
+@pytest.mark.parametrize("model", ["obo", "abo"])
+def test_replay_with_a_hyperprior_matches_live_campaign(clean_lp, full_table, model):
+    kw = {"model": model, "hyperprior": "gamma", "budget": 9, "seed": 3}
+    live = _live_ids(clean_lp, full_table, **kw)
+    trace = _replay_ids(full_table, **kw)
+    assert trace.ids == live
+    assert trace.strategies[-1] == model
+
+
 @pytest.mark.parametrize("transfer", ["hp", "gp", "multitask"])
 def test_transfer_replay_matches_live_campaign(clean_lp, full_table, transfer):
     _finished_source_campaign(full_table)
