@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from workflows.errors import CalculationError
+from workflows.errors import CalculationError, ConfigError
 
 if TYPE_CHECKING:
     from workflows.schemas import BarrierResult
 
-__all__ = ["ScreenReport", "screen"]
+__all__ = ["ScreenReport", "parse_shard", "screen", "shard"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,30 @@ class ScreenReport:
     computed: list[str] = field(default_factory=list)
     already_done: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """Read ``"K/N"`` (shard K of N, 1-based) or raise a one-line :class:`ConfigError`."""
+    try:
+        k_text, n_text = text.split("/")
+        k, n = int(k_text), int(n_text)
+    except ValueError:
+        raise ConfigError(f"shard {text!r} is not K/N (e.g. 2/3)") from None
+    if not 1 <= k <= n:
+        raise ConfigError(f"shard {text!r}: K must be between 1 and N")
+    return k, n
+
+
+def shard(candidate_ids: Sequence[str], k: int, n: int) -> list[str]:
+    """The K-th of N contiguous, near-equal blocks of the list (as ``numpy.array_split``).
+
+    Blocks rather than every N-th ID, so that a screen that ran the start of the list alone
+    and is restarted as shard 1 has not done work that belongs to another shard.
+    """
+    size, extra = divmod(len(candidate_ids), n)
+    start = (k - 1) * size + min(k - 1, extra)
+    stop = start + size + (1 if k <= extra else 0)
+    return list(candidate_ids[start:stop])
 
 
 def screen(

@@ -37,6 +37,16 @@ def screen(
         typer.Option("--export", help="Write every result of the campaign to this JSON file."),
     ] = None,
     space: SpaceOpt = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="K/N",
+            help="Only the K-th of N contiguous blocks of the compositions, so N processes "
+            "(each on its own store, or sharing one LaunchPad) split a screen; merge their "
+            "exports with `tavbo export --merge`.",
+        ),
+    ] = None,
 ) -> None:
     """Exhaustive screening (reference data): resumes where it stopped, never recomputes."""
     from rich.progress import (
@@ -49,11 +59,15 @@ def screen(
     )
 
     from workflows.launchpad import open_launchpad
+    from workflows.screening import parse_shard
     from workflows.screening import screen as run_screen
+    from workflows.screening import shard as shard_of
 
     check_engine(engine)
     comp_space = load_space(space)
     ids = [c.id for c in comp_space if not carrier or c.carrier in carrier]
+    if shard is not None:
+        ids = shard_of(ids, *parse_shard(shard))
     campaign = campaign or f"reference-{engine}"
     console = Console(stderr=True)
     lp = open_launchpad()

@@ -14,6 +14,7 @@ import pytest
 
 from workflows.errors import ConfigError
 from workflows.export import merge_records, read_export
+from workflows.screening import parse_shard, shard
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("TAVBO_TEST_MONGO_URI")), reason="runs its own embedded stores"
@@ -118,3 +119,45 @@ def test_merging_a_missing_export_is_a_one_line_error(tmp_path, table):
     assert proc.returncode != 0
     assert proc.stderr.strip().count("\n") == 0
     assert "nope.json.gz" in proc.stderr
+
+
+def test_shards_split_the_list_into_contiguous_blocks_that_cover_it_once():
+    ids = [f"c{i}" for i in range(11)]
+    blocks = [shard(ids, k, 3) for k in (1, 2, 3)]
+    assert blocks == [ids[:4], ids[4:8], ids[8:]]
+    assert shard(ids[:2], 3, 3) == []  # more shards than compositions: some are empty
+    assert parse_shard("2/3") == (2, 3)
+    for bad in ("2", "0/3", "4/3", "a/b", "1/2/3"):
+        with pytest.raises(ConfigError, match="shard"):
+            parse_shard(bad)
+
+
+def test_two_shards_on_two_stores_together_screen_every_composition(tmp_path):
+    values = {**TABLE, "Li-Mg-Mo-F": 0.38}
+    table = _table(tmp_path / "eb.csv", values)
+    space = tmp_path / "space.yaml"
+    space.write_text(
+        "name: four\nframework_oxygen: 4\nsites:\n  A: {Li: 1}\n  M: {Mg: 2}\n"
+        "  X: {S: 6, Se: 6, Mo: 6, W: 6}\n  Z: {F: -1}\n"
+    )
+    parts = []
+    for k in (1, 2):
+        part = tmp_path / f"part{k}.json"
+        proc = _tavbo(
+            ["screen", "--engine", "table", "--set", f"table={table}", "--space", str(space),
+             "--shard", f"{k}/2", "--export", str(part)],
+            tmp_path / f"s{k}" / "lp.json",
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert "2 computed now, 0 already done, 0 failed" in proc.stderr
+        parts.append({r["candidate_id"] for r in read_export(part)})
+    assert parts[0].isdisjoint(parts[1])
+    assert parts[0] | parts[1] == set(LI)
+
+
+def test_a_malformed_shard_is_a_one_line_error(tmp_path, table):
+    proc = _tavbo(["screen", "--engine", "table", "--set", f"table={table}", "--shard", "3/2"],
+                  tmp_path / "lp.json")  # fmt: skip
+    assert proc.returncode != 0
+    assert proc.stderr.strip().count("\n") == 0
+    assert "shard '3/2'" in proc.stderr
