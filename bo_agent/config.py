@@ -93,7 +93,9 @@ def _one_line(exc: ValidationError, where: str) -> str:
     parts = []
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"]) or "config"
-        parts.append(f"{loc}: {err['msg']}")
+        given = err.get("input")
+        shown = f" (got {given!r})" if isinstance(given, str | int | float) else ""
+        parts.append(f"{loc}: {err['msg']}{shown}")
     return f"{where}: " + "; ".join(parts)
 
 

@@ -29,6 +29,14 @@ EngineOpt = Annotated[
 ]
 BudgetOpt = Annotated[int | None, typer.Option("--budget", "-n", help="Evaluations at most.")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="random, obo or abo.")]
+KernelOpt = Annotated[str | None, typer.Option("--kernel", help="GP base kernel: matern52, rbf.")]
+HyperpriorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--hyperprior", help="GP hyperparameter prior: none (ML), gamma, lognormal (MAP)."
+    ),
+]
+GroupsOpt = Annotated[str | None, typer.Option("--groups", help="aBO kernel groups: site or kind.")]
 AcqOpt = Annotated[
     str | None, typer.Option("--acquisition", help="ei, pi, lcb, ts or below (threshold).")
 ]
@@ -109,6 +117,9 @@ def run(
     engine: EngineOpt = None,
     budget: BudgetOpt = None,
     model: ModelOpt = None,
+    kernel: KernelOpt = None,
+    hyperprior: HyperpriorOpt = None,
+    groups: GroupsOpt = None,
     acquisition: AcqOpt = None,
     transfer: TransferOpt = None,
     source_campaign: SourceOpt = None,
@@ -134,8 +145,9 @@ def run(
 
     cfg = _config(
         config, campaign, setting, carrier=carrier, engine=engine, budget=budget, model=model,
-        acquisition=acquisition, transfer=transfer, source_campaign=source_campaign, goal=goal,
-        tau=tau, max_pending=max_pending, seed=seed,
+        kernel=kernel, hyperprior=hyperprior, groups=groups, acquisition=acquisition,
+        transfer=transfer, source_campaign=source_campaign, goal=goal, tau=tau,
+        max_pending=max_pending, seed=seed,
     )  # fmt: skip
     console = Console(stderr=True)
     lp = open_launchpad()
@@ -212,6 +224,9 @@ def agent(
     engine: EngineOpt = None,
     budget: BudgetOpt = None,
     model: ModelOpt = None,
+    kernel: KernelOpt = None,
+    hyperprior: HyperpriorOpt = None,
+    groups: GroupsOpt = None,
     acquisition: AcqOpt = None,
     transfer: TransferOpt = None,
     source_campaign: SourceOpt = None,
@@ -266,8 +281,9 @@ def agent(
 
     cfg = _config(
         config, campaign, setting, carrier=carrier, engine=engine, budget=budget, model=model,
-        acquisition=acquisition, transfer=transfer, source_campaign=source_campaign, goal=goal,
-        tau=tau, max_pending=max_pending, seed=seed, poll_interval=poll,
+        kernel=kernel, hyperprior=hyperprior, groups=groups, acquisition=acquisition,
+        transfer=transfer, source_campaign=source_campaign, goal=goal, tau=tau,
+        max_pending=max_pending, seed=seed, poll_interval=poll,
     )  # fmt: skip
     console = Console(stderr=True)
     queue = queue_driver(qlaunch, qadapter, fworker, resources, launch_dir)

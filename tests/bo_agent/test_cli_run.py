@@ -19,7 +19,7 @@ def test_tavbo_run_writes_ranking_and_plot_and_respects_budget(full_table, tmp_p
     cmd = [
         sys.executable, "-m", "bo_agent.cli", "run", "--carrier", "Na", "--engine", "table",
         "-s", f"table={full_table}", "--budget", "8", "--model", "obo", "--acquisition", "lcb",
-        "--campaign", "e2e", "--out", str(out),
+        "--kernel", "rbf", "--hyperprior", "lognormal", "--campaign", "e2e", "--out", str(out),
     ]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -38,6 +38,7 @@ def test_tavbo_run_writes_ranking_and_plot_and_respects_budget(full_table, tmp_p
     summary = json.loads(status.stdout)[0]
     assert summary["counts"]["done"] == 8
     assert summary["config"]["model"] == "obo"
+    assert (summary["config"]["kernel"], summary["config"]["hyperprior"]) == ("rbf", "lognormal")
     # Running it again resumes the finished campaign: nothing new is computed.
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert again.returncode == 0
@@ -54,3 +55,14 @@ def test_tavbo_run_with_an_unknown_engine_exits_2_with_one_line(tmp_path):
     assert proc.stderr.strip().startswith("tavbo: error:")
     assert "unknown engine 'dft'" in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
+
+
+def test_tavbo_run_with_an_unknown_hyperprior_exits_2_naming_it(tmp_path):
+    env = os.environ | {"TAVBO_EMBEDDED_STORE": str(tmp_path / "lp.json")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bo_agent.cli", "run", "--engine", "bvse", "--hyperprior", "flat"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "hyperprior" in proc.stderr and "flat" in proc.stderr
