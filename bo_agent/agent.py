@@ -37,6 +37,7 @@ from bo_agent.state import Campaign, CandidateRecord, Decision, Status, agent_id
 from bo_agent.strategy import Pool, build_pool, decide
 from workflows.composition_space import CompositionSpace, load_space
 from workflows.errors import ConfigError, LockError
+from workflows.reference_data import read_barrier_values
 
 if TYPE_CHECKING:
     from fireworks import LaunchPad
@@ -115,8 +116,10 @@ class CampaignAgent:
             self.config.groups,
             source_carrier=self._source_carrier(),
         )
+        self._source_data: dict[str, float] | None = None
         if not read_only:
             self._ensure_candidate_table()
+            self.source_observations()  # a missing source file fails now, not in round 6
 
     @classmethod
     def view(cls, name: str, launchpad: LaunchPad) -> CampaignAgent:
@@ -161,6 +164,10 @@ class CampaignAgent:
     def _source_carrier(self) -> str | None:
         if self.config.transfer == "none":
             return None
+        if self.config.source_carrier:
+            return self.config.source_carrier
+        if self.config.source_data:
+            return self.config.carrier  # the fidelity ladder: same compositions, cheaper engine
         src = Campaign.objects(name=self.config.source_campaign).first()
         if src is None:
             raise ConfigError(f"source campaign {self.config.source_campaign!r} does not exist")
@@ -359,17 +366,31 @@ class CampaignAgent:
             return "every composition is evaluated, pending or failed"
         return None
 
+    def source_observations(self) -> dict[str, float] | None:
+        """E_b of the transfer source (None without transfer), by source-carrier ID.
+
+        From the source campaign's finished candidates (re-read every round: that campaign may
+        still be running), or the source-carrier results of ``source_data`` (read once).
+        """
+        cfg = self.config
+        if cfg.transfer == "none":
+            return None
+        if cfg.source_campaign:
+            return load_observations(cfg.source_campaign)
+        if self._source_data is None:
+            values, _ = read_barrier_values(str(cfg.source_data), "source_data")
+            carrier = self._source_carrier()
+            ids = (c.id for c in self.space.filter(A=carrier))
+            self._source_data = {cid: values[cid] for cid in ids if cid in values}
+        return self._source_data
+
     def plan(self, n: int) -> Any:
         """The decision the agent would take now for ``n`` slots (no side effects)."""
         recs = self.records()
         obs = {r.candidate_id: r.e_b for r in recs if r.status == Status.done.value}
         pending = [r.candidate_id for r in recs if r.status == Status.pending.value]
         failed = [r.candidate_id for r in recs if r.status == Status.failed.value]
-        source = (
-            load_observations(self.config.source_campaign)
-            if self.config.transfer != "none"
-            else None
-        )
+        source = self.source_observations()
         self.campaign.reload()
         return decide(
             self.pool,

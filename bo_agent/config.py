@@ -58,8 +58,19 @@ class CampaignConfig(BaseModel):
         "(MAP with BayBE's or BoTorch's default priors; bo_agent.priors)",
     )
     groups: Literal["site", "kind"] = Field("site", description="aBO kernel groups")
-    transfer: Transfer = Field("none", description="Transfer from source_campaign")
+    transfer: Transfer = Field("none", description="Transfer from source_campaign or source_data")
     source_campaign: str | None = Field(None, description="Campaign holding source-carrier data")
+    source_data: str | None = Field(
+        None,
+        description="Instead of a campaign: a data set as transfer source, bvse or chgnet "
+        "(packaged references) or a barrier table file; the fidelity ladder uses a cheap "
+        "engine's E_b of the target carrier",
+    )
+    source_carrier: str | None = Field(
+        None,
+        description="Carrier of the source results; default: the source campaign's carrier, "
+        "or the target carrier for source_data",
+    )
     acquisition: AcquisitionName = Field("ei", description="Acquisition function")
     xi: float = Field(0.01, description="EI/PI exploration margin, eV")
     kappa: float = Field(2.0, description="LCB exploration weight")
@@ -82,8 +93,10 @@ class CampaignConfig(BaseModel):
     def _check(self) -> CampaignConfig:
         if self.engine not in ENGINES:
             raise ValueError(f"unknown engine {self.engine!r}; expected one of {sorted(ENGINES)}")
-        if self.transfer != "none" and not self.source_campaign:
-            raise ValueError(f"transfer={self.transfer!r} needs source_campaign")
+        if self.transfer != "none" and not (self.source_campaign or self.source_data):
+            raise ValueError(f"transfer={self.transfer!r} needs source_campaign or source_data")
+        if self.source_campaign and self.source_data:
+            raise ValueError("give source_campaign or source_data, not both")
         if self.transfer != "none" and self.model == "random":
             raise ValueError("transfer needs a GP model (obo or abo), not random")
         return self

@@ -102,6 +102,12 @@ def build_pool(
     return Pool(ids=ids, X=np.asarray(sub.values), groups=groups, source_ids=source_ids)
 
 
+def _source_name(config: CampaignConfig) -> str:
+    if config.source_data:
+        return f"source data {config.source_data!r}"
+    return f"source campaign {config.source_campaign!r}"
+
+
 def decision_seed(seed: int, seq: int) -> int:
     """Seed of decision number ``seq``: reproducible across restarts and replays."""
     return int(np.random.SeedSequence([seed, seq]).generate_state(1)[0])
@@ -204,8 +210,8 @@ def decide(
         src_rows = [(r, e) for r, e in src_rows if r is not None]
         if len(src_rows) < 2:
             raise AgentError(
-                f"transfer={config.transfer!r} needs source results; source campaign "
-                f"{config.source_campaign!r} has {len(src_rows)} usable barriers"
+                f"transfer={config.transfer!r} needs source results; "
+                f"{_source_name(config)} has {len(src_rows)} usable barriers"
             )
         fit_params = {
             "X_source": pool.X[[r for r, _ in src_rows]],

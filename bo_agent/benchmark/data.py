@@ -9,13 +9,13 @@ reference file, no finite E_b) before any trial starts.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from workflows.errors import ConfigError
+from workflows.reference_data import REFERENCE_DATA, read_barrier_values, reference_path
 
 __all__ = [
     "REFERENCE_DATA",
@@ -24,10 +24,6 @@ __all__ = [
     "reference_path",
     "synthetic_data",
 ]
-
-
-#: Reference data sets shipped with tavbo (``tavbo screen --engine NAME --export ...``).
-REFERENCE_DATA = ("chgnet", "bvse")
 
 
 @dataclass(frozen=True)
@@ -77,14 +73,7 @@ def synthetic_data(seed: int = 2024) -> BenchmarkData:
     return BenchmarkData(values=values, source=f"synthetic (seed {seed})")
 
 
-def reference_path(name: str) -> Path:
-    """Path of the packaged reference data set ``name`` (``chgnet`` or ``bvse``)."""
-    import workflows.data
-
-    return Path(workflows.data.__file__).parent / f"reference_{name}.json.gz"
-
-
-def load_benchmark_data(spec: str | Path) -> BenchmarkData:
+def load_benchmark_data(spec: str | Path, option: str = "--data") -> BenchmarkData:
     """Read ``chgnet``/``bvse`` (packaged reference data) or any barrier table.
 
     Parameters
@@ -99,28 +88,12 @@ def load_benchmark_data(spec: str | Path) -> BenchmarkData:
         If the reference file has not been generated yet (the message says how), the file does
         not exist or cannot be parsed.
     """
-    from workflows.engines.table import read_table
-
     if str(spec) == "synthetic":
         return synthetic_data()
-    if str(spec) in REFERENCE_DATA:
-        path = reference_path(str(spec))
-        if not path.exists():
-            raise ConfigError(
-                f"reference data set {str(spec)!r} is not there yet ({path}); compute it with "
-                f"`tavbo screen --engine {spec} --export {path}` (every composition, both "
-                "carriers), or pass --data FILE"
-            )
-    else:
-        path = Path(spec).expanduser()
-        if not path.exists():
-            raise ConfigError(
-                f"--data {spec}: no such file; expected one of {[*REFERENCE_DATA, 'synthetic']} "
-                "or a CSV/JSON barrier table"
-            )
-    table = read_table(path)
-    values = {cid: float(row["e_b"]) for cid, row in table.items() if row["e_b"] is not None}
-    values = {k: v for k, v in values.items() if math.isfinite(v)}
-    if not values:
-        raise ConfigError(f"barrier table {path} holds no finite E_b")
+    if str(spec) not in REFERENCE_DATA and not Path(spec).expanduser().exists():
+        raise ConfigError(
+            f"{option} {spec}: no such file; expected one of {[*REFERENCE_DATA, 'synthetic']} "
+            "or a CSV/JSON barrier table"
+        )
+    values, path = read_barrier_values(spec, option)
     return BenchmarkData(values=values, source=str(path))

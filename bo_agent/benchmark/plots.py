@@ -30,12 +30,12 @@ _COLOURS = {
 _STYLES = {"none": "-", "hp": ":", "gp": "--", "multitask": "-.", "peer": "-"}
 
 
-def _style(name: str) -> dict[str, Any]:
+def _style(name: str, source: str) -> dict[str, Any]:
     model, transfer = parse_strategy(name)
     return {
         "color": _COLOURS[model],
         "linestyle": "--" if model == "random" else _STYLES[transfer],
-        "label": strategy_label(name),
+        "label": strategy_label(name, source),
         "linewidth": 1.8 if transfer in ("none", "gp", "peer") else 1.3,
     }
 
@@ -51,7 +51,8 @@ def plot_optimum(run: BenchmarkRun, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     for name in _ordered({r["strategy"] for r in rows}, run.settings.strategies):
         sub = [r for r in rows if r["strategy"] == name]
-        ax.plot([r["t"] for r in sub], [r["p_found"] for r in sub], **_style(name))
+        style = _style(name, run.settings.source_label)
+        ax.plot([r["t"] for r in sub], [r["p_found"] for r in sub], **style)
     n = rows[0]["n_trials"] if rows else 0
     for t in SUMMARY_T:
         if t <= run.settings.horizon:
@@ -85,7 +86,8 @@ def plot_threshold(run: BenchmarkRun, path: Path) -> Path:
         sub_tau = [r for r in rows if r["tau_name"] == tau_name]
         for name in _ordered({r["strategy"] for r in sub_tau}, run.settings.threshold_strategies):
             sub = [r for r in sub_tau if r["strategy"] == name]
-            ax.plot([r["t"] for r in sub], [r["mean_found"] for r in sub], **_style(name))
+            style = _style(name, run.settings.source_label)
+            ax.plot([r["t"] for r in sub], [r["mean_found"] for r in sub], **style)
         n_below = sub_tau[0]["n_below"]
         ax.axhline(n_below, color="k", linewidth=0.8, alpha=0.5)
         ax.set_xlabel("number of evaluations t")

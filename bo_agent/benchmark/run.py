@@ -38,7 +38,7 @@ def _matched_tau(values: Sequence[float], count: int) -> float:
     return 0.5 * (v[count - 1] + v[count])
 
 
-def _check_strategies(names: Iterable[str], has_source: bool, source_carrier: str) -> None:
+def _check_strategies(names: Iterable[str], has_source: bool, source: str) -> None:
     for name in names:
         model, transfer = parse_strategy(name)
         if transfer == "peer":
@@ -47,8 +47,8 @@ def _check_strategies(names: Iterable[str], has_source: bool, source_carrier: st
             check_peer(model)
         elif transfer != "none" and not has_source:
             raise ConfigError(
-                f"strategy {name!r} transfers from {source_carrier}, but the data set has no "
-                f"{source_carrier} results; leave the transfer strategies out (--strategies)"
+                f"strategy {name!r} transfers from {source}, but the data set has no "
+                f"{source} results; leave the transfer strategies out (--strategies)"
             )
 
 
@@ -57,6 +57,7 @@ def run_benchmark(
     data: BenchmarkData,
     out: str | Path | None = None,
     *,
+    source_data: BenchmarkData | None = None,
     on_progress: Callable[[int, int, str], None] | None = None,
     command: str = "",
 ) -> BenchmarkRun:
@@ -68,6 +69,8 @@ def run_benchmark(
     data : BenchmarkData
         From :func:`load_benchmark_data`; target-carrier IDs without a result are left out of
         the pool.
+    source_data : BenchmarkData, optional
+        Source results of the transfer strategies (``settings.source_data``); default ``data``.
     out : str or Path, optional
         Directory for ``optimum_curves.csv``, ``threshold_curves.csv``, ``traces.csv.gz``,
         ``summary.md``, ``run.json`` and the PNG figures (see :func:`write_outputs`).
@@ -98,10 +101,22 @@ def run_benchmark(
             f"data set {data.source} has {len(target)} {settings.carrier} results in the space; "
             f"a benchmark needs at least {settings.n_initial + 2}"
         )
+    if source_data is None and settings.source_carrier == settings.carrier:
+        used_transfer = any(
+            parse_strategy(n)[1] not in ("none", "peer")
+            for n in (*settings.strategies, *settings.threshold_strategies)
+        )
+        if used_transfer:
+            raise ConfigError(
+                f"transfer from {settings.carrier} to {settings.carrier} within one data set "
+                "would show the strategies the answers; give another --source-carrier or "
+                "a --source-data set"
+            )
+    source_set = source_data if source_data is not None else data
     source = {
-        c.id: data.values[c.id]
+        c.id: source_set.values[c.id]
         for c in space.filter(A=settings.source_carrier)
-        if c.id in data.values
+        if c.id in source_set.values
     }
     figures = set(settings.figures)
     unknown_fig = figures - {"optimum", "threshold"}
@@ -109,7 +124,7 @@ def run_benchmark(
         raise ConfigError(f"unknown figures {sorted(unknown_fig)}; expected optimum, threshold")
     used = set(settings.strategies if "optimum" in figures else ())
     used |= set(settings.threshold_strategies if "threshold" in figures else ())
-    _check_strategies(sorted(used), len(source) >= 2, settings.source_carrier)
+    _check_strategies(sorted(used), len(source) >= 2, settings.source_label)
     if "threshold" in figures and (peers := set(settings.threshold_strategies) & set(PEERS)):
         raise ConfigError(
             f"peers {sorted(peers)} have no threshold acquisition; run them for the optimum only"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from workflows.errors import ConfigError
@@ -54,6 +55,11 @@ class BenchmarkSettings:
     ----------
     carrier, source_carrier : str, default="Na", "Li"
         Target pool, and the carrier whose results transfer strategies inherit.
+    source_data : str or None
+        Where transfer strategies take the source results from: None for the benchmark's own
+        data set, else another one (``bvse``, ``chgnet`` or a file). With ``source_carrier``
+        equal to ``carrier`` this benchmarks the fidelity ladder (a cheap engine's E_b of the
+        same compositions as the source).
     strategies : tuple of str
         Fig.-2 strategies: ``random``, ``obo``, ``abo``, ``<model>+<transfer>`` (transfer
         ``hp``, ``gp``, ``multitask``), and the peers ``physbo``, ``baybe``.
@@ -83,6 +89,7 @@ class BenchmarkSettings:
 
     carrier: str = "Na"
     source_carrier: str = "Li"
+    source_data: str | None = None
     strategies: tuple[str, ...] = ALL_STRATEGIES
     threshold_strategies: tuple[str, ...] = THRESHOLD_STRATEGIES
     trials: int = 50
@@ -101,6 +108,14 @@ class BenchmarkSettings:
     jobs: int = 1
     space: str | None = None
     figures: tuple[str, ...] = ("optimum", "threshold")
+
+    @property
+    def source_label(self) -> str:
+        """Short name of the transfer source in labels: ``Li``, ``bvse`` or ``Li bvse``."""
+        if self.source_data is None:
+            return self.source_carrier
+        name = Path(self.source_data).name.split(".")[0]
+        return name if self.source_carrier == self.carrier else f"{self.source_carrier} {name}"
 
     @classmethod
     def quick(cls, **overrides: Any) -> BenchmarkSettings:
@@ -140,13 +155,18 @@ def parse_strategy(name: str) -> tuple[str, str]:
     return model, transfer
 
 
-def strategy_label(name: str) -> str:
-    """Display name in the report's notation: ``"abo+gp"`` -> ``"Li-GP aBO"``."""
+def strategy_label(name: str, source: str = "Li") -> str:
+    """Display name in the report's notation: ``"abo+gp"`` -> ``"Li-GP aBO"``.
+
+    ``source`` names the transfer source (:attr:`BenchmarkSettings.source_label`).
+    """
     model, transfer = parse_strategy(name)
     if transfer == "peer":
         return {"physbo": "PHYSBO", "baybe": "BayBE"}[model]
     pretty = {"random": "random", "obo": "oBO", "abo": "aBO"}[model]
-    prefix = {"none": "", "hp": "Li-hp ", "gp": "Li-GP ", "multitask": "Li-MT "}[transfer]
+    prefix = {"none": "", "hp": "-hp ", "gp": "-GP ", "multitask": "-MT "}[transfer]
+    if prefix:
+        prefix = source + prefix
     return prefix + pretty
 
 

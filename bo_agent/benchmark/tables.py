@@ -63,7 +63,7 @@ def optimum_curves(run: BenchmarkRun) -> list[dict[str, Any]]:
             rows.append(
                 {
                     "strategy": name,
-                    "label": strategy_label(name),
+                    "label": strategy_label(name, run.settings.source_label),
                     "t": t,
                     "p_found": float(value),
                     "se": float(math.sqrt(value * (1 - value) / n)) if n else math.nan,
@@ -88,7 +88,7 @@ def threshold_curves(run: BenchmarkRun) -> list[dict[str, Any]]:
             rows.extend(
                 {
                     "strategy": name,
-                    "label": strategy_label(name),
+                    "label": strategy_label(name, run.settings.source_label),
                     "tau_name": tau_name,
                     "tau": tau,
                     "n_below": len(targets),
@@ -115,7 +115,7 @@ def summary_rows(run: BenchmarkRun) -> list[dict[str, Any]]:
     rows = []
     t_recall = min(50, s.threshold_horizon)
     for name in names:
-        row: dict[str, Any] = {"strategy": name, "label": strategy_label(name)}
+        row: dict[str, Any] = {"strategy": name, "label": strategy_label(name, s.source_label)}
         if name in opt:
             hits = hit_times([r.ids for r in opt[name]], run.optimum)
             p = p_found_curve(hits, s.horizon)
@@ -183,6 +183,7 @@ def summary_markdown(run: BenchmarkRun) -> str:
         (
             f"- data set: `{run.data.source}`; {run.n_pool} {s.carrier} compositions with a "
             f"result (the pool), {run.n_source} {s.source_carrier} results for transfer"
+            + (f" from `{s.source_data}`" if s.source_data else "")
         ),
         f"- optimum: {opt}",
     ]

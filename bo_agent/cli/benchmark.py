@@ -91,6 +91,15 @@ def benchmark(
     source_carrier: Annotated[
         str, typer.Option("--source-carrier", help="Carrier the transfer strategies inherit from.")
     ] = "Li",
+    source_data: Annotated[
+        str | None,
+        typer.Option(
+            "--source-data",
+            help="Data set the transfer strategies inherit from (default: --data); with "
+            "--source-carrier equal to --carrier this is the fidelity ladder, e.g. "
+            "--data chgnet --source-data bvse --source-carrier Na.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of trial 0 (trial i: seed + i).")] = 0,
     space: SpaceOpt = None,
 ) -> None:
@@ -126,6 +135,7 @@ def benchmark(
     updates: dict[str, object] = {
         "carrier": carrier,
         "source_carrier": source_carrier,
+        "source_data": source_data,
         "base_seed": seed,
         "q": batch,
         "jobs": jobs if jobs is not None else default_jobs(),
@@ -164,9 +174,12 @@ def benchmark(
 
     out = out or Path(f"benchmark-{Path(data).name.split('.')[0]}")
     dataset = load_benchmark_data(data)
+    source_set = None
+    if source_data is not None:
+        source_set = load_benchmark_data(source_data, "--source-data")
     command = _command(data, out, quick, trials, threshold_trials, settings.jobs, only,
                        strategies, threshold_strategies, peers, horizon, acquisition, hyperprior,
-                       batch, carrier, source_carrier, seed, space)  # fmt: skip
+                       batch, carrier, source_carrier, source_data, seed, space)  # fmt: skip
     console = Console(stderr=True)
     progress = Progress(
         TextColumn("[bold]benchmark"),
@@ -183,7 +196,10 @@ def benchmark(
         progress.update(task, completed=done, total=total, info=info)
 
     with progress:
-        run = run_benchmark(settings, dataset, out, on_progress=on_progress, command=command)
+        run = run_benchmark(
+            settings, dataset, out, source_data=source_set, on_progress=on_progress,
+            command=command,
+        )  # fmt: skip
     sys.stdout.write(summary_table(run))
     console.print(
         f"{len(run.results)} trials in {run.wall_seconds:.0f} s ({settings.jobs} processes); "
@@ -195,7 +211,8 @@ def _command(
     data: str, out: Path, quick: bool, trials: int | None, threshold_trials: int | None,
     jobs: int, only: str | None, strategies: str | None, threshold_strategies: str | None,
     peers: bool, horizon: int | None, acquisition: str | None, hyperprior: str | None,
-    batch: int, carrier: str, source_carrier: str, seed: int, space: Path | None,
+    batch: int, carrier: str, source_carrier: str, source_data: str | None, seed: int,
+    space: Path | None,
 ) -> str:  # fmt: skip
     """The command line that reproduces this run (options in canonical form)."""
     args = ["tavbo", "benchmark", "--data", data, "--out", str(out)]
@@ -223,6 +240,8 @@ def _command(
         args += ["--carrier", carrier]
     if source_carrier != "Li":
         args += ["--source-carrier", source_carrier]
+    if source_data is not None:
+        args += ["--source-data", source_data]
     if seed:
         args += ["--seed", str(seed)]
     return shlex.join(args)

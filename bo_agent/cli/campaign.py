@@ -44,6 +44,21 @@ TransferOpt = Annotated[str | None, typer.Option("--transfer", help="none, hp, g
 SourceOpt = Annotated[
     str | None, typer.Option("--source-campaign", help="Campaign with source-carrier results.")
 ]
+SourceDataOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--source-data",
+        help="Transfer source instead of a campaign: bvse, chgnet (packaged) or a barrier table.",
+    ),
+]
+SourceCarrierOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--source-carrier",
+        help="Carrier of the source results (default: the source campaign's; the target's "
+        "for --source-data).",
+    ),
+]
 GoalOpt = Annotated[str | None, typer.Option("--goal", help="minimum or threshold.")]
 TauOpt = Annotated[float | None, typer.Option("--tau", help="Threshold E_b, eV.")]
 PendingOpt = Annotated[
@@ -123,6 +138,8 @@ def run(
     acquisition: AcqOpt = None,
     transfer: TransferOpt = None,
     source_campaign: SourceOpt = None,
+    source_data: SourceDataOpt = None,
+    source_carrier: SourceCarrierOpt = None,
     goal: GoalOpt = None,
     tau: TauOpt = None,
     max_pending: PendingOpt = None,
@@ -146,7 +163,8 @@ def run(
     cfg = _config(
         config, campaign, setting, carrier=carrier, engine=engine, budget=budget, model=model,
         kernel=kernel, hyperprior=hyperprior, groups=groups, acquisition=acquisition,
-        transfer=transfer, source_campaign=source_campaign, goal=goal, tau=tau,
+        transfer=transfer, source_campaign=source_campaign, source_data=source_data,
+        source_carrier=source_carrier, goal=goal, tau=tau,
         max_pending=max_pending, seed=seed,
     )  # fmt: skip
     console = Console(stderr=True)
@@ -230,6 +248,8 @@ def agent(
     acquisition: AcqOpt = None,
     transfer: TransferOpt = None,
     source_campaign: SourceOpt = None,
+    source_data: SourceDataOpt = None,
+    source_carrier: SourceCarrierOpt = None,
     goal: GoalOpt = None,
     tau: TauOpt = None,
     max_pending: PendingOpt = None,
@@ -282,7 +302,8 @@ def agent(
     cfg = _config(
         config, campaign, setting, carrier=carrier, engine=engine, budget=budget, model=model,
         kernel=kernel, hyperprior=hyperprior, groups=groups, acquisition=acquisition,
-        transfer=transfer, source_campaign=source_campaign, goal=goal, tau=tau,
+        transfer=transfer, source_campaign=source_campaign, source_data=source_data,
+        source_carrier=source_carrier, goal=goal, tau=tau,
         max_pending=max_pending, seed=seed, poll_interval=poll,
     )  # fmt: skip
     console = Console(stderr=True)

@@ -111,10 +111,10 @@ def test_strategy_names():
 
 
 def test_missing_reference_data_says_how_to_make_it(monkeypatch, tmp_path):
-    import bo_agent.benchmark.data as bench_data  # where load_benchmark_data looks it up
+    import workflows.reference_data as reference_data  # where the packaged files are found
 
     monkeypatch.setattr(
-        bench_data, "reference_path", lambda name: tmp_path / f"reference_{name}.json.gz"
+        reference_data, "reference_path", lambda name: tmp_path / f"reference_{name}.json.gz"
     )
     with pytest.raises(ConfigError, match=r"tavbo screen --engine chgnet --export"):
         load_benchmark_data("chgnet")
@@ -191,10 +191,10 @@ def test_quick_cli_writes_curves_summary_and_figures(full_table, tmp_path):
 
 
 def test_cli_reports_a_missing_reference_as_a_usage_error(monkeypatch, tmp_path):
-    import bo_agent.benchmark.data as bench_data  # where load_benchmark_data looks it up
+    import workflows.reference_data as reference_data  # where the packaged files are found
 
     monkeypatch.setattr(
-        bench_data, "reference_path", lambda name: tmp_path / f"reference_{name}.json.gz"
+        reference_data, "reference_path", lambda name: tmp_path / f"reference_{name}.json.gz"
     )
     from bo_agent.cli.app import exit_code_for
 
@@ -243,3 +243,38 @@ def test_baybe_peer_recommends_from_the_pool(full_table):
     assert trace.strategies[-1] == "baybe"
     assert trace.ids[-1] in pool.ids
     assert len(set(trace.ids)) == 6
+
+
+def test_a_faithful_low_fidelity_source_leads_transfer_to_the_optimum_sooner(full_table):
+    # The fidelity ladder: the source is a cheap engine's E_b of the same Na compositions, here
+    # an affine image of the truth (different scale and offset, small noise).
+    data = load_benchmark_data(full_table)
+    rng = np.random.default_rng(0)
+    low = BenchmarkData(
+        {k: 3 * v + 1 + 0.05 * rng.standard_normal() for k, v in data.carrier("Na").items()},
+        "low",
+    )
+    settings = BenchmarkSettings(
+        carrier="Na", source_carrier="Na", source_data="low", strategies=("abo", "abo+multitask"),
+        figures=("optimum",), trials=6, horizon=20,
+    )  # fmt: skip
+    run = run_benchmark(settings, data, source_data=low)
+    assert run.n_source == 159
+    median = {
+        name: median_evaluations(
+            hit_times([r.ids for r in run.results if r.strategy == name], run.optimum)
+        )
+        for name in settings.strategies
+    }
+    assert median["abo+multitask"] <= 6  # the first model-guided pick, after 5 random ones
+    assert median["abo+multitask"] < median["abo"]
+    assert {row["label"] for row in summary_rows(run)} == {"aBO", "low-MT aBO"}
+
+
+def test_transfer_within_one_carrier_of_one_data_set_is_refused(full_table):
+    data = load_benchmark_data(full_table)
+    settings = BenchmarkSettings.quick(
+        source_carrier="Na", strategies=("abo+gp",), figures=("optimum",)
+    )
+    with pytest.raises(ConfigError, match="would show the strategies the answers"):
+        run_benchmark(settings, data)

@@ -65,4 +65,24 @@ def test_tavbo_run_with_an_unknown_hyperprior_exits_2_naming_it(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
-    assert "hyperprior" in proc.stderr and "flat" in proc.stderr
+    assert "hyperprior" in proc.stderr
+    assert "flat" in proc.stderr
+
+
+def test_a_missing_transfer_source_file_is_one_line_before_anything_runs(tmp_path):
+    env = os.environ | {"TAVBO_EMBEDDED_STORE": str(tmp_path / "lp.json")}
+    base = [sys.executable, "-m", "bo_agent.cli", "run", "--engine", "bvse", "--transfer", "gp"]
+    missing = subprocess.run(
+        [*base, "--source-data", str(tmp_path / "low.csv")],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert missing.stderr.strip().count("\n") == 0
+    assert "source_data" in missing.stderr
+    assert "low.csv: no such file" in missing.stderr
+    both = subprocess.run(
+        [*base, "--source-data", "bvse", "--source-campaign", "li"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert both.returncode == 2
+    assert "source_campaign or source_data, not both" in both.stderr

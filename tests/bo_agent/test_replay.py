@@ -96,6 +96,28 @@ def test_transfer_replay_matches_live_campaign(clean_lp, full_table, transfer):
     assert trace.strategies[-1] == f"abo+{transfer}"
 
 
+def test_low_fidelity_source_data_replay_matches_live_campaign(clean_lp, full_table, tmp_path):
+    # The fidelity ladder: the source is a cheaper engine's E_b of the same Na compositions,
+    # read from a barrier table (as `tavbo screen --export` writes) instead of a campaign.
+    from workflows.composition_space import default_space
+    from workflows.engines.table import read_table
+
+    truth = {k: v["e_b"] for k, v in read_table(full_table).items()}
+    low = {c.id: 3 * truth[c.id] + 1 for c in default_space().filter(A="Na")}
+    low_file = tmp_path / "low.csv"
+    low_file.write_text("candidate_id,e_b\n" + "".join(f"{k},{v}\n" for k, v in low.items()))
+    kw = {"model": "abo", "transfer": "multitask", "budget": 8, "seed": 4}
+    live = _live_ids(clean_lp, full_table, source_data=str(low_file), **kw)
+
+    from bo_agent.strategy import build_pool
+
+    cfg = CampaignConfig(name="replay", carrier="Na", engine="table", source_data="x", **kw)
+    pool = build_pool(default_space(), "Na", cfg.groups, source_carrier="Na")
+    trace = replay(pool, cfg, truth, source_observations=low)
+    assert trace.ids == live
+    assert trace.strategies[-1] == "abo+multitask"
+
+
 def test_threshold_goal_replay_matches_live_campaign(clean_lp, full_table):
     kw = {"model": "abo", "goal": "threshold", "tau": 0.75, "budget": 8, "seed": 2}
     live = _live_ids(clean_lp, full_table, **kw)
