@@ -24,19 +24,17 @@ by submitting READY Fireworks of the campaign as queue jobs. Nothing else change
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mongoengine.queryset.visitor import Q
-
 from bo_agent.config import CampaignConfig
+from bo_agent.lease import LEASE_SECONDS, acquire_lease, release_lease
 from bo_agent.state import Campaign, CandidateRecord, Decision, Status, agent_identity, utcnow
 from bo_agent.strategy import Pool, build_pool, decide
 from workflows.composition_space import CompositionSpace, load_space
-from workflows.errors import ConfigError, LockError
+from workflows.errors import ConfigError
 from workflows.reference_data import read_barrier_values
 
 if TYPE_CHECKING:
@@ -47,9 +45,6 @@ if TYPE_CHECKING:
 __all__ = ["CampaignAgent", "RoundReport", "load_observations"]
 
 logger = logging.getLogger(__name__)
-
-#: Seconds a lease lasts without renewal; an agent renews it every round.
-LEASE_SECONDS = 600.0
 
 
 @dataclass
@@ -195,42 +190,12 @@ class CampaignAgent:
 
     # ------------------------------------------------------------------ lease
     def acquire_lease(self, seconds: float = LEASE_SECONDS) -> None:
-        """Take or renew the campaign lease.
-
-        Raises
-        ------
-        LockError
-            If another agent holds an unexpired lease.
-        """
-        now = utcnow()
-        taken = Campaign.objects(
-            Q(name=self.name)
-            & (Q(lease_owner=None) | Q(lease_owner=self.identity) | Q(lease_expires__lt=now))
-        ).update_one(
-            set__lease_owner=self.identity,
-            set__lease_expires=now + dt.timedelta(seconds=seconds),
-        )
-        if not taken:
-            self.campaign.reload()
-            stale = self.campaign.lease_owner
-            if stale and _dead_on_this_host(stale):
-                logger.warning("taking over the lease of dead agent %s", stale)
-                taken = Campaign.objects(name=self.name, lease_owner=stale).update_one(
-                    set__lease_owner=self.identity,
-                    set__lease_expires=now + dt.timedelta(seconds=seconds),
-                )
-        if not taken:
-            raise LockError(
-                f"campaign {self.name!r} is run by agent {self.campaign.lease_owner} "
-                f"(lease until {self.campaign.lease_expires:%Y-%m-%d %H:%M:%S} UTC); "
-                "stop that agent or wait for its lease to expire"
-            )
+        """Take or renew the campaign lease (:func:`bo_agent.lease.acquire_lease`)."""
+        acquire_lease(self.name, self.identity, seconds)
 
     def release_lease(self) -> None:
         """Give the lease up (at a clean exit)."""
-        Campaign.objects(name=self.name, lease_owner=self.identity).update_one(
-            unset__lease_owner=True, unset__lease_expires=True
-        )
+        release_lease(self.name, self.identity)
 
     # ------------------------------------------------------------------ state
     def records(self, status: Status | None = None) -> list[CandidateRecord]:
@@ -528,23 +493,6 @@ class CampaignAgent:
                     sleep(self.config.poll_interval)
         finally:
             self.release_lease()
-
-
-def _dead_on_this_host(owner: str) -> bool:
-    """Whether lease holder ``host:pid`` is a process of this host that no longer runs."""
-    import os
-    import socket
-
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def _finite(x: float) -> float | None:
