@@ -6,16 +6,18 @@ from typing import Annotated
 
 import typer
 
+from bo_agent.cli.agent import agent
 from bo_agent.cli.agreement import agreement
 from bo_agent.cli.app import TavboTyper, setup_logging
 from bo_agent.cli.barriers import barriers
 from bo_agent.cli.benchmark import benchmark
-from bo_agent.cli.campaign import agent, run, status
 from bo_agent.cli.descriptors import descriptors
 from bo_agent.cli.evaluate import evaluate
 from bo_agent.cli.hpc import init_config
+from bo_agent.cli.run import run
 from bo_agent.cli.screen import export, screen
 from bo_agent.cli.space import space_app
+from bo_agent.cli.status import status
 from bo_agent.cli.structure import structure
 
 __all__ = ["app"]

@@ -1,0 +1,82 @@
+"""Options shared by ``tavbo run`` and ``tavbo agent``, and the campaign config they make."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bo_agent.cli.evaluate import parse_settings
+from bo_agent.config import CampaignConfig, load_campaign_config
+
+__all__ = [
+    "AcqOpt", "BudgetOpt", "CampaignOpt", "CarrierOpt", "ConfigOpt", "EngineOpt", "GoalOpt",
+    "GroupsOpt", "HyperpriorOpt", "KernelOpt", "ModelOpt", "PendingOpt", "SeedOpt", "SetOpt",
+    "SourceCarrierOpt", "SourceDataOpt", "SourceOpt", "TauOpt", "TransferOpt", "campaign_config",
+]  # fmt: skip
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Campaign YAML (fields of CampaignConfig).")
+]
+CampaignOpt = Annotated[str | None, typer.Option("--campaign", "-c", help="Campaign name.")]
+CarrierOpt = Annotated[str | None, typer.Option("--carrier", "-A", help="Target carrier, e.g. Na.")]
+EngineOpt = Annotated[
+    str | None, typer.Option("--engine", "-e", help="Barrier engine: vasp, chgnet, bvse, table.")
+]
+BudgetOpt = Annotated[int | None, typer.Option("--budget", "-n", help="Evaluations at most.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="random, obo or abo.")]
+KernelOpt = Annotated[str | None, typer.Option("--kernel", help="GP base kernel: matern52, rbf.")]
+HyperpriorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--hyperprior", help="GP hyperparameter prior: none (ML), gamma, lognormal (MAP)."
+    ),
+]
+GroupsOpt = Annotated[str | None, typer.Option("--groups", help="aBO kernel groups: site or kind.")]
+AcqOpt = Annotated[
+    str | None, typer.Option("--acquisition", help="ei, pi, lcb, ts or below (threshold).")
+]
+TransferOpt = Annotated[str | None, typer.Option("--transfer", help="none, hp, gp, multitask.")]
+SourceOpt = Annotated[
+    str | None, typer.Option("--source-campaign", help="Campaign with source-carrier results.")
+]
+SourceDataOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--source-data",
+        help="Transfer source instead of a campaign: bvse, chgnet (packaged) or a barrier table.",
+    ),
+]
+SourceCarrierOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--source-carrier",
+        help="Carrier of the source results (default: the source campaign's; the target's "
+        "for --source-data).",
+    ),
+]
+GoalOpt = Annotated[str | None, typer.Option("--goal", help="minimum or threshold.")]
+TauOpt = Annotated[float | None, typer.Option("--tau", help="Threshold E_b, eV.")]
+PendingOpt = Annotated[
+    int | None, typer.Option("--max-pending", help="Evaluations in flight at once.")
+]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed of every random choice.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", metavar="KEY=VALUE", help="Engine setting, repeatable."),
+]
+
+
+def campaign_config(
+    config: Path | None, campaign: str | None, setting: list[str] | None, **kw: Any
+) -> CampaignConfig:
+    settings = parse_settings(setting)
+    overrides = dict(kw)
+    if settings:
+        overrides["engine_settings"] = settings
+    cfg = load_campaign_config(config, name=campaign, **overrides)
+    if campaign is None and (config is None or "name" not in cfg.model_fields_set):
+        auto = f"{cfg.carrier}-{cfg.engine}-{cfg.model}-{cfg.acquisition}-s{cfg.seed}"
+        cfg = cfg.model_copy(update={"name": auto})
+    return cfg
