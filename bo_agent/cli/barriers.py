@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from bo_agent.cli.formatting import print_records
-from bo_agent.cli.options import CarrierOpt, FormatOpt, OutputFormat
+from bo_agent.cli.options import CarrierOpt, FormatOpt, OutputFormat, SpaceOpt
 from workflows.documents import find_barriers
+from workflows.errors import ConfigError
 from workflows.launchpad import using_launchpad
 
 __all__ = ["CSV_COLUMNS", "TABLE_COLUMNS", "SortKey", "barriers"]
@@ -52,6 +54,15 @@ def barriers(
         int, typer.Option("--limit", "-n", min=0, help="Show at most this many (0: all).")
     ] = 0,
     fmt: FormatOpt = OutputFormat.table,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Also draw the E_b map of the listed barriers (M x X grid per carrier and Z) "
+            "to this PNG.",
+        ),
+    ] = None,
+    space: SpaceOpt = None,
 ) -> None:
     """List computed barriers E_b (eV), filtered by site, engine, campaign and E_b range.
 
@@ -73,9 +84,36 @@ def barriers(
             limit=limit,
         )
         rows = [doc.summary() for doc in docs]
+    if plot is not None:
+        _plot_map(rows, plot, space)
     if fmt == OutputFormat.json:
         print_records(rows, "json")
         return
     title = f"{len(rows)} barrier{'s' if len(rows) != 1 else ''} (E_b in eV)"
     columns = CSV_COLUMNS if fmt == OutputFormat.csv else TABLE_COLUMNS
     print_records(rows, fmt.value, title=title, columns=columns)
+
+
+def _plot_map(rows: list[dict[str, Any]], path: Path, space: Path | None) -> None:
+    """The E_b map of ``rows``; one value per composition, so mixed engines must be filtered."""
+    from rich.console import Console
+
+    from bo_agent.barrier_map import plot_barrier_map
+    from workflows.composition_space import load_space
+
+    values: dict[str, float] = {}
+    for row in rows:
+        seen = values.setdefault(row["id"], row["e_b"])
+        if seen != row["e_b"]:
+            raise ConfigError(
+                f"--plot: {row['id']} has several E_b ({seen:.3f} and {row['e_b']:.3f} eV); "
+                "choose one engine and campaign with --engine and --campaign"
+            )
+    comp_space = load_space(space)
+    unknown = sorted(set(values) - set(comp_space.ids))
+    if unknown:
+        raise ConfigError(
+            f"--plot: {unknown[0]} is not in the composition space {comp_space.name!r}"
+        )
+    out = plot_barrier_map(values, comp_space, path, title=f"{len(values)} barriers (E_b, eV)")
+    Console(stderr=True).print(f"wrote {out}")

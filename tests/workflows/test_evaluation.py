@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from workflows.errors import CalculationError
+from workflows.errors import CalculationError, ConfigError
 
 
 @pytest.fixture
@@ -85,6 +85,26 @@ def test_unknown_id_fizzles_and_is_reported(launchpad, barrier_table):
     assert sub.state == "FIZZLED"
     with pytest.raises(CalculationError, match=r"failed earlier.*--retry"):
         evaluate("Li-Zn-S-F", "table", launchpad=launchpad, table=str(barrier_table))
+
+
+def test_barriers_plot_draws_the_map_and_refuses_two_values_of_one_composition(
+    launchpad, barrier_table, cli, tmp_path
+):
+    runner = CliRunner()
+    other = tmp_path / "other.csv"
+    other.write_text("candidate_id,e_b\nNa-Ga-P-F,0.50\n")
+    for campaign, table in (("a", barrier_table), ("b", other)):
+        args = ["evaluate", "Na-Ga-P-F", "-e", "table", "-c", campaign, "-s", f"table={table}"]
+        assert runner.invoke(cli, args).exit_code == 0
+    png = tmp_path / "map.png"
+    ok = runner.invoke(cli, ["barriers", "-c", "a", "--plot", str(png), "-f", "csv"])
+    assert ok.exit_code == 0, ok.output
+    assert png.stat().st_size > 20_000
+
+    both = runner.invoke(cli, ["barriers", "--plot", str(tmp_path / "both.png")])
+    assert isinstance(both.exception, ConfigError)
+    assert "Na-Ga-P-F has several E_b (0.420 and 0.500 eV)" in str(both.exception)
+    assert not (tmp_path / "both.png").exists()
 
 
 def test_simulated_crash_fizzles(launchpad, barrier_table):
