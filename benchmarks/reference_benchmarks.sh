@@ -4,7 +4,7 @@
 #   bash benchmarks/reference_benchmarks.sh chgnet     # about 1-1.5 h on 2 cores
 #   bash benchmarks/reference_benchmarks.sh bvse
 #
-# Writes benchmarks/results/<data>-{fig2,fig3,peers,ladder,hp-*} and, for chgnet, the
+# Writes benchmarks/results/<data>-{fig2,fig3,peers,ladder,hp-*}, the E_b maps and, for chgnet, the
 # BVSE-CHGNet agreement. Each step prints its summary table; the figures and summary.md files
 # are what docs/benchmarks.md quotes. Needs the peers extra (pip install -e ".[peers]").
 set -euo pipefail
@@ -31,3 +31,4 @@ if [ "$data" = chgnet ]; then
       --out "$out/chgnet-ladder"
   tavbo agreement bvse chgnet --out "$out/agreement-bvse-chgnet"
 fi
+python benchmarks/reference_maps.py --out "$out/maps"
