@@ -34,12 +34,15 @@ from workflows.hop_symmetry import (
     map_relaxed,
     plan_endpoint_relaxations,
 )
+from workflows.percolation import periodic_dimension
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
 __all__ = [
+    "HOP_CUTOFF_EXTENSION",
+    "HOP_CUTOFF_STEP",
     "EndpointTask",
     "Endpoints",
     "HopEdge",
@@ -61,6 +64,9 @@ logger = logging.getLogger(__name__)
 Side = Literal["initial", "final"]
 #: Carrier elements recognised when no carrier is given.
 CARRIERS = ("Li", "Na", "K", "Mg", "Ca", "Zn", "Ag", "Cu")
+#: Step and largest total increase (angstrom) of the hop cutoff when its hops do not percolate.
+HOP_CUTOFF_STEP = 0.25
+HOP_CUTOFF_EXTENSION = 1.0
 
 
 class HopInfo(BaseModel):
@@ -113,8 +119,15 @@ def find_hops(
     max_distance: float = 5.0,
     min_image_distance: float = 10.0,
     symprec: float = 0.1,
+    extend_to_percolation: float = HOP_CUTOFF_EXTENSION,
 ) -> HopSet:
     """Distinct carrier hops of a relaxed cell, its periodic hop graph and the NEB supercell.
+
+    If the hops up to ``max_distance`` form no infinite network (a barrier would not exist:
+    large M cations stretch the Na sublattice of some compositions past 5 A), the cutoff grows
+    in :data:`HOP_CUTOFF_STEP` steps, by ``extend_to_percolation`` at most, until they do.
+    ``HopSet.max_distance`` is the cutoff used. Compositions whose network percolates within
+    ``max_distance`` are unaffected.
 
     Parameters
     ----------
@@ -129,6 +142,8 @@ def find_hops(
         (see :func:`find_vacancy_supercell_matrix`).
     symprec : float, default=0.1
         Symmetry tolerance used to group equivalent hops, angstrom.
+    extend_to_percolation : float, default=1.0
+        Largest increase of the cutoff searched for a percolating network, angstrom (0: none).
 
     Returns
     -------
@@ -149,15 +164,42 @@ def find_hops(
     carrier_sites = [i for i, site in enumerate(plain) if site.species_string == carrier]
     if not carrier_sites:
         raise StructureError(f"no {carrier} site in {structure.composition.reduced_formula}")
-    graph = MigrationGraph.with_distance(plain, carrier, max_distance=max_distance, symprec=symprec)
-    raw = [
-        (carrier_sites[u], carrier_sites[v], tuple(int(x) for x in d["to_jimage"]), d["hop_label"])
-        for u, v, d in graph.m_graph.graph.edges(data=True)
-    ]
+
+    def hop_edges(cutoff: float) -> list[tuple[int, int, tuple[int, ...], int]]:
+        graph = MigrationGraph.with_distance(plain, carrier, max_distance=cutoff, symprec=symprec)
+        return [
+            (
+                carrier_sites[u],
+                carrier_sites[v],
+                tuple(int(x) for x in d["to_jimage"]),
+                d["hop_label"],
+            )
+            for u, v, d in graph.m_graph.graph.edges(data=True)
+        ]
+
+    raw = hop_edges(max_distance)
+    cutoff = max_distance
+    while (not raw or periodic_dimension(raw) == 0) and (
+        cutoff + HOP_CUTOFF_STEP <= max_distance + extend_to_percolation + 1e-9
+    ):
+        cutoff += HOP_CUTOFF_STEP
+        raw = hop_edges(cutoff)
+        if raw and periodic_dimension(raw) > 0:
+            logger.info(
+                "%s: %s hops up to %.2f A do not percolate; cutoff raised to %.2f A",
+                structure.composition.reduced_formula, carrier, max_distance, cutoff,
+            )  # fmt: skip
+    max_distance = cutoff
     if not raw:
         raise StructureError(
             f"no {carrier} hop shorter than {max_distance} A in "
             f"{structure.composition.reduced_formula}; raise max_distance"
+        )
+    if periodic_dimension(raw) == 0:
+        raise StructureError(
+            f"the {carrier} hops up to {max_distance} A of "
+            f"{structure.composition.reduced_formula} form no infinite network (no barrier "
+            "exists); raise max_distance"
         )
 
     def length(i: int, e: int, jimage: tuple[int, ...]) -> float:

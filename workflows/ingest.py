@@ -166,19 +166,26 @@ def result_of_workflow(lp: LaunchPad, nodes: list[int]) -> BarrierResult | None:
 
 
 def failure_message(lp: LaunchPad, nodes: list[int]) -> str:
-    """Last line of the error of the first FIZZLED firework among ``nodes`` (or its state)."""
-    fw = lp.fireworks.find_one(
-        {"fw_id": {"$in": nodes}, "state": "FIZZLED"},
-        {"fw_id": 1, "name": 1, "launches": 1},
-        sort=[("fw_id", 1)],
-    )
-    if fw is None:
+    """Last line of the error of the first firework among ``nodes`` to fizzle (or its state).
+
+    The first to fizzle is the root cause: a job that runs after a fizzled parent (jobflow lets
+    some do) then fails only because the parent's output is missing.
+    """
+    fizzled = {
+        fw["fw_id"]: fw
+        for fw in lp.fireworks.find(
+            {"fw_id": {"$in": nodes}, "state": "FIZZLED"}, {"fw_id": 1, "name": 1, "launches": 1}
+        )
+    }
+    if not fizzled:
         return "no fizzled firework"
+    launch_ids = [lid for fw in fizzled.values() for lid in fw.get("launches", [])]
     launch = lp.launches.find_one(
-        {"launch_id": {"$in": fw.get("launches", [])}, "state": "FIZZLED"},
-        {"action.stored_data._exception._stacktrace": 1},
-        sort=[("launch_id", -1)],
+        {"launch_id": {"$in": launch_ids}, "state": "FIZZLED"},
+        {"fw_id": 1, "action.stored_data._exception._stacktrace": 1},
+        sort=[("launch_id", 1)],
     )
+    fw = fizzled.get((launch or {}).get("fw_id"), fizzled[min(fizzled)])
     trace = (((launch or {}).get("action") or {}).get("stored_data", {}).get("_exception", {})).get(
         "_stacktrace"
     ) or ""

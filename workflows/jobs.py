@@ -186,6 +186,7 @@ def build_barrier_result(
         "percolation_dimension_from_min": from_min.dimension,
         "unconverged_hops": unconverged,
         "carrier": hopset.carrier,
+        "hop_cutoff": hopset.max_distance,
         "supercell_matrix": hopset.supercell_matrix,
         "edges": [e.model_dump() for e in hopset.edges],
     }

@@ -187,6 +187,7 @@ def collect_vasp_barrier(
             "unconverged_hops": [h.hop_index for h in hops if not h.converged],
             "thresholds": {str(k): v for k, v in result.thresholds.items()},
             "carrier": hopset.carrier,
+            "hop_cutoff": hopset.max_distance,
             "edges": [[e.isite, e.esite, list(e.to_jimage), e.hop_index] for e in edges],
             "supercell_matrix": hopset.supercell_matrix,
         },

@@ -239,3 +239,26 @@ def test_sigterm_mid_workflow_loses_nothing_and_the_run_is_redone(tmp_path, barr
     results = sorted(doc["candidate_id"] for _, doc in data["barriers"]["documents"])
     assert results == ["Li-Mg-S-F", "Na-Ga-P-F"]
     assert len(data["workflows"]["documents"]) == 2  # rerun, not resubmitted
+
+
+def test_failure_names_the_first_job_to_fail_not_a_child_that_ran_after_it(launchpad, tmp_path):
+    # A child that runs after its parent fizzled (jobflow's replace plumbing can) fails only
+    # because the parent's output is missing; the user needs the parent's error.
+    from fireworks import Firework, PyTask, Workflow
+    from fireworks.core.rocket_launcher import rapidfire
+
+    from workflows.ingest import failure_message
+
+    parent = Firework(PyTask(func="math.sqrt", args=[-1]), name="collect barrier", fw_id=-1)
+    child = Firework(
+        PyTask(func="builtins.int", args=["missing output"]),
+        name="record barrier", parents=[parent], fw_id=-2,
+        spec={"_allow_fizzled_parents": True},
+    )  # fmt: skip
+    ids = launchpad.add_wf(Workflow([child, parent]))
+    assert ids[-2] < ids[-1]  # the child has the lower fw_id, as jobflow's final job does
+    rapidfire(launchpad, m_dir=str(tmp_path), strm_lvl="CRITICAL", sleep_time=0)
+    assert launchpad.get_fw_by_id(ids[-2]).state == "FIZZLED"  # the child did run, and failed
+    message = failure_message(launchpad, list(ids.values()))
+    assert message.startswith(f"firework {ids[-1]} (collect barrier) FIZZLED")
+    assert "math domain error" in message

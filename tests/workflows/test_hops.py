@@ -133,3 +133,16 @@ def test_mapping_carries_displacements_consistently(li_hops: HopSet):
     assert np.allclose(mapped.cart_coords, expected)
     assert perm[ep.moving_index] == ep.moving_index
     assert np.allclose(task.mapping.rotation, -np.eye(3), atol=1e-6)
+
+
+def test_cutoff_grows_until_the_hops_percolate_and_no_further():
+    # Li-Ga-P-F: hops at 3.85, 3.92 and 4.15 A; the first alone only links pairs of sites
+    cell = make_structure(default_space().get("Li-Ga-P-F"))
+    extended = find_hops(cell, max_distance=3.9)
+    assert extended.max_distance == pytest.approx(4.15)  # 3.9 + one 0.25 A step
+    assert len(extended.hops) == 2
+    assert periodic_dimension(extended.edges) == 1
+    # a cutoff that percolates already is left alone
+    assert find_hops(cell, max_distance=5.0).max_distance == 5.0
+    with pytest.raises(StructureError, match="form no infinite network"):
+        find_hops(cell, max_distance=3.9, extend_to_percolation=0.0)
