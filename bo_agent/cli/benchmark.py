@@ -84,6 +84,10 @@ def benchmark(
             help="GP hyperparameter prior: none (maximum likelihood), gamma or lognormal (MAP).",
         ),
     ] = None,
+    groups: Annotated[
+        str | None,
+        typer.Option("--groups", help="aBO kernel groups: site (default) or kind."),
+    ] = None,
     batch: Annotated[
         int, typer.Option("--batch", "-q", help="Proposals per round (1: sequential BO).")
     ] = 1,
@@ -159,6 +163,10 @@ def benchmark(
                 f"unknown --hyperprior {hyperprior!r}; expected one of {list(HYPERPRIORS)}"
             )
         updates["hyperprior"] = hyperprior
+    if groups is not None:
+        if groups not in ("site", "kind"):
+            raise ConfigError(f"unknown --groups {groups!r}; expected site or kind")
+        updates["groups"] = groups
     names = _names(strategies)
     if names is not None:
         updates["strategies"] = names
@@ -177,9 +185,16 @@ def benchmark(
     source_set = None
     if source_data is not None:
         source_set = load_benchmark_data(source_data, "--source-data")
-    command = _command(data, out, quick, trials, threshold_trials, settings.jobs, only,
-                       strategies, threshold_strategies, peers, horizon, acquisition, hyperprior,
-                       batch, carrier, source_carrier, source_data, seed, space)  # fmt: skip
+    command = _command(data, out, quick, peers, {
+        "--trials": trials, "--threshold-trials": threshold_trials, "--jobs": settings.jobs,
+        "--only": only, "--strategies": strategies,
+        "--threshold-strategies": threshold_strategies, "--horizon": horizon,
+        "--acquisition": acquisition, "--hyperprior": hyperprior, "--groups": groups,
+        "--batch": batch if batch != 1 else None,
+        "--carrier": carrier if carrier != "Na" else None,
+        "--source-carrier": source_carrier if source_carrier != "Li" else None,
+        "--source-data": source_data, "--seed": seed or None, "--space": space,
+    })  # fmt: skip
     console = Console(stderr=True)
     progress = Progress(
         TextColumn("[bold]benchmark"),
@@ -207,41 +222,14 @@ def benchmark(
     )
 
 
-def _command(
-    data: str, out: Path, quick: bool, trials: int | None, threshold_trials: int | None,
-    jobs: int, only: str | None, strategies: str | None, threshold_strategies: str | None,
-    peers: bool, horizon: int | None, acquisition: str | None, hyperprior: str | None,
-    batch: int, carrier: str, source_carrier: str, source_data: str | None, seed: int,
-    space: Path | None,
-) -> str:  # fmt: skip
-    """The command line that reproduces this run (options in canonical form)."""
+def _command(data: str, out: Path, quick: bool, peers: bool, options: dict[str, object]) -> str:
+    """The command line that reproduces this run (options that differ from the defaults)."""
     args = ["tavbo", "benchmark", "--data", data, "--out", str(out)]
     if quick:
         args.append("--quick")
-    for flag, value in (
-        ("--trials", trials),
-        ("--threshold-trials", threshold_trials),
-        ("--jobs", jobs),
-        ("--only", only),
-        ("--strategies", strategies),
-        ("--threshold-strategies", threshold_strategies),
-        ("--horizon", horizon),
-        ("--acquisition", acquisition),
-        ("--hyperprior", hyperprior),
-        ("--space", space),
-    ):
+    for flag, value in options.items():
         if value is not None:
             args += [flag, str(value)]
     if peers:
         args.append("--peers")
-    if batch != 1:
-        args += ["--batch", str(batch)]
-    if carrier != "Na":
-        args += ["--carrier", carrier]
-    if source_carrier != "Li":
-        args += ["--source-carrier", source_carrier]
-    if source_data is not None:
-        args += ["--source-data", source_data]
-    if seed:
-        args += ["--seed", str(seed)]
     return shlex.join(args)

@@ -159,7 +159,8 @@ def _app():
 
 def test_quick_cli_writes_curves_summary_and_figures(full_table, tmp_path):
     out = tmp_path / "bench"
-    args = ["benchmark", "--quick", "--data", str(full_table), "--out", str(out), "--jobs", "2"]
+    args = ["benchmark", "--quick", "--data", str(full_table), "--out", str(out), "--jobs", "2",
+            "--groups", "kind"]  # fmt: skip
     result = CliRunner().invoke(_app(), args)
     assert result.exit_code == 0, result.output
     for name in ("optimum_curves.csv", "threshold_curves.csv", "summary.csv", "summary.md",
@@ -169,6 +170,8 @@ def test_quick_cli_writes_curves_summary_and_figures(full_table, tmp_path):
     summary = (out / "summary.md").read_text()
     assert f"--data {full_table}" in summary
     assert "--quick" in summary
+    assert "--groups kind" in summary
+    assert "aBO groups by kind" in summary
     assert "| Li-MT oBO |" in summary
     assert "median evals to opt" in summary
     with (out / "optimum_curves.csv").open() as fh:
