@@ -24,6 +24,11 @@ for hp in gamma lognormal; do
   tavbo benchmark --data "$data" --only optimum --strategies random,obo,abo,abo+gp,obo+gp \
       --hyperprior "$hp" --out "$out/$data-hp-$hp"
 done
+# aBO kernel groups by descriptor kind instead of site, with and without the lognormal prior
+for hp in none lognormal; do
+  tavbo benchmark --data "$data" --only optimum --strategies abo,abo+hp,abo+gp,abo+multitask \
+      --groups kind --hyperprior "$hp" --out "$out/$data-kind-$hp"
+done
 if [ "$data" = chgnet ]; then
   # The fidelity ladder: BVSE E_b of the same Na compositions as the transfer source
   tavbo benchmark --data chgnet --only optimum --source-data bvse --source-carrier Na \
