@@ -38,13 +38,20 @@ def _matched_tau(values: Sequence[float], count: int) -> float:
     return 0.5 * (v[count - 1] + v[count])
 
 
-def _check_strategies(names: Iterable[str], has_source: bool, source: str) -> None:
+def _check_strategies(
+    names: Iterable[str], has_source: bool, source: str, own_answers: bool = False
+) -> None:
     for name in names:
         model, transfer = parse_strategy(name)
         if transfer == "peer":
             from bo_agent.peers import check_peer
 
             check_peer(model)
+        elif transfer != "none" and own_answers:
+            raise ConfigError(
+                f"transfer from {source} to {source} within one data set would show the "
+                "strategies the answers; give another --source-carrier or a --source-data set"
+            )
         elif transfer != "none" and not has_source:
             raise ConfigError(
                 f"strategy {name!r} transfers from {source}, but the data set has no "
@@ -101,17 +108,6 @@ def run_benchmark(
             f"data set {data.source} has {len(target)} {settings.carrier} results in the space; "
             f"a benchmark needs at least {settings.n_initial + 2}"
         )
-    if source_data is None and settings.source_carrier == settings.carrier:
-        used_transfer = any(
-            parse_strategy(n)[1] not in ("none", "peer")
-            for n in (*settings.strategies, *settings.threshold_strategies)
-        )
-        if used_transfer:
-            raise ConfigError(
-                f"transfer from {settings.carrier} to {settings.carrier} within one data set "
-                "would show the strategies the answers; give another --source-carrier or "
-                "a --source-data set"
-            )
     source_set = source_data if source_data is not None else data
     source = {
         c.id: source_set.values[c.id]
@@ -124,7 +120,8 @@ def run_benchmark(
         raise ConfigError(f"unknown figures {sorted(unknown_fig)}; expected optimum, threshold")
     used = set(settings.strategies if "optimum" in figures else ())
     used |= set(settings.threshold_strategies if "threshold" in figures else ())
-    _check_strategies(sorted(used), len(source) >= 2, settings.source_label)
+    own_answers = source_data is None and settings.source_carrier == settings.carrier
+    _check_strategies(sorted(used), len(source) >= 2, settings.source_label, own_answers)
     if "threshold" in figures and (peers := set(settings.threshold_strategies) & set(PEERS)):
         raise ConfigError(
             f"peers {sorted(peers)} have no threshold acquisition; run them for the optimum only"
