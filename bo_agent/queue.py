@@ -18,8 +18,9 @@ runs beside the user's own ``qlaunch``, or finishes jobs submitted by an earlier
 
 Counting what is in the queue: every RESERVED or RUNNING Firework of the campaign is one queue
 job (reservation mode submits one job per Firework), whether this agent, an earlier one or a
-user's ``qlaunch -r`` submitted it. ``squeue`` is asked only about queued jobs that never
-started (see :meth:`QueueDriver.recover`).
+user's ``qlaunch -r`` submitted it. On Slurm, a job whose Firework has already finished but
+that ``squeue`` still lists (the seconds while the job script exits, or COMPLETING) also holds
+its slot, so ``--qlaunch N`` never has more than N of the campaign's jobs in the queue.
 """
 
 from __future__ import annotations
@@ -153,6 +154,32 @@ class QueueDriver:
         """fw_ids of the campaign's Fireworks held by a queue job (RESERVED or RUNNING)."""
         return self._fireworks(lp, {"state": {"$in": list(IN_FLIGHT)}})
 
+    def occupied(self, lp: LaunchPad) -> int:
+        """Queue slots the campaign holds: jobs in flight, plus finished jobs still in ``squeue``.
+
+        A Firework's rocket completes a few seconds before its job leaves the scheduler; counting
+        Fireworks alone would then submit one job too many (and exceed a per-user job limit).
+        """
+        held: set[object] = set()
+        for fw_id in self.in_flight(lp):
+            fw = lp.fireworks.find_one({"fw_id": fw_id}, {"launches": 1})
+            launch_ids = (fw or {}).get("launches") or []
+            job = _reservation_id(lp, launch_ids[-1]) if launch_ids else None
+            held.add(job if job is not None else ("fw", fw_id))
+        in_queue = queued_job_ids(self.qadapter)
+        if in_queue:
+            query: dict[str, Any] = {"state_history.reservation_id": {"$in": sorted(in_queue)}}
+            ids = self._fw_ids(lp)
+            if ids is not None:
+                query = {"$and": [query, {"fw_id": {"$in": ids}}]}
+            for launch in lp.launches.find(query, {"state_history": 1}):
+                held.update(
+                    h["reservation_id"]
+                    for h in launch["state_history"]
+                    if h.get("reservation_id") in in_queue
+                )
+        return len(held)
+
     def ready(self, lp: LaunchPad) -> list[int]:
         """fw_ids of the campaign's READY Fireworks this driver's FireWorker may run."""
         query: dict[str, Any] = {"state": "READY"}
@@ -193,7 +220,7 @@ class QueueDriver:
         result = QueueFill()
         if self.qadapter is None or self.max_queued <= 0:
             return result
-        free = self.max_queued - len(self.in_flight(lp))
+        free = self.max_queued - self.occupied(lp)
         for fw_id in self.ready(lp)[: max(free, 0)]:
             try:
                 result.launched += qlaunch(
@@ -228,10 +255,7 @@ class QueueDriver:
                 continue
             launch_id = fw["launches"][-1]
             launch = lp.launches.find_one({"launch_id": launch_id})
-            job_id = next(
-                (h["reservation_id"] for h in launch["state_history"] if "reservation_id" in h),
-                None,
-            )
+            job_id = _job_of(launch)
             if job_id is None or str(job_id) in in_queue:
                 continue
             try:  # read after squeue: a job that started meanwhile has written its start
@@ -266,3 +290,14 @@ class QueueDriver:
         logger.error("fw_id %d: %s", fw_id, message)
         action = FWAction(stored_data={"_exception": {"_stacktrace": message}})
         lp.complete_launch(launch_id, action, "FIZZLED")
+
+
+def _job_of(launch: dict[str, Any] | None) -> str | None:
+    """The queue job id recorded on a launch (``qlaunch`` reservation mode), or None."""
+    history = (launch or {}).get("state_history", [])
+    job = next((h["reservation_id"] for h in history if "reservation_id" in h), None)
+    return None if job is None else str(job)
+
+
+def _reservation_id(lp: LaunchPad, launch_id: int) -> str | None:
+    return _job_of(lp.launches.find_one({"launch_id": launch_id}, {"state_history": 1}))

@@ -46,14 +46,19 @@ class FakeSlurm:
         del jobs[job_id]
         self.path.write_text("".join(f"{j} {d}\n" for j, d in jobs.items()))
 
-    def run_all(self) -> int:
-        """Run every queued job to completion (in this process); return how many ran."""
+    def run_all(self, leave_listed: bool = False) -> int:
+        """Run every queued job to completion (in this process); return how many ran.
+
+        ``leave_listed``: the jobs stay in the queue file, as a job lingers in ``squeue`` for
+        a few seconds after its rocket ends.
+        """
         from workflows.offline import run_offline_rocket
 
         jobs = self.jobs()
         for job_id, directory in jobs.items():
             assert run_offline_rocket(directory)
-            self.remove(job_id)
+            if not leave_listed:
+                self.remove(job_id)
         return len(jobs)
 
     def kill_running(self, job_id: str, minutes_ago: float = 30) -> None:
@@ -145,6 +150,24 @@ def test_agent_keeps_jobs_queued_and_collects_them(clean_lp, full_table, slurm, 
         assert f"#SBATCH --ntasks={ntasks}" in script
         assert f"--offline --fw_id {fw_id}" in script
         assert any(h.get("reservation_id") == job_id for h in launch["state_history"])
+
+
+def test_a_finished_job_still_listed_by_squeue_keeps_its_queue_slot(
+    clean_lp, full_table, slurm, driver
+):
+    agent = _agent(clean_lp, full_table, driver, budget=4, max_pending=2)
+    agent.step(lostrun_expiration=3600)
+    assert len(slurm.jobs()) == 2
+    slurm.run_all(leave_listed=True)  # rockets done, jobs not yet out of squeue
+
+    report = agent.step(lostrun_expiration=3600)
+    assert agent.queue.in_flight(clean_lp) == []  # the Fireworks themselves are done
+    assert report.queued == []  # but --qlaunch 2 counts the jobs the scheduler still lists
+    assert len(slurm.jobs()) == 2
+
+    for job_id in list(slurm.jobs()):
+        slurm.remove(job_id)
+    assert len(agent.step(lostrun_expiration=3600).queued) == 2
 
 
 @pytest.mark.parametrize("action", ["rerun", "fail"])
