@@ -13,7 +13,14 @@ from pathlib import Path
 
 from workflows.errors import ConfigError
 
-__all__ = ["REFERENCE_DATA", "read_barrier_values", "reference_path"]
+__all__ = [
+    "REFERENCE_DATA",
+    "read_barrier_summaries",
+    "read_barrier_values",
+    "reference_path",
+    "resolve_data",
+    "select_summaries",
+]
 
 #: Reference data sets shipped with tavbo (``tavbo screen --engine NAME --export ...``).
 REFERENCE_DATA = ("chgnet", "bvse")
@@ -50,6 +57,24 @@ def read_barrier_values(spec: str | Path, option: str = "--data") -> tuple[dict[
     """
     from workflows.engines.table import read_table
 
+    path = resolve_data(spec, option)
+    table = read_table(path)
+    values = {cid: float(row["e_b"]) for cid, row in table.items() if row["e_b"] is not None}
+    values = {k: v for k, v in values.items() if math.isfinite(v)}
+    if not values:
+        raise ConfigError(f"barrier table {path} holds no finite E_b")
+    return values, path
+
+
+def resolve_data(spec: str | Path, option: str = "--data") -> Path:
+    """File of a packaged reference (by name) or of a barrier table given by path.
+
+    Raises
+    ------
+    ConfigError
+        If the reference has not been generated yet (the message says how) or the file does
+        not exist.
+    """
     if str(spec) in REFERENCE_DATA:
         path = reference_path(str(spec))
         if not path.exists():
@@ -58,16 +83,88 @@ def read_barrier_values(spec: str | Path, option: str = "--data") -> tuple[dict[
                 f"`tavbo screen --engine {spec} --export {path}` (every composition, both "
                 f"carriers), or pass {option} FILE"
             )
-    else:
-        path = Path(spec).expanduser()
-        if not path.exists():
-            raise ConfigError(
-                f"{option} {spec}: no such file; expected one of {list(REFERENCE_DATA)} "
-                "or a CSV/JSON barrier table"
-            )
-    table = read_table(path)
-    values = {cid: float(row["e_b"]) for cid, row in table.items() if row["e_b"] is not None}
-    values = {k: v for k, v in values.items() if math.isfinite(v)}
-    if not values:
-        raise ConfigError(f"barrier table {path} holds no finite E_b")
-    return values, path
+        return path
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise ConfigError(
+            f"{option} {spec}: no such file; expected one of {list(REFERENCE_DATA)} "
+            "or a CSV/JSON barrier table"
+        )
+    return path
+
+
+def read_barrier_summaries(spec: str | Path, option: str = "--data") -> tuple[list[dict], Path]:
+    """Rows of a data set in the shape of :meth:`BarrierDocument.summary`, and its file.
+
+    A ``tavbo screen --export`` file (packaged references included) keeps its engine,
+    campaign, fidelity and date; a plain barrier table (CSV/JSON of the ``table`` engine) has
+    only E_b and hops, and its engine is shown as ``table``.
+    """
+    from workflows.engines.table import read_table
+    from workflows.export import read_export
+
+    path = resolve_data(spec, option)
+    table = read_table(path)  # validates every entry, whatever the format
+    records: dict[str, dict] = {}
+    if path.name.endswith((".json", ".json.gz")):
+        data = read_export(path)
+        if isinstance(data, list):
+            records = {r.get("candidate_id") or r.get("id"): r for r in data}
+    rows = []
+    for cid, entry in table.items():
+        rec = records.get(cid, {})
+        sites = cid.split("-")
+        a, m, x, z = sites if len(sites) == 4 else (None,) * 4
+        rows.append(
+            {
+                "campaign": rec.get("campaign"),
+                "id": cid,
+                "engine": rec.get("engine", "table"),
+                "A": a,
+                "M": m,
+                "X": x,
+                "Z": z,
+                "e_b": entry["e_b"],
+                "e_b_from_min": entry.get("e_b_from_min"),
+                "fidelity": rec.get("fidelity"),
+                "n_hops": len(entry.get("hops") or []),
+                "decision": None,
+                "fw_ids": [],
+                "created": rec.get("date"),
+            }
+        )
+    return rows, path
+
+
+def select_summaries(
+    rows: list[dict],
+    *,
+    campaign: str | None = None,
+    engine: str | None = None,
+    carrier: str | None = None,
+    m: str | None = None,
+    x: str | None = None,
+    z: str | None = None,
+    e_min: float | None = None,
+    e_max: float | None = None,
+    sort: str = "e_b",
+    descending: bool = False,
+    limit: int = 0,
+) -> list[dict]:
+    """Filter and order summary rows as :func:`workflows.documents.find_barriers` does."""
+    wanted = {"campaign": campaign, "engine": engine, "A": carrier, "M": m, "X": x, "Z": z}
+    wanted = {k: v for k, v in wanted.items() if v is not None}
+    chosen = [
+        r
+        for r in rows
+        if all(r.get(k) == v for k, v in wanted.items())
+        and (e_min is None or r["e_b"] >= e_min)
+        and (e_max is None or r["e_b"] <= e_max)
+    ]
+
+    def key(r: dict) -> tuple:
+        rest = (r["id"], r.get("engine") or "", r.get("campaign") or "")
+        return rest if sort == "id" else (r["e_b"], *rest)
+
+    chosen.sort(key=key, reverse=descending)
+    return chosen[:limit] if limit else chosen

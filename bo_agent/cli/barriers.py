@@ -13,6 +13,7 @@ from bo_agent.cli.options import CarrierOpt, FormatOpt, OutputFormat, SpaceOpt
 from workflows.documents import find_barriers
 from workflows.errors import ConfigError
 from workflows.launchpad import using_launchpad
+from workflows.reference_data import REFERENCE_DATA, read_barrier_summaries, select_summaries
 
 __all__ = ["CSV_COLUMNS", "TABLE_COLUMNS", "SortKey", "barriers"]
 
@@ -63,27 +64,40 @@ def barriers(
         ),
     ] = None,
     space: SpaceOpt = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            help=f"Query a data set instead of the database: {' or '.join(REFERENCE_DATA)} "
+            "(the packaged reference E_b of the whole space) or a `tavbo screen --export` "
+            "file / barrier table.",
+        ),
+    ] = None,
 ) -> None:
     """List computed barriers E_b (eV), filtered by site, engine, campaign and E_b range.
 
     Reads the last checkpoint of the embedded store (no lock: works while an evaluation runs)
-    or the MongoDB LaunchPad set by TAVBO_LAUNCHPAD_FILE.
+    or the MongoDB LaunchPad set by TAVBO_LAUNCHPAD_FILE; with --data, a reference data set
+    or an exported file instead.
     """
-    with using_launchpad(read_only=True):
-        docs = find_barriers(
-            campaign=campaign,
-            engine=engine,
-            carrier=carrier,
-            m=m,
-            x=x,
-            z=z,
-            e_min=e_min,
-            e_max=e_max,
-            sort=sort.value,
-            descending=desc,
-            limit=limit,
-        )
-        rows = [doc.summary() for doc in docs]
+    filters: dict[str, Any] = {
+        "campaign": campaign,
+        "engine": engine,
+        "carrier": carrier,
+        "m": m,
+        "x": x,
+        "z": z,
+        "e_min": e_min,
+        "e_max": e_max,
+        "sort": sort.value,
+        "descending": desc,
+        "limit": limit,
+    }
+    if data is not None:
+        rows = select_summaries(read_barrier_summaries(data)[0], **filters)
+    else:
+        with using_launchpad(read_only=True):
+            rows = [doc.summary() for doc in find_barriers(**filters)]
     if plot is not None:
         _plot_map(rows, plot, space)
     if fmt == OutputFormat.json:
