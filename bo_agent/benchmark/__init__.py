@@ -12,6 +12,9 @@ source-carrier (Li) result of the data set, as if a Li campaign had finished.
   E_b < tau found within t evaluations, with ``goal="threshold"`` (acquisition ``below``, the
   stopping rule off so every trial runs to the horizon), for tau = 0.3 eV and for the
   data-set-matched tau (between the 17th and 18th lowest target E_b, so exactly 17 lie below).
+- Stopping rule ("stopping", on request): the same threshold searches of the GP strategies,
+  ended by the goal's stopping rule (``stop_undiscovered``) or a budget instead of a fixed
+  horizon: evaluations at the stop, recall then, and evaluations spent after the last hit.
 
 A trial stops early once its curve can no longer change (optimum found; every composition below
 tau found): the decisions of a replay never depend on later evaluations, so the curves are those
@@ -40,13 +43,20 @@ from bo_agent.benchmark.data import (
     reference_path,
     synthetic_data,
 )
-from bo_agent.benchmark.metrics import found_curve, hit_times, median_evaluations, p_found_curve
+from bo_agent.benchmark.metrics import (
+    found_curve,
+    hit_times,
+    median_evaluations,
+    p_found_curve,
+    stop_summary,
+)
 from bo_agent.benchmark.outputs import write_outputs
-from bo_agent.benchmark.plots import plot_optimum, plot_threshold
+from bo_agent.benchmark.plots import plot_optimum, plot_stopping, plot_threshold
 from bo_agent.benchmark.results import BenchmarkRun, TrialResult
 from bo_agent.benchmark.run import run_benchmark
 from bo_agent.benchmark.settings import (
     ALL_STRATEGIES,
+    FIGURES,
     PEERS,
     THRESHOLD_STRATEGIES,
     BenchmarkSettings,
@@ -58,6 +68,9 @@ from bo_agent.benchmark.settings import (
 from bo_agent.benchmark.tables import (
     SUMMARY_T,
     optimum_curves,
+    stopping_rows,
+    stopping_table,
+    stopping_trials,
     summary_markdown,
     summary_rows,
     summary_table,
@@ -66,6 +79,7 @@ from bo_agent.benchmark.tables import (
 
 __all__ = [
     "ALL_STRATEGIES",
+    "FIGURES",
     "PEERS",
     "REFERENCE_DATA",
     "SUMMARY_T",
@@ -83,10 +97,15 @@ __all__ = [
     "p_found_curve",
     "parse_strategy",
     "plot_optimum",
+    "plot_stopping",
     "plot_threshold",
     "reference_path",
     "run_benchmark",
     "settings_dict",
+    "stop_summary",
+    "stopping_rows",
+    "stopping_table",
+    "stopping_trials",
     "strategy_label",
     "summary_markdown",
     "summary_rows",

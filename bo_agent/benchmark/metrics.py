@@ -3,8 +3,9 @@
 Pure functions of traces and target sets, with no data set, GP or file behind them, so they can
 be checked on hand-made traces. :func:`hit_times`, :func:`p_found_curve` and
 :func:`median_evaluations` give the Fig.-2 analogue (optimum found); :func:`found_curve` gives
-the Fig.-3 analogue (compositions below tau found). A trace stopped early, once its curve could
-no longer change, gives the same numbers as a full-length one.
+the Fig.-3 analogue (compositions below tau found); :func:`stop_summary` judges the threshold
+goal's stopping rule from traces that the rule (or the budget) ended. A trace stopped early, once
+its curve could no longer change, gives the same numbers as a full-length one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["found_curve", "hit_times", "median_evaluations", "p_found_curve"]
+__all__ = ["found_curve", "hit_times", "median_evaluations", "p_found_curve", "stop_summary"]
 
 
 def hit_times(traces: Sequence[Sequence[str]], targets: Iterable[str]) -> np.ndarray:
@@ -116,3 +117,53 @@ def found_curve(
         out[k, : hits.size] = counts[: hits.size]
         out[k, hits.size :] = counts[-1]
     return out
+
+
+def stop_summary(
+    traces: Sequence[Sequence[str]], targets: Iterable[str], fired: Sequence[bool]
+) -> dict[str, float]:
+    """How well a stopping rule ended threshold searches: cost at the stop and recall lost.
+
+    Parameters
+    ----------
+    traces : sequence of sequence of str
+        Candidate IDs of each trial, in evaluation order, up to its stop.
+    targets : iterable of str
+        The compositions below tau.
+    fired : sequence of bool
+        Whether the rule ended each trial (else its budget did).
+
+    Returns
+    -------
+    dict
+        ``trials``; ``p_fired`` (fraction ended by the rule); ``median_evals`` at the stop;
+        ``mean_recall`` and ``p_all_found`` at the stop; ``median_overrun``: evaluations after
+        the last target found, over the trials that found them all (NaN if none did).
+
+    Examples
+    --------
+    >>> s = stop_summary([["a", "x", "b", "y"], ["a", "y"]], {"a", "b"}, [True, True])
+    >>> s["median_evals"], s["mean_recall"], s["p_all_found"], s["median_overrun"]
+    (3.0, 0.75, 0.5, 1.0)
+    """
+    wanted = set(targets)
+    n = len(traces)
+    if n == 0 or not wanted:
+        nan = math.nan
+        return {"trials": n, "p_fired": nan, "median_evals": nan, "mean_recall": nan,
+                "p_all_found": nan, "median_overrun": nan}  # fmt: skip
+    evals = np.array([len(ids) for ids in traces], dtype=float)
+    found = np.array([len(wanted & set(ids)) for ids in traces], dtype=float)
+    overruns = [
+        len(ids) - max(t for t, cid in enumerate(ids, start=1) if cid in wanted)
+        for ids, k in zip(traces, found, strict=True)
+        if k == len(wanted)
+    ]
+    return {
+        "trials": n,
+        "p_fired": float(np.mean(np.asarray(fired, dtype=float))),
+        "median_evals": float(np.median(evals)),
+        "mean_recall": float(found.mean() / len(wanted)),
+        "p_all_found": float(np.mean(found == len(wanted))),
+        "median_overrun": float(np.median(overruns)) if overruns else math.nan,
+    }

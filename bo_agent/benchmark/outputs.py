@@ -13,10 +13,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bo_agent.benchmark.plots import plot_optimum, plot_threshold
+from bo_agent.benchmark.plots import plot_optimum, plot_stopping, plot_threshold
 from bo_agent.benchmark.settings import settings_dict
 from bo_agent.benchmark.tables import (
     optimum_curves,
+    stopping_rows,
+    stopping_trials,
     summary_markdown,
     summary_rows,
     threshold_curves,
@@ -72,8 +74,8 @@ def write_outputs(run: BenchmarkRun, out: Path) -> dict[str, Path]:
 
     Files: ``optimum_curves.csv``, ``threshold_curves.csv`` (when run), ``summary.csv``,
     ``traces.csv.gz`` (every evaluation of every trial), ``optimum.png``, ``threshold.png``,
-    ``run.json`` (settings, seeds, data set, command, per-trial CPU seconds) and
-    ``summary.md``.
+    ``stopping.csv`` / ``stopping_trials.csv`` / ``stopping.png`` (when run), ``run.json``
+    (settings, seeds, data set, command, per-trial CPU seconds) and ``summary.md``.
     """
     import json
 
@@ -86,6 +88,10 @@ def write_outputs(run: BenchmarkRun, out: Path) -> dict[str, Path]:
     if "threshold" in figures:
         files["threshold_curves"] = _write_csv(out / "threshold_curves.csv", threshold_curves(run))
         files["threshold_plot"] = plot_threshold(run, out / "threshold.png")
+    if "stopping" in figures:
+        files["stopping"] = _write_csv(out / "stopping.csv", stopping_rows(run))
+        files["stopping_trials"] = _write_csv(out / "stopping_trials.csv", stopping_trials(run))
+        files["stopping_plot"] = plot_stopping(run, out / "stopping.png")
     files["summary_csv"] = _write_csv(out / "summary.csv", summary_rows(run))
     files["traces"] = _write_csv(out / "traces.csv.gz", _trace_rows(run), gz=True)
     record = {

@@ -2,8 +2,10 @@
 
 :func:`plot_optimum` draws P(optimum found) against the number of evaluations and
 :func:`plot_threshold` the mean number of compositions below tau found, one panel per tau, both
-from the curves of :mod:`.tables`. A strategy keeps one style in every figure: colour by model
-(random, oBO, aBO, peers), line style by transfer. matplotlib is imported on first use only.
+from the curves of :mod:`.tables`; :func:`plot_stopping` shows where the stopping rule ended each
+trial (evaluations, recall) against the fixed-budget recall curve. A strategy keeps one style in
+every figure: colour by model (random, oBO, aBO, peers), line style by transfer. matplotlib is
+imported on first use only.
 """
 
 from __future__ import annotations
@@ -12,12 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bo_agent.benchmark.settings import parse_strategy, strategy_label
-from bo_agent.benchmark.tables import SUMMARY_T, _ordered, optimum_curves, threshold_curves
+from bo_agent.benchmark.tables import (
+    SUMMARY_T,
+    _ordered,
+    optimum_curves,
+    stopping_trials,
+    threshold_curves,
+)
 
 if TYPE_CHECKING:
     from bo_agent.benchmark.results import BenchmarkRun
 
-__all__ = ["plot_optimum", "plot_threshold"]
+__all__ = ["plot_optimum", "plot_stopping", "plot_threshold"]
 
 
 _COLOURS = {
@@ -99,6 +107,52 @@ def plot_threshold(run: BenchmarkRun, path: Path) -> Path:
         )
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_stopping(run: BenchmarkRun, path: Path) -> Path:
+    """Each stopping trial as a point (evaluations at the stop, recall then), one panel per tau;
+    lines: the same strategies' Fig.-3 mean recall without the rule, when that was run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    trials = stopping_trials(run)
+    curves = threshold_curves(run)
+    taus = [t for t in run.taus if any(r["tau_name"] == t for r in trials)]
+    fig, axes = plt.subplots(
+        1, max(1, len(taus)), figsize=(5.2 * max(1, len(taus)), 4.2), dpi=120, squeeze=False
+    )
+    rng = np.random.default_rng(0)  # jitter only, so that equal points stay visible
+    for ax, tau_name in zip(axes[0], taus, strict=False):
+        sub_tau = [r for r in trials if r["tau_name"] == tau_name]
+        for name in _ordered({r["strategy"] for r in sub_tau}, run.settings.threshold_strategies):
+            style = _style(name, run.settings.source_label)
+            pts = [r for r in sub_tau if r["strategy"] == name]
+            x = np.array([r["evaluations"] for r in pts]) + rng.uniform(-0.3, 0.3, len(pts))
+            y = np.array([r["recall"] for r in pts]) + rng.uniform(-0.01, 0.01, len(pts))
+            ax.scatter(x, y, s=14, alpha=0.6, color=style["color"], label=style["label"])
+            line = [r for r in curves if r["tau_name"] == tau_name and r["strategy"] == name]
+            if line:
+                ax.plot([r["t"] for r in line], [r["recall"] for r in line],
+                        color=style["color"], linewidth=1.0, alpha=0.8)  # fmt: skip
+        ax.set_xlabel("evaluations when the search stopped")
+        ax.set_ylabel("recall below tau at the stop")
+        ax.set_ylim(-0.03, 1.05)
+        ax.set_xlim(0, run.settings.stopping_horizon + 1)
+        n_below = len(run.below[tau_name])
+        ax.set_title(
+            f"tau {tau_name}: {n_below} below; stop at < {run.settings.stop_undiscovered} "
+            "expected undiscovered",
+            fontsize=9,
+        )
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

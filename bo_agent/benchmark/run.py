@@ -19,7 +19,7 @@ from pathlib import Path
 from bo_agent.benchmark.data import BenchmarkData
 from bo_agent.benchmark.outputs import write_outputs
 from bo_agent.benchmark.results import BenchmarkRun
-from bo_agent.benchmark.settings import PEERS, BenchmarkSettings, parse_strategy
+from bo_agent.benchmark.settings import FIGURES, PEERS, BenchmarkSettings, parse_strategy
 from bo_agent.benchmark.trials import _Context, _run_tasks, _Task
 from workflows.errors import ConfigError
 
@@ -115,14 +115,15 @@ def run_benchmark(
         if c.id in source_set.values
     }
     figures = set(settings.figures)
-    unknown_fig = figures - {"optimum", "threshold"}
+    unknown_fig = figures - set(FIGURES)
     if unknown_fig:
-        raise ConfigError(f"unknown figures {sorted(unknown_fig)}; expected optimum, threshold")
+        raise ConfigError(f"unknown figures {sorted(unknown_fig)}; expected one of {FIGURES}")
+    thresholds = bool(figures & {"threshold", "stopping"})
     used = set(settings.strategies if "optimum" in figures else ())
-    used |= set(settings.threshold_strategies if "threshold" in figures else ())
+    used |= set(settings.threshold_strategies if thresholds else ())
     own_answers = source_data is None and settings.source_carrier == settings.carrier
     _check_strategies(sorted(used), len(source) >= 2, settings.source_label, own_answers)
-    if "threshold" in figures and (peers := set(settings.threshold_strategies) & set(PEERS)):
+    if thresholds and (peers := set(settings.threshold_strategies) & set(PEERS)):
         raise ConfigError(
             f"peers {sorted(peers)} have no threshold acquisition; run them for the optimum only"
         )
@@ -130,7 +131,7 @@ def run_benchmark(
     best = min(target.values())
     optimum = {k: v for k, v in target.items() if v <= best + 1e-9}
     taus: dict[str, float] = {}
-    for tau in settings.taus if "threshold" in figures else ():
+    for tau in settings.taus if thresholds else ():
         if tau == "matched":
             taus[f"matched ({settings.matched_count})"] = _matched_tau(
                 list(target.values()), settings.matched_count
@@ -152,23 +153,28 @@ def run_benchmark(
             for name in settings.strategies
             for i in range(settings.trials)
         ]
-    if "threshold" in figures:
+    plans = {
+        "threshold": (
+            settings.threshold_strategies,
+            settings.threshold_trials,
+            settings.threshold_horizon,
+        ),
+        "stopping": (  # random has no posterior, so no stopping rule
+            tuple(n for n in settings.threshold_strategies if parse_strategy(n)[0] != "random"),
+            settings.stopping_trials,
+            settings.stopping_horizon,
+        ),
+    }
+    for figure in sorted(figures & set(plans)):
+        names, n_trials, horizon = plans[figure]
         for tau_name, tau in taus.items():
             if not below[tau_name]:
                 logger.warning("no %s result below %s: skipping it", settings.carrier, tau_name)
                 continue
             tasks += [
-                _Task(
-                    "threshold",
-                    name,
-                    i,
-                    settings.base_seed + i,
-                    settings.threshold_horizon,
-                    tau,
-                    tau_name,
-                )
-                for name in settings.threshold_strategies
-                for i in range(settings.threshold_trials)
+                _Task(figure, name, i, settings.base_seed + i, horizon, tau, tau_name)
+                for name in names
+                for i in range(n_trials)
             ]
     results = _run_tasks(ctx, tasks, max(1, int(settings.jobs)), on_progress)
     results.sort(key=lambda r: (r.figure, r.tau_name, r.strategy, r.trial))

@@ -19,6 +19,7 @@ from workflows.errors import ConfigError
 
 __all__ = [
     "ALL_STRATEGIES",
+    "FIGURES",
     "PEERS",
     "THRESHOLD_STRATEGIES",
     "BenchmarkSettings",
@@ -43,6 +44,8 @@ ALL_STRATEGIES: tuple[str, ...] = (
 )
 #: Strategies of the threshold benchmark by default (the report's Fig. 3).
 THRESHOLD_STRATEGIES: tuple[str, ...] = ("random", "obo", "abo")
+#: What a benchmark can run: Fig. 2 and Fig. 3 analogues, and the threshold stopping rule.
+FIGURES: tuple[str, ...] = ("optimum", "threshold", "stopping")
 #: Other BO codes (optional; :mod:`bo_agent.peers`).
 PEERS: tuple[str, ...] = ("physbo", "baybe")
 
@@ -69,6 +72,10 @@ class BenchmarkSettings:
         Trials per strategy of the two figures.
     horizon, threshold_horizon : int, default=60
         Evaluations per trial (5 random ones included).
+    stopping_trials, stopping_horizon : int, default=50, 100
+        Trials per strategy and tau of the stopping-rule benchmark, and their budget.
+    stop_undiscovered : float, default=0.5
+        The stopping rule judged there (as :class:`~bo_agent.config.CampaignConfig`).
     taus : tuple of float or "matched"
         Thresholds of Fig. 3, eV; ``"matched"`` is the data-set-matched one.
     matched_count : int, default=17
@@ -83,8 +90,9 @@ class BenchmarkSettings:
         Worker processes.
     space : str or None
         Composition-space YAML (None: the packaged default).
-    figures : tuple of {"optimum", "threshold"}
-        Which benchmarks to run.
+    figures : tuple of {"optimum", "threshold", "stopping"}
+        Which benchmarks to run. ``stopping``: threshold searches of the GP strategies of Fig. 3
+        ended by the goal's stopping rule instead of a fixed budget (not run by default).
     """
 
     carrier: str = "Na"
@@ -96,6 +104,9 @@ class BenchmarkSettings:
     threshold_trials: int = 1000
     horizon: int = 60
     threshold_horizon: int = 60
+    stopping_trials: int = 50
+    stopping_horizon: int = 100
+    stop_undiscovered: float = 0.5
     taus: tuple[float | str, ...] = (0.3, "matched")
     matched_count: int = 17
     acquisition: str = "ei"
@@ -127,6 +138,8 @@ class BenchmarkSettings:
             threshold_trials=2,
             horizon=9,
             threshold_horizon=9,
+            stopping_trials=2,
+            stopping_horizon=12,
         )
         return replace(base, **overrides)
 

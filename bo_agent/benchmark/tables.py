@@ -3,7 +3,8 @@
 Each function reads a :class:`~bo_agent.benchmark.results.BenchmarkRun` and returns rows (lists
 of dicts, ready for CSV) or markdown text, using :mod:`.metrics` for the numbers; none writes a
 file (:mod:`.outputs` does). :func:`optimum_curves` and :func:`threshold_curves` are the Fig.-2
-and Fig.-3 curves, :func:`summary_rows` / :func:`summary_table` one row per strategy, and
+and Fig.-3 curves, :func:`summary_rows` / :func:`summary_table` one row per strategy,
+:func:`stopping_rows` / :func:`stopping_table` the stopping-rule benchmark, and
 :func:`summary_markdown` the ``summary.md`` page.
 """
 
@@ -15,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bo_agent.benchmark.metrics import found_curve, hit_times, median_evaluations, p_found_curve
+from bo_agent.benchmark.metrics import (
+    found_curve,
+    hit_times,
+    median_evaluations,
+    p_found_curve,
+    stop_summary,
+)
 from bo_agent.benchmark.settings import strategy_label
 
 if TYPE_CHECKING:
@@ -24,6 +31,9 @@ if TYPE_CHECKING:
 __all__ = [
     "SUMMARY_T",
     "optimum_curves",
+    "stopping_rows",
+    "stopping_table",
+    "stopping_trials",
     "summary_markdown",
     "summary_rows",
     "summary_table",
@@ -138,6 +148,100 @@ def summary_rows(run: BenchmarkRun) -> list[dict[str, Any]]:
     return rows
 
 
+def _fired(result: TrialResult) -> bool:
+    return "expected undiscovered" in (result.stop_reason or "")
+
+
+def stopping_trials(run: BenchmarkRun) -> list[dict[str, Any]]:
+    """One row per stopping trial: where it stopped, what it had found, and why it stopped."""
+    rows = []
+    for r in run.results:
+        if r.figure != "stopping":
+            continue
+        targets = set(run.below[r.tau_name])
+        found = len(targets & set(r.ids))
+        rows.append(
+            {
+                "strategy": r.strategy,
+                "tau_name": r.tau_name,
+                "trial": r.trial,
+                "seed": r.seed,
+                "evaluations": len(r.ids),
+                "found": found,
+                "recall": found / len(targets) if targets else math.nan,
+                "stopped_by_rule": _fired(r),
+                "stop_reason": r.stop_reason,
+            }
+        )
+    return rows
+
+
+def stopping_rows(run: BenchmarkRun) -> list[dict[str, Any]]:
+    """One row per (tau, strategy) of the stopping benchmark (:func:`stop_summary`), with the
+    recall the same strategy reached in Fig. 3 at the same (median) number of evaluations."""
+    rows = []
+    for tau_name, tau in run.taus.items():
+        groups = _by(run.results, "stopping", tau_name)
+        fixed = _by(run.results, "threshold", tau_name)
+        for name in _ordered(groups, run.settings.threshold_strategies):
+            group = groups[name]
+            stats = stop_summary(
+                [r.ids for r in group], run.below[tau_name], [_fired(r) for r in group]
+            )
+            row: dict[str, Any] = {
+                "strategy": name,
+                "label": strategy_label(name, run.settings.source_label),
+                "tau_name": tau_name,
+                "tau": tau,
+                "n_below": len(run.below[tau_name]),
+                **stats,
+                "stop_undiscovered": run.settings.stop_undiscovered,
+                "budget": run.settings.stopping_horizon,
+            }
+            t = int(stats["median_evals"]) if math.isfinite(stats["median_evals"]) else 0
+            if name in fixed and 0 < t <= run.settings.threshold_horizon:
+                found = found_curve([r.ids for r in fixed[name]], run.below[tau_name], t)
+                row["fixed_budget_recall"] = float(found[:, -1].mean() / row["n_below"])
+            rows.append(row)
+    return rows
+
+
+def stopping_table(run: BenchmarkRun) -> str:
+    """The stopping benchmark as markdown ('' when it was not run)."""
+    rows = stopping_rows(run)
+    if not rows:
+        return ""
+    s = run.settings
+    header = ["tau", "strategy", "trials", "stopped by the rule", "median evals at stop",
+              "recall at stop", "all found", "median evals after the last hit",
+              "Fig. 3 recall at that t"]  # fmt: skip
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [
+            f"{row['tau']:.3f} eV ({row['n_below']} below)",
+            row["label"],
+            str(row["trials"]),
+            _fmt(row["p_fired"]),
+            _fmt(row["median_evals"], "median"),
+            _fmt(row["mean_recall"]),
+            _fmt(row["p_all_found"]),
+            _fmt(row["median_overrun"], "median"),
+            _fmt(row.get("fixed_budget_recall")),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        (
+            "Stopping rule: stop when the expected number of undiscovered compositions below "
+            f"tau is < {s.stop_undiscovered} (budget {s.stopping_horizon} evaluations "
+            "otherwise). 'All found': fraction of trials that had found every composition below "
+            "tau when they stopped. 'Fig. 3 recall at that t': the same strategy's mean recall "
+            "after as many evaluations, without the rule."
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _fmt(value: Any, kind: str = "p") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -194,7 +298,9 @@ def summary_markdown(run: BenchmarkRun) -> str:
         )
     figures = {r.figure for r in run.results}
     n_trials = max(
-        s.trials if "optimum" in figures else 0, s.threshold_trials if "threshold" in figures else 0
+        s.trials if "optimum" in figures else 0,
+        s.threshold_trials if "threshold" in figures else 0,
+        s.stopping_trials if "stopping" in figures else 0,
     )
     seeds = f"{s.base_seed}..{s.base_seed + max(n_trials, 1) - 1}"
     lines += [
@@ -217,7 +323,10 @@ def summary_markdown(run: BenchmarkRun) -> str:
         "```",
         "",
     ]
-    lines += summary_table(run).splitlines()
+    if figures & {"optimum", "threshold"}:
+        lines += summary_table(run).splitlines()
+    if stopping := stopping_table(run):
+        lines += ["", "Stopping rule of the threshold goal:", "", *stopping.splitlines()]
     lines += [
         "",
         (

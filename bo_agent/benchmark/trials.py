@@ -2,7 +2,8 @@
 
 A trial is :func:`bo_agent.replay.replay` (the live agent's ``decide()``) or, for a peer BO code,
 :func:`bo_agent.peers.run_peer`, answered from the data set and stopped once its curve can no
-longer change. :func:`_run_tasks` runs a list of :class:`_Task` (longest first) in a process pool
+longer change (a ``stopping`` trial instead runs until the threshold goal's stopping rule or its
+budget ends it). :func:`_run_tasks` runs a list of :class:`_Task` (longest first) in a process pool
 whose workers get the shared :class:`_Context` (pools and data) once, through
 :func:`_init_worker`. The worker functions live at module level so they pickle.
 """
@@ -90,7 +91,8 @@ def _run_task(task: _Task) -> TrialResult:
     assert _CTX is not None
     ctx, s = _CTX, _CTX.settings
     model, transfer = parse_strategy(task.strategy)
-    threshold = task.figure == "threshold"
+    stopping = task.figure == "stopping"
+    threshold = task.figure == "threshold" or stopping
     targets = ctx.below[task.tau_name] if threshold else ctx.optimum
     start = time.process_time()
     if transfer == "peer":
@@ -123,7 +125,8 @@ def _run_task(task: _Task) -> TrialResult:
             acquisition=s.acquisition,  # type: ignore[arg-type]
             goal="threshold" if threshold else "minimum",
             tau=task.tau if threshold and task.tau is not None else 0.3,
-            stop_undiscovered=0.0,  # never stop early: curves run to the horizon
+            # Fig. 3 never stops early (curves run to the horizon); "stopping" judges the rule
+            stop_undiscovered=s.stop_undiscovered if stopping else 0.0,
             budget=task.horizon,
             n_initial=s.n_initial,
             max_pending=s.q,
@@ -135,7 +138,7 @@ def _run_task(task: _Task) -> TrialResult:
             ctx.values,
             source_observations=ctx.source if transfer != "none" else None,
             until_any=() if threshold else targets,
-            until_all=targets if threshold else (),
+            until_all=targets if threshold and not stopping else (),
         )
     return TrialResult(
         figure=task.figure,

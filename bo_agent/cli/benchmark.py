@@ -53,7 +53,12 @@ def benchmark(
         int | None, typer.Option("--jobs", "-j", help="Worker processes (default: the cores).")
     ] = None,
     only: Annotated[
-        str | None, typer.Option("--only", help="Run one figure only: optimum or threshold.")
+        str | None,
+        typer.Option(
+            "--only",
+            help="Run one benchmark only: optimum (Fig. 2), threshold (Fig. 3) or stopping "
+            "(threshold searches ended by the stopping rule; not run by default).",
+        ),
     ] = None,
     strategies: Annotated[
         str | None,
@@ -125,6 +130,7 @@ def benchmark(
     )
 
     from bo_agent.benchmark import (
+        FIGURES,
         PEERS,
         BenchmarkSettings,
         default_jobs,
@@ -146,11 +152,11 @@ def benchmark(
         "space": str(space) if space else None,
     }
     if only is not None:
-        if only not in ("optimum", "threshold"):
-            raise ConfigError(f"unknown --only {only!r}; expected optimum or threshold")
+        if only not in FIGURES:
+            raise ConfigError(f"unknown --only {only!r}; expected one of {', '.join(FIGURES)}")
         updates["figures"] = (only,)
     if trials is not None:
-        updates["trials"] = updates["threshold_trials"] = trials
+        updates["trials"] = updates["threshold_trials"] = updates["stopping_trials"] = trials
     if threshold_trials is not None:
         updates["threshold_trials"] = threshold_trials
     if horizon is not None:

@@ -281,3 +281,39 @@ def test_transfer_within_one_carrier_of_one_data_set_is_refused(full_table):
     )
     with pytest.raises(ConfigError, match="would show the strategies the answers"):
         run_benchmark(settings, data)
+
+
+def test_stop_summary_on_hand_made_trials():
+    from bo_agent.benchmark import stop_summary
+
+    s = stop_summary(TRACES, {"a", "b", "o"}, [True, True, False, True])
+    assert s["trials"] == 4
+    assert s["p_fired"] == 0.75
+    assert s["median_evals"] == 4.0  # lengths 4, 3, 4, 4
+    assert s["mean_recall"] == pytest.approx(7 / 12)  # 2, 3, 0, 2 of 3 found
+    assert s["p_all_found"] == 0.25
+    assert s["median_overrun"] == 0.0  # the one complete trial stopped at its last hit
+
+
+@pytest.mark.parametrize(("level", "fires"), [(0.0, False), (1e6, True)])
+def test_stopping_benchmark_ends_trials_by_the_rule_or_the_budget(
+    full_table, tmp_path, level, fires
+):
+    settings = BenchmarkSettings.quick(
+        figures=("stopping",), threshold_strategies=("random", "obo"), taus=("matched",),
+        stopping_trials=3, stopping_horizon=15, stop_undiscovered=level,
+    )  # fmt: skip
+    run = run_benchmark(settings, load_benchmark_data(full_table), out=tmp_path)
+    assert {r.strategy for r in run.results} == {"obo"}  # random has no posterior to stop on
+    assert len(run.results) == 3
+    for r in run.results:
+        if fires:  # the rule is asked at the first GP decision, after the random points
+            assert "expected undiscovered" in r.stop_reason and len(r.ids) == 5
+        else:
+            assert r.stop_reason == "budget of 15 evaluations used" and len(r.ids) == 15
+    with (tmp_path / "stopping.csv").open() as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert float(row["p_fired"]) == (1.0 if fires else 0.0)
+    assert float(row["median_evals"]) == (5 if fires else 15)
+    assert (tmp_path / "stopping.png").stat().st_size > 10_000
+    assert "Stopping rule of the threshold goal" in (tmp_path / "summary.md").read_text()
