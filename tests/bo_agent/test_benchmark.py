@@ -308,9 +308,11 @@ def test_stopping_benchmark_ends_trials_by_the_rule_or_the_budget(
     assert len(run.results) == 3
     for r in run.results:
         if fires:  # the rule is asked at the first GP decision, after the random points
-            assert "expected undiscovered" in r.stop_reason and len(r.ids) == 5
+            assert "expected undiscovered" in r.stop_reason
+            assert len(r.ids) == 5
         else:
-            assert r.stop_reason == "budget of 15 evaluations used" and len(r.ids) == 15
+            assert r.stop_reason == "budget of 15 evaluations used"
+            assert len(r.ids) == 15
     with (tmp_path / "stopping.csv").open() as fh:
         (row,) = list(csv.DictReader(fh))
     assert float(row["p_fired"]) == (1.0 if fires else 0.0)

@@ -81,4 +81,5 @@ def test_the_packaged_reference_answers_which_composition_is_best(tmp_path):
 def test_a_missing_data_file_is_one_clear_error(tmp_path):
     result = CliRunner().invoke(app, ["barriers", "--data", str(tmp_path / "nope.csv")])
     assert isinstance(result.exception, ConfigError)
-    assert "--data" in str(result.exception) and "no such file" in str(result.exception)
+    assert "--data" in str(result.exception)
+    assert "no such file" in str(result.exception)
