@@ -87,7 +87,9 @@ class CampaignAgent:
     """
 
     #: Fields that may change when a campaign is resumed.
-    RESUMABLE = frozenset({"budget", "max_pending", "poll_interval", "stop_undiscovered"})
+    RESUMABLE = frozenset(
+        {"budget", "max_pending", "poll_interval", "stop_undiscovered", "stop_patience"}
+    )
 
     def __init__(
         self,
@@ -353,6 +355,13 @@ class CampaignAgent:
         """The decision the agent would take now for ``n`` slots (no side effects)."""
         recs = self.records()
         obs = {r.candidate_id: r.e_b for r in recs if r.status == Status.done.value}
+        history = [  # finishing order, for the threshold goal's stop_patience
+            r.candidate_id
+            for r in sorted(
+                (r for r in recs if r.candidate_id in obs),
+                key=lambda r: (r.finished.timestamp() if r.finished else 0.0, r.decision_seq or 0),
+            )
+        ]
         pending = [r.candidate_id for r in recs if r.status == Status.pending.value]
         failed = [r.candidate_id for r in recs if r.status == Status.failed.value]
         source = self.source_observations()
@@ -366,6 +375,7 @@ class CampaignAgent:
             n=n,
             seq=int(self.campaign.n_decisions),
             source_observations=source,
+            history=history,
         )
 
     def propose_and_submit(self, report: RoundReport) -> None:

@@ -79,6 +79,12 @@ class CampaignConfig(BaseModel):
     stop_undiscovered: float = Field(
         0.5, description="goal=threshold stops when expected undiscovered hits < this"
     )
+    stop_patience: int = Field(
+        15,
+        ge=0,
+        description="goal=threshold stops only after this many evaluations without a new "
+        "E_b < tau (the GP alone stops too early; docs/benchmarks.md)",
+    )
     budget: int = Field(15, ge=1, description="Maximum evaluations (done + pending + failed)")
     n_initial: int = Field(5, ge=1, description="Random evaluations before the first GP")
     max_pending: int = Field(1, ge=1, description="Evaluations in flight at once")

@@ -215,6 +215,7 @@ def replay(
                 n=min(q, budget - used),
                 seq=seq,
                 source_observations=source_observations,
+                history=list(done),  # evaluation order
             )
             seconds = time.process_time() - start
             if decision.stop_reason:

@@ -24,7 +24,15 @@ from bo_agent.proposals import Proposal, propose
 from workflows.composition_space import Candidate, CompositionSpace
 from workflows.errors import TavboWarning
 
-__all__ = ["Decision", "Pool", "build_pool", "decide", "decision_seed", "make_model"]
+__all__ = [
+    "Decision",
+    "Pool",
+    "build_pool",
+    "decide",
+    "decision_seed",
+    "evaluations_since_hit",
+    "make_model",
+]
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,21 @@ class Decision:
     stop_reason: str | None = None
 
 
+def evaluations_since_hit(observations: Mapping[str, float], tau: float) -> int:
+    """Evaluations after the last one with E_b < ``tau`` (all of them if none was below).
+
+    ``observations`` in evaluation order, as the agent and the replay keep them.
+
+    Examples
+    --------
+    >>> evaluations_since_hit({"a": 0.5, "b": 0.2, "c": 0.6, "d": 0.7}, 0.3)
+    2
+    """
+    values = list(observations.values())
+    hits = [i for i, v in enumerate(values) if v < tau]
+    return len(values) - (hits[-1] + 1) if hits else len(values)
+
+
 def _random_picks(
     pool: Pool, taken: set[str], n: int, rng: np.random.Generator, strategy: str
 ) -> Decision:
@@ -163,6 +186,7 @@ def decide(
     n: int = 1,
     seq: int = 0,
     source_observations: Mapping[str, float] | None = None,
+    history: Sequence[str] | None = None,
 ) -> Decision:
     """Choose up to ``n`` new candidates; deterministic for (config.seed, seq, data).
 
@@ -182,6 +206,9 @@ def decide(
         Number of the first decision (seeds the random choices).
     source_observations : mapping of str to float, optional
         Source-carrier E_b by source ID, for transfer.
+    history : sequence of str, optional
+        IDs of ``observations`` in the order they finished, for the threshold goal's
+        ``stop_patience`` (default: the order of ``observations``).
 
     Returns
     -------
@@ -247,10 +274,16 @@ def decide(
         decision.expected_undiscovered = expected_undiscovered(
             post.mean, post.std, config.tau, mask
         )
-        if decision.expected_undiscovered < config.stop_undiscovered:
+        ordered = {cid: observations[cid] for cid in (history or observations)}
+        quiet = evaluations_since_hit(ordered, config.tau)
+        if (
+            decision.expected_undiscovered < config.stop_undiscovered
+            and quiet >= config.stop_patience
+        ):
             decision.stop_reason = (
                 f"expected undiscovered compositions below {config.tau} eV: "
-                f"{decision.expected_undiscovered:.2f} < {config.stop_undiscovered}"
+                f"{decision.expected_undiscovered:.2f} < {config.stop_undiscovered}, "
+                f"and none found in the last {quiet} evaluations"
             )
             decision.proposals = []
     return decision

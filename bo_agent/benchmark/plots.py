@@ -148,7 +148,7 @@ def plot_stopping(run: BenchmarkRun, path: Path) -> Path:
         n_below = len(run.below[tau_name])
         ax.set_title(
             f"tau {tau_name}: {n_below} below; stop at < {run.settings.stop_undiscovered} "
-            "expected undiscovered",
+            f"expected undiscovered, {run.settings.stop_patience} without a hit",
             fontsize=9,
         )
         ax.grid(alpha=0.3)

@@ -74,7 +74,7 @@ class BenchmarkSettings:
         Evaluations per trial (5 random ones included).
     stopping_trials, stopping_horizon : int, default=50, 100
         Trials per strategy and tau of the stopping-rule benchmark, and their budget.
-    stop_undiscovered : float, default=0.5
+    stop_undiscovered, stop_patience : float, int, default=0.5, 15
         The stopping rule judged there (as :class:`~bo_agent.config.CampaignConfig`).
     taus : tuple of float or "matched"
         Thresholds of Fig. 3, eV; ``"matched"`` is the data-set-matched one.
@@ -107,6 +107,7 @@ class BenchmarkSettings:
     stopping_trials: int = 50
     stopping_horizon: int = 100
     stop_undiscovered: float = 0.5
+    stop_patience: int = 15
     taus: tuple[float | str, ...] = (0.3, "matched")
     matched_count: int = 17
     acquisition: str = "ei"

@@ -127,6 +127,7 @@ def _run_task(task: _Task) -> TrialResult:
             tau=task.tau if threshold and task.tau is not None else 0.3,
             # Fig. 3 never stops early (curves run to the horizon); "stopping" judges the rule
             stop_undiscovered=s.stop_undiscovered if stopping else 0.0,
+            stop_patience=s.stop_patience,
             budget=task.horizon,
             n_initial=s.n_initial,
             max_pending=s.q,

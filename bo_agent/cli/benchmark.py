@@ -109,6 +109,15 @@ def benchmark(
             "--data chgnet --source-data bvse --source-carrier Na.",
         ),
     ] = None,
+    stop_patience: Annotated[
+        int | None,
+        typer.Option(
+            "--stop-patience",
+            min=0,
+            help="Stopping benchmark: evaluations without a new hit before the rule may stop "
+            "(default 15; 0: the GP posterior alone).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of trial 0 (trial i: seed + i).")] = 0,
     space: SpaceOpt = None,
 ) -> None:
@@ -163,6 +172,8 @@ def benchmark(
         updates["horizon"] = updates["threshold_horizon"] = horizon
     if acquisition is not None:
         updates["acquisition"] = acquisition
+    if stop_patience is not None:
+        updates["stop_patience"] = stop_patience
     if hyperprior is not None:
         if hyperprior not in HYPERPRIORS:
             raise ConfigError(
@@ -196,6 +207,7 @@ def benchmark(
         "--only": only, "--strategies": strategies,
         "--threshold-strategies": threshold_strategies, "--horizon": horizon,
         "--acquisition": acquisition, "--hyperprior": hyperprior, "--groups": groups,
+        "--stop-patience": stop_patience,
         "--batch": batch if batch != 1 else None,
         "--carrier": carrier if carrier != "Na" else None,
         "--source-carrier": source_carrier if source_carrier != "Li" else None,

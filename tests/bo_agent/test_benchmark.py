@@ -301,7 +301,7 @@ def test_stopping_benchmark_ends_trials_by_the_rule_or_the_budget(
 ):
     settings = BenchmarkSettings.quick(
         figures=("stopping",), threshold_strategies=("random", "obo"), taus=("matched",),
-        stopping_trials=3, stopping_horizon=15, stop_undiscovered=level,
+        stopping_trials=3, stopping_horizon=15, stop_undiscovered=level, stop_patience=0,
     )  # fmt: skip
     run = run_benchmark(settings, load_benchmark_data(full_table), out=tmp_path)
     assert {r.strategy for r in run.results} == {"obo"}  # random has no posterior to stop on

@@ -172,3 +172,21 @@ def test_early_stop_and_budget(full_table):
     assert full.stop_reason == "budget of 12 evaluations used"
     with pytest.raises(ValueError, match="q and budget"):
         replay(pool, cfg, data, q=0)
+
+
+def test_threshold_goal_stops_only_after_stop_patience_evaluations_without_a_hit(
+    clean_lp, full_table
+):
+    kw = {"model": "obo", "goal": "threshold", "tau": 0.6, "seed": 3}
+    full = _replay_ids(full_table, budget=24, stop_undiscovered=0.0, **kw)
+    hits = [t for t, e in enumerate(full.e_b, start=1) if e < 0.6]
+    # The posterior condition always holds (level 1e6): the stop is set by the patience alone,
+    # at the first GP decision after 6 evaluations without a composition below tau.
+    expected = next(i for i in range(5, 25) if i - max([h for h in hits if h <= i], default=0) >= 6)
+    assert hits  # a hit resets the count (without one the stop would be at 6)
+    assert 6 < expected < 24  # the GP's own rule would stop at once, at 5
+    rule = {"stop_undiscovered": 1e6, "stop_patience": 6, "budget": 24}
+    cut = _replay_ids(full_table, **rule, **kw)
+    assert cut.ids == full.ids[:expected]
+    assert "none found in the last" in cut.stop_reason
+    assert _live_ids(clean_lp, full_table, **rule, **kw) == cut.ids
