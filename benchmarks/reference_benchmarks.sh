@@ -16,6 +16,10 @@ cd "$(dirname "$0")/.."
 tavbo benchmark --data "$data" --only optimum --out "$out/$data-fig2"
 # Fig. 3 analogue: random, oBO, aBO with the threshold acquisition, 1000 trials
 tavbo benchmark --data "$data" --only threshold --out "$out/$data-fig3"
+# The threshold goal's stopping rule (patience 15, the default, and the GP posterior alone)
+tavbo benchmark --data "$data" --only stopping --trials 30 --out "$out/$data-stopping"
+tavbo benchmark --data "$data" --only stopping --trials 30 --stop-patience 0 \
+    --out "$out/$data-stopping-p0"
 # Peers on the same pool and seeds
 tavbo benchmark --data "$data" --only optimum --peers --strategies random,obo,abo,abo+gp \
     --trials 20 --jobs 1 --out "$out/$data-peers"

@@ -17,7 +17,9 @@ name       score                                                        context
 ========== ============================================================ =======================
 
 :func:`expected_undiscovered` sums ``P(f < tau)`` over candidates not yet evaluated; a campaign
-with the threshold goal stops when it drops below a level (:func:`should_stop`).
+with the threshold goal stops when it drops below a level (:func:`should_stop`) and, since the GP
+alone is overconfident there, no new hit came in the last ``stop_patience`` evaluations
+(:func:`evaluations_since_hit`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
     "AcquisitionFunction",
     "AcquisitionName",
     "canonical_name",
+    "evaluations_since_hit",
     "expected_improvement",
     "expected_undiscovered",
     "get_acquisition",
@@ -313,6 +316,21 @@ def expected_undiscovered(
     if mask.shape != m.shape:
         raise ValueError(f"evaluated_mask has shape {mask.shape}; expected {m.shape}")
     return float(np.sum(_normal_cdf_below(float(tau), m[~mask], s[~mask])))
+
+
+def evaluations_since_hit(observations: Mapping[str, float], tau: float) -> int:
+    """Evaluations after the last one with E_b < ``tau`` (all of them if none was below).
+
+    ``observations`` in evaluation order, as the agent and the replay keep them.
+
+    Examples
+    --------
+    >>> evaluations_since_hit({"a": 0.5, "b": 0.2, "c": 0.6, "d": 0.7}, 0.3)
+    2
+    """
+    values = list(observations.values())
+    hits = [i for i, v in enumerate(values) if v < tau]
+    return len(values) - (hits[-1] + 1) if hits else len(values)
 
 
 def should_stop(

@@ -39,6 +39,7 @@ class CampaignSummary:
     pending: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
     lease_owner: str | None = None
+    threshold: dict[str, Any] | None = None
 
     @property
     def ranked(self) -> list[HistoryRow]:
@@ -108,14 +109,47 @@ def summarise(name: str) -> CampaignSummary:
         for r in records
         if r.status == Status.failed.value
     ]
+    config = json.loads(json.dumps(camp.to_mongo()["config"], default=str))
     return CampaignSummary(
         name=name,
         status=camp.status,
         stop_reason=camp.stop_reason,
-        config=json.loads(json.dumps(camp.to_mongo()["config"], default=str)),
+        config=config,
         counts=counts,
         history=history,
         pending=pending,
         failed=failed,
         lease_owner=camp.lease_owner,
+        threshold=_threshold_progress(config, done, decisions),
     )
+
+
+def _threshold_progress(
+    config: dict[str, Any], done: list[CandidateRecord], decisions: dict[int, Decision]
+) -> dict[str, Any] | None:
+    """Where a threshold campaign stands against its stopping rule (None for other goals)."""
+    from bo_agent.acquisition import evaluations_since_hit
+
+    if config.get("goal") != "threshold":
+        return None
+    tau = float(config["tau"])
+    finished = sorted(
+        done, key=lambda r: (r.finished.timestamp() if r.finished else 0.0, r.decision_seq or 0)
+    )
+    values = {r.candidate_id: float(r.e_b) for r in finished}
+    last = decisions[max(decisions)] if decisions else None
+    return {
+        "tau": tau,
+        "found": sum(v < tau for v in values.values()),
+        "expected_undiscovered": (last.extra or {}).get("expected_undiscovered") if last else None,
+        "since_last_hit": evaluations_since_hit(values, tau),
+        "stop_undiscovered": config.get("stop_undiscovered", _default("stop_undiscovered")),
+        "stop_patience": config.get("stop_patience", _default("stop_patience")),
+    }
+
+
+def _default(name: str) -> Any:
+    """A campaign field's default (campaigns stored before the field existed)."""
+    from bo_agent.config import CampaignConfig
+
+    return CampaignConfig.model_fields[name].default

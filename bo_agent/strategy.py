@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from bo_agent.acquisition import expected_undiscovered
+from bo_agent.acquisition import evaluations_since_hit, expected_undiscovered
 from bo_agent.config import CampaignConfig
 from bo_agent.descriptors import compute_descriptors, standardise
 from bo_agent.errors import AgentError
@@ -30,7 +30,6 @@ __all__ = [
     "build_pool",
     "decide",
     "decision_seed",
-    "evaluations_since_hit",
     "make_model",
 ]
 
@@ -147,21 +146,6 @@ class Decision:
     model: dict[str, Any] = field(default_factory=dict)
     expected_undiscovered: float | None = None
     stop_reason: str | None = None
-
-
-def evaluations_since_hit(observations: Mapping[str, float], tau: float) -> int:
-    """Evaluations after the last one with E_b < ``tau`` (all of them if none was below).
-
-    ``observations`` in evaluation order, as the agent and the replay keep them.
-
-    Examples
-    --------
-    >>> evaluations_since_hit({"a": 0.5, "b": 0.2, "c": 0.6, "d": 0.7}, 0.3)
-    2
-    """
-    values = list(observations.values())
-    hits = [i for i, v in enumerate(values) if v < tau]
-    return len(values) - (hits[-1] + 1) if hits else len(values)
 
 
 def _random_picks(

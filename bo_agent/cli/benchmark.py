@@ -145,6 +145,7 @@ def benchmark(
         default_jobs,
         load_benchmark_data,
         run_benchmark,
+        stopping_table,
         summary_table,
     )
     from bo_agent.config import HYPERPRIORS
@@ -233,7 +234,9 @@ def benchmark(
             settings, dataset, out, source_data=source_set, on_progress=on_progress,
             command=command,
         )  # fmt: skip
-    sys.stdout.write(summary_table(run))
+    if set(settings.figures) & {"optimum", "threshold"}:
+        sys.stdout.write(summary_table(run))
+    sys.stdout.write(stopping_table(run))
     console.print(
         f"{len(run.results)} trials in {run.wall_seconds:.0f} s ({settings.jobs} processes); "
         f"files in {out}/: " + ", ".join(sorted(p.name for p in run.files.values()))

@@ -56,6 +56,8 @@ def status(
             + (f"  stop: {s.stop_reason}" if s.stop_reason else "")
             + "\n"
         )
+        if s.threshold is not None:
+            sys.stdout.write(_threshold_line(s.threshold) + "\n")
         rows = ranked_rows(s)[:10]
         if rows:
             print_records(rows, fmt.value, title=f"{s.name}: best so far (eV)")
@@ -65,6 +67,17 @@ def status(
             print_records(s.failed, fmt.value, title="failed")
         if nexts.get(s.name):
             print_records(nexts[s.name], fmt.value, title="next proposals")
+
+
+def _threshold_line(t: dict[str, Any]) -> str:
+    """The threshold goal against its stopping rule, in one line."""
+    eu = t["expected_undiscovered"]
+    eu_txt = "n/a (no GP decision yet)" if eu is None else f"{eu:.2f}"
+    return (
+        f"  goal E_b < {t['tau']} eV: {t['found']} found; expected undiscovered {eu_txt} "
+        f"(stops below {t['stop_undiscovered']}); last hit {t['since_last_hit']} evaluations "
+        f"ago (stops after {t['stop_patience']})"
+    )
 
 
 def _next_proposals(summary: Any, lp: Any, n: int) -> list[dict[str, Any]]:

@@ -190,3 +190,12 @@ def test_threshold_goal_stops_only_after_stop_patience_evaluations_without_a_hit
     assert cut.ids == full.ids[:expected]
     assert "none found in the last" in cut.stop_reason
     assert _live_ids(clean_lp, full_table, **rule, **kw) == cut.ids
+
+    # `tavbo status` shows where the campaign stood against the rule when it stopped
+    from bo_agent.report import summarise
+
+    progress = summarise("live").threshold
+    assert progress["found"] == sum(e < 0.6 for e in cut.e_b)
+    assert progress["since_last_hit"] == 6
+    assert progress["expected_undiscovered"] is not None
+    assert progress["stop_patience"] == 6
