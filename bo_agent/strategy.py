@@ -258,7 +258,7 @@ def decide(
         decision.expected_undiscovered = expected_undiscovered(
             post.mean, post.std, config.tau, mask
         )
-        ordered = {cid: observations[cid] for cid in (history or observations)}
+        ordered = {c: observations[c] for c in (history or observations) if c in observations}
         quiet = evaluations_since_hit(ordered, config.tau)
         if (
             decision.expected_undiscovered < config.stop_undiscovered
