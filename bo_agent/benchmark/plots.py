@@ -147,8 +147,8 @@ def plot_stopping(run: BenchmarkRun, path: Path) -> Path:
         ax.set_xlim(0, run.settings.stopping_horizon + 1)
         n_below = len(run.below[tau_name])
         ax.set_title(
-            f"tau {tau_name}: {n_below} below; stop at < {run.settings.stop_undiscovered} "
-            f"expected undiscovered, {run.settings.stop_patience} without a hit",
+            f"tau {tau_name}: {n_below} below\nstop at < {run.settings.stop_undiscovered} "
+            f"expected undiscovered and {run.settings.stop_patience} evaluations without a hit",
             fontsize=9,
         )
         ax.grid(alpha=0.3)
