@@ -50,7 +50,7 @@ def status(
         wall = f"{s.mean_wall_time:.1f} s" if s.mean_wall_time is not None else "n/a"
         sys.stdout.write(
             f"campaign {s.name} [{s.status}] {c['carrier']} pool, engine {c['engine']}, "
-            f"model {c['model']}, acquisition {c['acquisition']}, budget {c['budget']}\n"
+            f"model {c['model']}, acquisition {_acquisition(c)}, budget {c['budget']}\n"
             f"  new {s.counts['new']}  pending {s.counts['pending']}  done {s.counts['done']}  "
             f"failed {s.counts['failed']}  mean time/evaluation {wall}"
             + (f"  stop: {s.stop_reason}" if s.stop_reason else "")
@@ -67,6 +67,13 @@ def status(
             print_records(s.failed, fmt.value, title="failed")
         if nexts.get(s.name):
             print_records(nexts[s.name], fmt.value, title="next proposals")
+
+
+def _acquisition(config: dict[str, Any]) -> str:
+    """The acquisition the agent really uses: the threshold goal always ranks by P(E_b < tau)."""
+    if config.get("goal") == "threshold":
+        return f"below (goal E_b < {config.get('tau')} eV)"
+    return str(config.get("acquisition"))
 
 
 def _threshold_line(t: dict[str, Any]) -> str:
