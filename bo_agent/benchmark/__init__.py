@@ -50,7 +50,7 @@ from bo_agent.benchmark.metrics import (
     p_found_curve,
     stop_summary,
 )
-from bo_agent.benchmark.outputs import write_outputs
+from bo_agent.benchmark.outputs import read_outputs, write_outputs
 from bo_agent.benchmark.plots import plot_optimum, plot_stopping, plot_threshold
 from bo_agent.benchmark.results import BenchmarkRun, TrialResult
 from bo_agent.benchmark.run import run_benchmark
@@ -99,6 +99,7 @@ __all__ = [
     "plot_optimum",
     "plot_stopping",
     "plot_threshold",
+    "read_outputs",
     "reference_path",
     "run_benchmark",
     "settings_dict",

@@ -3,7 +3,9 @@
 Curves and summary as CSV, every evaluation of every trial as ``traces.csv.gz``, the figures
 (:mod:`.plots`), ``run.json`` (settings, seeds, data set, command, per-trial CPU seconds) and
 ``summary.md`` (:mod:`.tables`). Files are written to a temporary name and renamed, so an
-interrupted run leaves no half-written CSV.
+interrupted run leaves no half-written CSV. :func:`read_outputs` rebuilds the run from
+``run.json`` and ``traces.csv.gz``, so tables and figures can be redrawn without rerunning
+trials (``tavbo benchmark --replot DIR``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from bo_agent.benchmark.tables import (
 if TYPE_CHECKING:
     from bo_agent.benchmark.results import BenchmarkRun
 
-__all__ = ["write_outputs"]
+__all__ = ["read_outputs", "write_outputs"]
 
 
 def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]], gz: bool = False) -> Path:
@@ -102,6 +104,8 @@ def write_outputs(run: BenchmarkRun, out: Path) -> dict[str, Path]:
         "taus": run.taus,
         "below": run.below,
         "wall_seconds": run.wall_seconds,
+        "n_pool": run.n_pool,
+        "n_source": run.n_source,
         "trials": [
             {k: v for k, v in asdict(r).items() if k not in ("ids", "e_b", "steps")}
             for r in run.results
@@ -113,3 +117,71 @@ def write_outputs(run: BenchmarkRun, out: Path) -> dict[str, Path]:
     (out / "summary.md").write_text(summary_markdown(run))
     files["summary"] = out / "summary.md"
     return files
+
+
+def read_outputs(out: Path) -> BenchmarkRun:
+    """The run that :func:`write_outputs` wrote into ``out`` (trials rebuilt from the traces).
+
+    Raises
+    ------
+    ConfigError
+        If ``out`` holds no ``run.json`` and ``traces.csv.gz`` of a benchmark.
+    """
+    import csv
+    import gzip
+    import json
+
+    from bo_agent.benchmark.data import BenchmarkData
+    from bo_agent.benchmark.results import BenchmarkRun, TrialResult
+    from bo_agent.benchmark.settings import BenchmarkSettings
+    from workflows.errors import ConfigError
+
+    try:
+        record = json.loads((out / "run.json").read_text())
+        with gzip.open(out / "traces.csv.gz", "rt") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{out} holds no readable benchmark run ({exc})") from None
+    fields = BenchmarkSettings.__dataclass_fields__
+    settings = BenchmarkSettings(
+        **{
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in record["settings"].items()
+            if k in fields
+        }
+    )
+    steps: dict[tuple[str, str, str, int], list[dict[str, str]]] = {}
+    for row in rows:
+        key = (row["figure"], row["strategy"], row["tau_name"], int(row["trial"]))
+        steps.setdefault(key, []).append(row)
+    results = []
+    for t in record["trials"]:
+        trace = steps.get((t["figure"], t["strategy"], t["tau_name"], t["trial"]), [])
+        trace.sort(key=lambda r: int(r["t"]))
+        results.append(
+            TrialResult(
+                figure=t["figure"],
+                strategy=t["strategy"],
+                trial=t["trial"],
+                seed=t["seed"],
+                tau=t["tau"],
+                tau_name=t["tau_name"],
+                ids=[r["candidate_id"] for r in trace],
+                e_b=[float(r["e_b"]) if r["e_b"] else None for r in trace],
+                steps=[r["step"] for r in trace],
+                cpu_seconds=t["cpu_seconds"],
+                stop_reason=t.get("stop_reason"),
+            )
+        )
+    return BenchmarkRun(
+        settings=settings,
+        data=BenchmarkData({}, record["data"]),
+        optimum=record["optimum"],
+        taus=record["taus"],
+        below=record["below"],
+        results=results,
+        wall_seconds=record["wall_seconds"],
+        n_pool=record.get("n_pool", 0),
+        n_source=record.get("n_source", 0),
+        command=record.get("command", ""),
+    )

@@ -5,12 +5,15 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from bo_agent.cli.options import SpaceOpt
+
+if TYPE_CHECKING:
+    from bo_agent.benchmark import BenchmarkRun
 
 __all__ = ["benchmark"]
 
@@ -120,6 +123,14 @@ def benchmark(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of trial 0 (trial i: seed + i).")] = 0,
     space: SpaceOpt = None,
+    replot: Annotated[
+        Path | None,
+        typer.Option(
+            "--replot",
+            help="Redraw the tables and figures of an earlier run in this directory from its "
+            "run.json and traces.csv.gz (no trial is rerun; other options are ignored).",
+        ),
+    ] = None,
 ) -> None:
     """Benchmark the search strategies by offline replay on a fully known data set.
 
@@ -145,12 +156,20 @@ def benchmark(
         default_jobs,
         load_benchmark_data,
         run_benchmark,
-        stopping_table,
-        summary_table,
     )
     from bo_agent.config import HYPERPRIORS
     from workflows.errors import ConfigError
 
+    if replot is not None:
+        from bo_agent.benchmark import read_outputs, write_outputs
+
+        run = read_outputs(replot)
+        files = write_outputs(run, replot)
+        _print_tables(run)
+        Console(stderr=True).print(
+            f"redrew {replot}/: " + ", ".join(sorted(p.name for p in files.values()))
+        )
+        return
     settings = BenchmarkSettings.quick() if quick else BenchmarkSettings()
     updates: dict[str, object] = {
         "carrier": carrier,
@@ -234,13 +253,20 @@ def benchmark(
             settings, dataset, out, source_data=source_set, on_progress=on_progress,
             command=command,
         )  # fmt: skip
-    if set(settings.figures) & {"optimum", "threshold"}:
-        sys.stdout.write(summary_table(run))
-    sys.stdout.write(stopping_table(run))
+    _print_tables(run)
     console.print(
         f"{len(run.results)} trials in {run.wall_seconds:.0f} s ({settings.jobs} processes); "
         f"files in {out}/: " + ", ".join(sorted(p.name for p in run.files.values()))
     )
+
+
+def _print_tables(run: BenchmarkRun) -> None:
+    """The summary table (Fig. 2/3) and the stopping table, for the benchmarks that ran."""
+    from bo_agent.benchmark import stopping_table, summary_table
+
+    if {r.figure for r in run.results} & {"optimum", "threshold"}:
+        sys.stdout.write(summary_table(run))
+    sys.stdout.write(stopping_table(run))
 
 
 def _command(data: str, out: Path, quick: bool, peers: bool, options: dict[str, object]) -> str:

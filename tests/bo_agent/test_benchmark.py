@@ -157,7 +157,7 @@ def _app():
     return app
 
 
-def test_quick_cli_writes_curves_summary_and_figures(full_table, tmp_path):
+def test_quick_cli_writes_curves_summary_and_figures_and_replot_redraws_them(full_table, tmp_path):
     out = tmp_path / "bench"
     args = ["benchmark", "--quick", "--data", str(full_table), "--out", str(out), "--jobs", "2",
             "--groups", "kind"]  # fmt: skip
@@ -191,6 +191,18 @@ def test_quick_cli_writes_curves_summary_and_figures(full_table, tmp_path):
     p = p_found_curve(hit_times(list(per_trial.values()), {opt}), quick.horizon)
     assert [float(r["p_found"]) for r in rows if r["strategy"] == "abo"] == p.tolist()
     assert "tavbo benchmark" in result.output or "| aBO |" in result.output
+
+    # --replot rebuilds the run from run.json and the traces: the same tables, new figures
+    tables = ("summary.md", "optimum_curves.csv", "threshold_curves.csv", "summary.csv")
+    before = {n: (out / n).read_text() for n in tables}
+    for name in (*before, "optimum.png", "threshold.png"):
+        (out / name).unlink()
+    again = CliRunner().invoke(_app(), ["benchmark", "--replot", str(out)])
+    assert again.exit_code == 0, again.output
+    assert {n: (out / n).read_text() for n in before} == before
+    assert (out / "threshold.png").read_bytes()[:4] == b"\x89PNG"
+    missing = CliRunner().invoke(_app(), ["benchmark", "--replot", str(tmp_path / "none")])
+    assert isinstance(missing.exception, ConfigError)
 
 
 def test_cli_reports_a_missing_reference_as_a_usage_error(monkeypatch, tmp_path):
