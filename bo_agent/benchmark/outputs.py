@@ -173,6 +173,10 @@ def read_outputs(out: Path) -> BenchmarkRun:
                 stop_reason=t.get("stop_reason"),
             )
         )
+    n_pool, n_source = record.get("n_pool"), record.get("n_source")
+    if n_pool is None or n_source is None:  # runs saved before run.json held the counts
+        n_pool = _count(record["data"], settings.carrier)
+        n_source = _count(settings.source_data or record["data"], settings.source_carrier)
     return BenchmarkRun(
         settings=settings,
         data=BenchmarkData({}, record["data"]),
@@ -181,7 +185,19 @@ def read_outputs(out: Path) -> BenchmarkRun:
         below=record["below"],
         results=results,
         wall_seconds=record["wall_seconds"],
-        n_pool=record.get("n_pool", 0),
-        n_source=record.get("n_source", 0),
+        n_pool=n_pool,
+        n_source=n_source,
         command=record.get("command", ""),
     )
+
+
+def _count(data: str, carrier: str) -> int:
+    """Results of ``carrier`` in a data set (runs saved before ``run.json`` held the counts)."""
+    from bo_agent.benchmark.data import load_benchmark_data, synthetic_data
+    from workflows.errors import ConfigError
+
+    try:
+        dataset = synthetic_data() if data.startswith("synthetic") else load_benchmark_data(data)
+    except ConfigError:
+        return 0
+    return len(dataset.carrier(carrier))
