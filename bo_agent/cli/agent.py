@@ -27,6 +27,7 @@ from bo_agent.cli.campaign_options import (
     SourceCarrierOpt,
     SourceDataOpt,
     SourceOpt,
+    StopPatienceOpt,
     TauOpt,
     TransferOpt,
     campaign_config,
@@ -52,6 +53,7 @@ def agent(
     source_carrier: SourceCarrierOpt = None,
     goal: GoalOpt = None,
     tau: TauOpt = None,
+    stop_patience: StopPatienceOpt = None,
     max_pending: PendingOpt = None,
     seed: SeedOpt = None,
     setting: SetOpt = None,
@@ -103,7 +105,7 @@ def agent(
         config, campaign, setting, carrier=carrier, engine=engine, budget=budget, model=model,
         kernel=kernel, hyperprior=hyperprior, groups=groups, acquisition=acquisition,
         transfer=transfer, source_campaign=source_campaign, source_data=source_data,
-        source_carrier=source_carrier, goal=goal, tau=tau,
+        source_carrier=source_carrier, goal=goal, tau=tau, stop_patience=stop_patience,
         max_pending=max_pending, seed=seed, poll_interval=poll,
     )  # fmt: skip
     console = Console(stderr=True)

@@ -13,7 +13,8 @@ from bo_agent.config import CampaignConfig, load_campaign_config
 __all__ = [
     "AcqOpt", "BudgetOpt", "CampaignOpt", "CarrierOpt", "ConfigOpt", "EngineOpt", "GoalOpt",
     "GroupsOpt", "HyperpriorOpt", "KernelOpt", "ModelOpt", "PendingOpt", "SeedOpt", "SetOpt",
-    "SourceCarrierOpt", "SourceDataOpt", "SourceOpt", "TauOpt", "TransferOpt", "campaign_config",
+    "SourceCarrierOpt", "SourceDataOpt", "SourceOpt", "StopPatienceOpt", "TauOpt", "TransferOpt",
+    "campaign_config",
 ]  # fmt: skip
 
 ConfigOpt = Annotated[
@@ -58,6 +59,15 @@ SourceCarrierOpt = Annotated[
 ]
 GoalOpt = Annotated[str | None, typer.Option("--goal", help="minimum or threshold.")]
 TauOpt = Annotated[float | None, typer.Option("--tau", help="Threshold E_b, eV.")]
+StopPatienceOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--stop-patience",
+        min=0,
+        help="--goal threshold: evaluations without a new E_b < tau before the campaign may "
+        "stop early (default 15).",
+    ),
+]
 PendingOpt = Annotated[
     int | None, typer.Option("--max-pending", help="Evaluations in flight at once.")
 ]
