@@ -31,7 +31,15 @@ from typing import TYPE_CHECKING, Any
 
 from bo_agent.config import CampaignConfig
 from bo_agent.lease import LEASE_SECONDS, acquire_lease, release_lease
-from bo_agent.state import Campaign, CandidateRecord, Decision, Status, agent_identity, utcnow
+from bo_agent.state import (
+    Campaign,
+    CandidateRecord,
+    Decision,
+    Status,
+    agent_identity,
+    finishing_order,
+    utcnow,
+)
 from bo_agent.strategy import Pool, build_pool, decide
 from workflows.composition_space import CompositionSpace, load_space
 from workflows.errors import ConfigError
@@ -355,13 +363,9 @@ class CampaignAgent:
         """The decision the agent would take now for ``n`` slots (no side effects)."""
         recs = self.records()
         obs = {r.candidate_id: r.e_b for r in recs if r.status == Status.done.value}
-        history = [  # finishing order, for the threshold goal's stop_patience
-            r.candidate_id
-            for r in sorted(
-                (r for r in recs if r.candidate_id in obs),
-                key=lambda r: (r.finished.timestamp() if r.finished else 0.0, r.decision_seq or 0),
-            )
-        ]
+        # finishing order, for the threshold goal's stop_patience
+        done = [r for r in recs if r.candidate_id in obs]
+        history = [r.candidate_id for r in finishing_order(done)]
         pending = [r.candidate_id for r in recs if r.status == Status.pending.value]
         failed = [r.candidate_id for r in recs if r.status == Status.failed.value]
         source = self.source_observations()

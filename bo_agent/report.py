@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bo_agent.state import Campaign, CandidateRecord, Decision, Status
+from bo_agent.state import Campaign, CandidateRecord, Decision, Status, finishing_order
 from workflows.errors import ConfigError
 
 __all__ = ["CampaignSummary", "HistoryRow", "campaign_names", "summarise"]
@@ -133,10 +133,7 @@ def _threshold_progress(
     if config.get("goal") != "threshold":
         return None
     tau = float(config["tau"])
-    finished = sorted(
-        done, key=lambda r: (r.finished.timestamp() if r.finished else 0.0, r.decision_seq or 0)
-    )
-    values = {r.candidate_id: float(r.e_b) for r in finished}
+    values = {r.candidate_id: float(r.e_b) for r in finishing_order(done)}
     last = decisions[max(decisions)] if decisions else None
     return {
         "tau": tau,

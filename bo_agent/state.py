@@ -31,6 +31,7 @@ __all__ = [
     "Decision",
     "Status",
     "agent_identity",
+    "finishing_order",
     "utcnow",
 ]
 
@@ -135,3 +136,11 @@ class Decision(Document):
             "fw_id": self.fw_id,
             "created": self.created.isoformat() if self.created else None,
         }
+
+
+def finishing_order(records: list[CandidateRecord]) -> list[CandidateRecord]:
+    """Records in the order their evaluations finished (decision order breaks ties)."""
+    return sorted(
+        records,
+        key=lambda r: (r.finished.timestamp() if r.finished else 0.0, r.decision_seq or 0),
+    )
