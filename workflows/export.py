@@ -6,8 +6,18 @@ import gzip
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["export_campaign", "merge_records", "read_export", "write_records"]
+if TYPE_CHECKING:
+    from workflows.schemas import Reference
+
+__all__ = [
+    "export_campaign",
+    "merge_records",
+    "read_export",
+    "rereference_records",
+    "write_records",
+]
 
 
 def export_campaign(
@@ -15,13 +25,16 @@ def export_campaign(
     path: str | Path,
     engine: str | None = None,
     merge: Sequence[str | Path] = (),
+    reference: Reference | None = None,
 ) -> int:
     """Write every result of ``campaign`` (full BarrierResult records + date) to ``path``.
 
     The file is a JSON list sorted by candidate ID (gzip-compressed when the name ends in
     ``.gz``); each record carries E_b, every hop, the relaxed structure, settings and package
     versions. ``merge`` adds the records of other export files (:func:`merge_records`), e.g.
-    of the same screening run in parallel on another store. Returns the number of records.
+    of the same screening run in parallel on another store. ``reference`` re-measures every
+    NEB record's E_b from that zero first (:func:`rereference_records`), so results computed
+    under either convention can be merged and compared. Returns the number of records.
     """
     from workflows.documents import find_barriers
 
@@ -32,15 +45,40 @@ def export_campaign(
         rec["campaign"] = campaign
         rec["date"] = doc.created.isoformat(timespec="seconds") if doc.created else None
         records.append(rec)
-    if merge:
-        missing = [str(p) for p in merge if not Path(p).is_file()]
-        if missing:
-            from workflows.errors import ConfigError
+    missing = [str(p) for p in merge if not Path(p).is_file()]
+    if missing:
+        from workflows.errors import ConfigError
 
-            raise ConfigError(f"export file to merge not found: {', '.join(missing)}")
-        parts = [records, *(read_export(p) for p in merge)]
-        records = merge_records(parts, sources=[f"campaign {campaign}", *map(str, merge)])
+        raise ConfigError(f"export file to merge not found: {', '.join(missing)}")
+    parts = [records, *(read_export(p) for p in merge)]
+    if reference is not None:
+        parts = [rereference_records(part, reference) for part in parts]
+    records = merge_records(parts, sources=[f"campaign {campaign}", *map(str, merge)])
     return write_records(records, path)
+
+
+def rereference_records(records: list[dict], reference: Reference) -> list[dict]:
+    """Export records with E_b measured from ``reference`` (see :mod:`workflows.barrier_reference`).
+
+    Records already measured from ``reference`` are returned unchanged; other keys of a record
+    (campaign, date) are kept.
+
+    Raises
+    ------
+    ConfigError
+        If a record has no per-hop profiles to re-measure (BVSE, table), naming it.
+    """
+    from workflows.barrier_reference import with_reference
+    from workflows.schemas import BarrierResult
+
+    out = []
+    for rec in records:
+        if rec.get("reference", "endpoint") == reference:
+            out.append(rec)
+            continue
+        result = with_reference(BarrierResult.model_validate(rec), reference)
+        out.append({**rec, **result.model_dump(mode="json")})
+    return out
 
 
 def merge_records(parts: list[list[dict]], sources: list[str]) -> list[dict]:

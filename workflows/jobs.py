@@ -24,7 +24,7 @@ import numpy as np
 from jobflow import Flow, Response, job
 
 from workflows.errors import CalculationError
-from workflows.schemas import BarrierResult, Fidelity, HopBarrier
+from workflows.schemas import BarrierResult, Fidelity, HopBarrier, Reference
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -121,6 +121,7 @@ def build_barrier_result(
     versions: Mapping[str, str] | None = None,
     wall_time: float | None = None,
     extra: Mapping[str, Any] | None = None,
+    reference: Reference = "path_minimum",
 ) -> BarrierResult:
     """E_b of a composition from the energy profile of each distinct hop.
 
@@ -135,19 +136,22 @@ def build_barrier_result(
         initial endpoint), optionally ``converged`` and ``n_steps``.
     settings, versions, wall_time, extra
         Recorded as given (``extra`` is extended with percolation details).
+    reference : {"path_minimum", "endpoint"}
+        What ``e_b`` is measured from (:mod:`workflows.barrier_reference`); the endpoint value
+        is always kept in ``extra["e_b_endpoint"]``.
 
     Returns
     -------
     BarrierResult
-        ``e_b`` from the endpoint barriers and ``e_b_from_min`` from the path-minimum barriers,
-        with ``reference="endpoint"``.
+        ``e_b`` and its percolating network measured from ``reference``; ``e_b_from_min`` always
+        from the path minimum.
 
     Raises
     ------
     CalculationError
         If a hop has no path, or the hops do not percolate.
     """
-    from workflows.percolation import percolation_barrier
+    from workflows.barrier_reference import percolate_hops
 
     by_hop = {int(p["hop_index"]): p for p in map(_path, paths)}
     missing = [h.hop_index for h in hopset.hops if h.hop_index not in by_hop]
@@ -168,8 +172,9 @@ def build_barrier_result(
                 n_steps=path.get("n_steps"),
             )
         )
-    endpoint = percolation_barrier(hopset.edges, {h.hop_index: h.barrier for h in hops})
-    from_min = percolation_barrier(hopset.edges, {h.hop_index: h.barrier_from_min for h in hops})
+    endpoint = percolate_hops(hops, hopset.edges, "endpoint")
+    from_min = percolate_hops(hops, hopset.edges, "path_minimum")
+    chosen = from_min if reference == "path_minimum" else endpoint
     if endpoint.e_b is None:
         raise CalculationError(
             f"{candidate_id}: the {len(hops)} hops up to {hopset.max_distance} A do not "
@@ -180,6 +185,7 @@ def build_barrier_result(
         logger.warning("%s: NEB of hops %s did not converge", candidate_id, unconverged)
     structure = hopset.structure
     details = {
+        "e_b_endpoint": endpoint.e_b,
         "percolation_thresholds": {f"E_{d}D": e for d, e in endpoint.thresholds.items()},
         "percolation_thresholds_from_min": {f"E_{d}D": e for d, e in from_min.thresholds.items()},
         "percolating_hops_from_min": from_min.hop_indices,
@@ -194,11 +200,11 @@ def build_barrier_result(
         candidate_id=candidate_id,
         engine=engine,
         fidelity=fidelity,
-        e_b=endpoint.e_b,
+        e_b=chosen.e_b,
         e_b_from_min=from_min.e_b,
-        reference="endpoint",
-        percolation_dimension=endpoint.dimension,
-        percolating_hops=endpoint.hop_indices,
+        reference=reference,
+        percolation_dimension=chosen.dimension,
+        percolating_hops=chosen.hop_indices,
         hops=hops,
         structure=structure.as_dict(),
         volume=float(structure.volume),
@@ -220,6 +226,7 @@ def collect_barrier(
     packages: Sequence[str] = VERSIONED,
     wall_times: Sequence[float | None] = (),
     extra: Mapping[str, Any] | None = None,
+    reference: Reference = "path_minimum",
 ) -> BarrierResult:
     """The composition's BarrierResult; ``wall_time`` is the sum of ``wall_times`` and its own."""
     start = time.perf_counter()
@@ -232,6 +239,7 @@ def collect_barrier(
         settings=settings,
         versions=package_versions(packages),
         extra=extra,
+        reference=reference,
     )
     total = sum(t for t in wall_times if t is not None) + time.perf_counter() - start
     logger.info(
@@ -310,6 +318,7 @@ def chgnet_hop_nebs(
     wall_times: Sequence[float | None] = (),
     extra: Mapping[str, Any] | None = None,
     torch_threads: int | None = None,
+    reference: Reference = "path_minimum",
 ) -> Response:
     """Replace itself by the endpoint job, one NEB job per hop and ``collect barrier``.
 
@@ -327,6 +336,8 @@ def chgnet_hop_nebs(
         Seconds of the upstream jobs (relax, find hops), added to the result's wall time.
     torch_threads : int, optional
         Torch threads of every CHGNet job.
+    reference : {"path_minimum", "endpoint"}
+        What E_b is measured from (passed to ``collect barrier``).
     """
     endpoints = chgnet_endpoints(hopset, torch_threads=torch_threads, **(endpoint_kwargs or {}))
     nebs = []
@@ -356,6 +367,7 @@ def chgnet_hop_nebs(
             "n_endpoints_relaxed": endpoints.output.n_relaxed,
             "endpoint_relax_steps": endpoints.output.relax_steps,
         },
+        reference=reference,
     )
     flow = Flow([endpoints, *nebs, collect], output=collect.output, name=f"{candidate_id} nebs")
     return Response(replace=flow)

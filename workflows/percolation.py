@@ -126,11 +126,14 @@ class _PeriodicUnionFind:
 
 
 def _as_edges(edges: Iterable[Edge | object]) -> list[Edge]:
-    """Accept ``(i, e, jimage, hop)`` tuples or objects with those attributes (HopEdge)."""
+    """Accept ``(i, e, jimage, hop)`` tuples, HopEdge objects or their stored dicts."""
     out: list[Edge] = []
     for edge in edges:
         if isinstance(edge, tuple | list):
             i, e, jimage, hop = edge
+        elif isinstance(edge, Mapping):
+            i, e = edge["isite"], edge["esite"]
+            jimage, hop = edge["to_jimage"], edge["hop_index"]
         else:
             i, e = edge.isite, edge.esite  # type: ignore[attr-defined]
             jimage, hop = edge.to_jimage, edge.hop_index  # type: ignore[attr-defined]

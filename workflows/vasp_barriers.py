@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from jobflow import job
 
+from workflows.barrier_reference import percolate_hops
 from workflows.errors import CalculationError
 from workflows.hops import Endpoints, HopInfo, HopSet
-from workflows.percolation import percolation_barrier
-from workflows.schemas import BarrierResult, HopBarrier
+from workflows.schemas import BarrierResult, HopBarrier, Reference
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -150,8 +150,9 @@ def collect_vasp_barrier(
     hopset: HopSet,
     hops: list[HopBarrier],
     settings: dict[str, Any] | None = None,
+    reference: Reference = "path_minimum",
 ) -> BarrierResult:
-    """Percolate the per-hop barriers into the composition's E_b.
+    """Percolate the per-hop barriers into the composition's E_b, measured from ``reference``.
 
     Raises
     ------
@@ -161,8 +162,9 @@ def collect_vasp_barrier(
     hops = [HopBarrier.model_validate(h) if isinstance(h, dict) else h for h in hops]
     hops = sorted(hops, key=lambda h: h.hop_index)
     edges = hopset.edges
-    result = percolation_barrier(edges, {h.hop_index: h.barrier for h in hops})
-    from_min = percolation_barrier(edges, {h.hop_index: h.barrier_from_min for h in hops})
+    endpoint = percolate_hops(hops, edges, "endpoint")
+    from_min = percolate_hops(hops, edges, "path_minimum")
+    result = from_min if reference == "path_minimum" else endpoint
     if result.e_b is None:
         raise CalculationError(
             f"{candidate_id}: the {len(hops)} hops up to {hopset.max_distance} A do not "
@@ -175,7 +177,7 @@ def collect_vasp_barrier(
         fidelity="dft-neb",
         e_b=float(result.e_b),
         e_b_from_min=from_min.e_b,
-        reference="endpoint",
+        reference=reference,
         percolation_dimension=result.dimension,
         percolating_hops=result.hop_indices,
         hops=hops,
@@ -184,6 +186,7 @@ def collect_vasp_barrier(
         settings=settings or {},
         versions=_versions(),
         extra={
+            "e_b_endpoint": endpoint.e_b,
             "unconverged_hops": [h.hop_index for h in hops if not h.converged],
             "thresholds": {str(k): v for k, v in result.thresholds.items()},
             "carrier": hopset.carrier,

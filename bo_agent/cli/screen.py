@@ -131,14 +131,33 @@ def export(
             "must have the same E_b in both).",
         ),
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="Re-measure every NEB E_b from this zero before writing: path_minimum (the "
+            "lowest image of each hop's path, the engines' default) or endpoint (the relaxed "
+            "vacancy). Default: as stored.",
+        ),
+    ] = None,
 ) -> None:
     """Export a campaign's results (read-only: works while another process owns the store)."""
+    from workflows.barrier_reference import REFERENCES
+    from workflows.errors import ConfigError
     from workflows.export import export_campaign
     from workflows.launchpad import open_launchpad
 
+    if reference is not None and reference not in REFERENCES:
+        raise ConfigError(f"--reference {reference!r}: use one of {', '.join(REFERENCES)}")
     lp = open_launchpad(read_only=True)
     try:
-        n = export_campaign(campaign, path, engine=engine, merge=merge or ())
+        n = export_campaign(
+            campaign,
+            path,
+            engine=engine,
+            merge=merge or (),
+            reference=reference,  # type: ignore[arg-type]
+        )
     finally:
         lp.close()
     Console(stderr=True).print(f"exported {n} results of {campaign} to {path}")

@@ -301,16 +301,23 @@ def check_flow_result(
     assert len(dirs["endpoint"]) == 1
     e_endpoint = fake_energies(dirs["endpoint"][0])[0]
     unmatched = [fake_energies(d) for d in dirs["neb"]]
-    expected = {}
+    expected, expected_from_min = {}, {}
     for hop in result.hops:
         parsed = [e_endpoint + e for e in hop.energies[1:-1]]
         match = next(e for e in unmatched if e == pytest.approx(parsed, abs=1e-6))
         unmatched.remove(match)
-        expected[hop.hop_index] = max(0.0, *(e - e_endpoint for e in match))
+        relative = [0.0, *(e - e_endpoint for e in match)]
+        expected[hop.hop_index] = max(relative)
+        expected_from_min[hop.hop_index] = max(relative) - min(relative)
         assert hop.barrier == pytest.approx(expected[hop.hop_index], abs=0.01)
+        assert hop.barrier_from_min == pytest.approx(expected_from_min[hop.hop_index], abs=0.01)
         assert hop.energies[0] == 0
-    percolation = percolation_barrier([tuple(e) for e in result.extra["edges"]], expected)
+    edges = [tuple(e) for e in result.extra["edges"]]
+    percolation = percolation_barrier(edges, expected_from_min)  # E_b from the path minimum
+    assert result.reference == "path_minimum"
     assert result.e_b == pytest.approx(percolation.e_b, abs=0.01)
+    endpoint = percolation_barrier(edges, expected).e_b
+    assert result.extra["e_b_endpoint"] == pytest.approx(endpoint, abs=0.01)
     assert result.percolation_dimension == percolation.dimension >= 1
     assert result.percolating_hops == percolation.hop_indices
     assert result.engine == "vasp"
@@ -430,9 +437,11 @@ def test_vasp_engine_through_fireworks(
     dirs = job_dirs(tmp_path / "runs")
     assert (len(dirs["bulk"]), len(dirs["endpoint"]), len(dirs["neb"])) == (0, 1, 2)
     e_endpoint = fake_energies(dirs["endpoint"][0])[0]
-    expected = sorted(max(0.0, fake_energies(d)[0] - e_endpoint) for d in dirs["neb"])
+    relative = [fake_energies(d)[0] - e_endpoint for d in dirs["neb"]]
+    expected = sorted(max(0.0, e) for e in relative)
     assert sorted(h.barrier for h in result.hops) == pytest.approx(expected, abs=0.01)
-    assert result.e_b == pytest.approx(max(expected), abs=0.01)  # both hops needed for 1D
+    from_min = [abs(e) for e in relative]  # one image: max(0, e) - min(0, e)
+    assert result.e_b == pytest.approx(max(from_min), abs=0.01)  # both hops needed for 1D
     assert result.engine == "vasp"
 
 

@@ -79,20 +79,26 @@ def chgnet_result() -> tuple[BarrierResult, list[str]]:
 def test_chgnet_flow_gives_a_complete_barrier_result(chgnet_result):
     result, names = chgnet_result
     assert result.candidate_id == LI
-    assert (result.engine, result.fidelity, result.reference) == ("chgnet", "mlp-neb", "endpoint")
+    assert (result.engine, result.fidelity, result.reference) == (
+        "chgnet",
+        "mlp-neb",
+        "path_minimum",
+    )
     assert len(result.hops) == 3
     for hop in result.hops:
         assert len(hop.energies) == QUICK["n_images"] + 2
         assert hop.energies[0] == 0.0
         assert hop.barrier_from_min >= hop.barrier >= 0.0
         assert hop.n_steps is not None
-    barriers = sorted(h.barrier for h in result.hops)
-    # tavorite: one hop type only links pairs, so E_b is at least the second-lowest barrier
+    barriers = sorted(h.barrier_from_min for h in result.hops)
+    # tavorite: one hop type only links pairs, so E_b is the second-lowest barrier
     assert result.e_b == pytest.approx(barriers[1], abs=1e-9)
+    assert result.e_b_from_min == pytest.approx(result.e_b)
+    endpoint = sorted(h.barrier for h in result.hops)[1]
+    assert result.extra["e_b_endpoint"] == pytest.approx(endpoint, abs=1e-9)
+    assert endpoint <= result.e_b + 1e-9
     assert result.percolation_dimension == 1
     assert len(result.percolating_hops) == 2
-    assert result.e_b_from_min is not None
-    assert result.e_b_from_min >= result.e_b
     assert 0.0 < result.e_b < 1.5
     assert result.structure is not None
     assert result.volume == pytest.approx(result.structure["lattice"]["volume"], rel=1e-6)

@@ -142,7 +142,8 @@ def test_barrier_result_from_engine_agnostic_paths():
     assert result.e_b == pytest.approx(0.5)  # hops 0 and 1 form the chain
     assert result.e_b_from_min == pytest.approx(0.5)
     assert result.percolating_hops == [0, 1]
-    assert result.reference == "endpoint"
+    assert result.reference == "path_minimum"
+    assert result.extra["e_b_endpoint"] == pytest.approx(0.5)
     assert result.extra["unconverged_hops"] == [2]
     assert result.hops[2].converged is False
     assert result.hops[0].n_steps == 7

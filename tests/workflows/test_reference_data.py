@@ -40,14 +40,27 @@ def test_packaged_reference_records_are_complete_and_belong_to_the_space(engine)
             assert result.hops
             assert result.percolating_hops
             assert all(len(h.energies) == 7 for h in result.hops)  # 5 images + 2 endpoints
+            # E_b from the lowest image of each path; the endpoint value never above it
+            assert result.reference == "path_minimum"
+            assert result.e_b == pytest.approx(result.e_b_from_min)
+            assert result.extra["e_b_endpoint"] <= result.e_b + 1e-9
 
 
 def test_one_protocol_per_reference_set():
-    """Results made with different engine settings must not be mixed in one data set."""
+    """Results made with different engine settings must not be mixed in one data set.
+
+    Threads do not change a result; ``reference`` (the zero of E_b) is checked per record above.
+    """
     for engine in FILES:
         records = read_export(DATA / f"reference_{engine}.json.gz")
         physics = {
-            tuple(sorted((k, str(v)) for k, v in r["settings"].items() if k != "torch_threads"))
+            tuple(
+                sorted(
+                    (k, str(v))
+                    for k, v in r["settings"].items()
+                    if k not in ("torch_threads", "reference")
+                )
+            )
             for r in records
         }
         assert len(physics) == 1, f"{engine}: {len(physics)} different settings"

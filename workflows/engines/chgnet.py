@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from jobflow import Flow, Maker
 
 from workflows.jobs import chgnet_hop_nebs, chgnet_relax, find_hops_job
+from workflows.schemas import Reference
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -71,6 +72,10 @@ class ChgnetBarrierMaker(Maker):
         (see :func:`workflows.neb.run_neb`).
     torch_threads : int or None, default=None
         Torch threads per job; None means ``$TAVBO_TORCH_THREADS``, else 1.
+    reference : {"path_minimum", "endpoint"}, default="path_minimum"
+        What E_b is measured from: the lowest image of each hop's path, or the relaxed vacancy
+        endpoint (kept in ``extra["e_b_endpoint"]`` either way; see
+        :mod:`workflows.barrier_reference`).
     """
 
     engine: ClassVar[str] = "chgnet"
@@ -94,6 +99,7 @@ class ChgnetBarrierMaker(Maker):
     climb_after_fmax: float | None = 0.5
     use_symmetry: bool = True
     torch_threads: int | None = None
+    reference: Reference = "path_minimum"
 
     def neb_kwargs(self) -> dict:
         """Keyword arguments of :func:`workflows.neb.run_neb`."""
@@ -156,5 +162,6 @@ class ChgnetBarrierMaker(Maker):
                 "initial_volume": float(structure.volume),
             },
             torch_threads=self.torch_threads,
+            reference=self.reference,
         )
         return Flow([relax, hops, nebs], output=nebs.output, name=f"{self.name} {candidate_id}")

@@ -7,8 +7,9 @@ real engines. A composition missing from the table raises
 
 Table formats (energies in eV):
 
-* CSV with a header: ``candidate_id`` (or ``id``), ``e_b``, optional ``e_b_from_min`` and
-  optional ``hops`` (a JSON list, as below).
+* CSV with a header: ``candidate_id`` (or ``id``), ``e_b``, optional ``e_b_from_min``,
+  ``reference`` (what ``e_b`` is measured from, default ``endpoint``) and ``hops`` (a JSON
+  list, as below).
 * JSON: ``{"Na-Ga-P-F": 0.42, ...}``, or ``{"Na-Ga-P-F": {"e_b": 0.42, "hops": [...]}}``, or a
   list of records with ``candidate_id``.
 
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from jobflow import Flow, Maker, job
 
+from workflows.barrier_reference import REFERENCES, hop_barriers
 from workflows.errors import CalculationError, ConfigError
 from workflows.schemas import BarrierResult, HopBarrier
 
@@ -152,11 +154,14 @@ def _parse_row(row: Any, where: str) -> tuple[str, dict[str, Any]]:
         if isinstance(hops, str):
             hops = json.loads(hops)
         hops = [_hop(i, h) for i, h in enumerate(hops)]
+        reference = row.get("reference") or "endpoint"
+        if reference not in REFERENCES:
+            raise ValueError(f"unknown reference {reference!r}")
     except KeyError:
         raise ConfigError(f"{where} ({cid}): no e_b") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where} ({cid}): {exc}") from None
-    return str(cid), {"e_b": e_b, "e_b_from_min": from_min, "hops": hops}
+    return str(cid), {"e_b": e_b, "e_b_from_min": from_min, "hops": hops, "reference": reference}
 
 
 def _hop(index: int, hop: Any) -> dict[str, Any]:
@@ -192,7 +197,8 @@ def table_barrier(
     entry = entries[candidate_id]
     hops = [HopBarrier.model_validate(h) for h in entry["hops"]]
     e_b = entry["e_b"]
-    percolating = [h for h in hops if h.barrier <= e_b + 1e-9]
+    barriers = hop_barriers(hops, entry["reference"])
+    percolating = [h for h in hops if barriers[h.hop_index] <= e_b + 1e-9]
     from_min = entry["e_b_from_min"]
     if from_min is None and percolating:  # the network's highest hop, from its path minimum
         from_min = max(h.barrier_from_min for h in percolating)
@@ -202,6 +208,7 @@ def table_barrier(
         fidelity="table",
         e_b=e_b,
         e_b_from_min=from_min,
+        reference=entry["reference"],
         percolating_hops=[h.hop_index for h in percolating],
         hops=hops,
         settings={"table": table},

@@ -57,6 +57,7 @@ from jobflow import Flow, Maker
 
 from workflows.errors import ConfigError
 from workflows.potcars import check_potcars
+from workflows.schemas import Reference
 from workflows.vasp_barriers import collect_vasp_barrier, hop_barrier, hop_barrier_from_energies
 from workflows.vasp_hops import VaspHopsMaker, vasp_find_hops
 from workflows.vasp_images import Interpolation, map_endpoints, neb_images
@@ -184,6 +185,10 @@ class VaspBarrierMaker(Maker):
     wall_time : int or None, default=None
         Queue walltime of the VASP jobs in seconds: custodian's WalltimeHandler stops VASP
         cleanly (STOPCAR) 5 minutes before it, so a job near its limit leaves readable output.
+    reference : {"path_minimum", "endpoint"}, default="path_minimum"
+        What E_b is measured from: the lowest image of each hop's path, or the relaxed vacancy
+        endpoint (kept in ``extra["e_b_endpoint"]`` either way; see
+        :mod:`workflows.barrier_reference`).
 
     Examples
     --------
@@ -209,6 +214,7 @@ class VaspBarrierMaker(Maker):
     endpoint_symprec: float = 0.01
     check_potcars: bool = True
     wall_time: int | None = None
+    reference: Reference = "path_minimum"
 
     def make(self, structure: Structure, candidate_id: str) -> Flow:
         """Build the flow; its output is the composition's :class:`BarrierResult`.
@@ -280,6 +286,7 @@ class VaspBarrierMaker(Maker):
             hops.output,
             per_hop.output,
             settings=self.settings(neb_maker),
+            reference=self.reference,
         )
         jobs += [hops, per_hop, collect]
         flow = Flow(jobs, output=collect.output, name=f"{self.name} {candidate_id}")
@@ -295,6 +302,7 @@ class VaspBarrierMaker(Maker):
             "interpolation": self.interpolation,
             "max_distance": self.max_distance,
             "min_image_distance": self.min_image_distance,
+            "reference": self.reference,
             "potcar_functional": neb_gen.user_potcar_functional,
             "compensate_charge": getattr(neb_gen, "compensate_charge", None),
             "neb_incar_updates": {
