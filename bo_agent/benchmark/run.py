@@ -129,7 +129,7 @@ def run_benchmark(
         )
 
     best = min(target.values())
-    optimum = {k: v for k, v in target.items() if v <= best + 1e-9}
+    optimum = {k: v for k, v in target.items() if v <= best + settings.optimum_tol + 1e-9}
     taus: dict[str, float] = {}
     for tau in settings.taus if thresholds else ():
         if tau == "matched":

@@ -80,6 +80,10 @@ class BenchmarkSettings:
         Thresholds of Fig. 3, eV; ``"matched"`` is the data-set-matched one.
     matched_count : int, default=17
         Compositions below the matched tau (the report's count for Na below 0.3 eV).
+    optimum_tol : float, default=0.0
+        Fig. 2 counts every composition within this many eV of the lowest E_b as the optimum
+        (0: exact ties only). For a data set whose best compositions differ by less than the
+        engine's noise (a few meV for CHGNet NEB).
     acquisition : str, default="ei"
         Acquisition of the Fig.-2 runs (Fig. 3 uses ``below``).
     n_initial, q, groups, kernel, hyperprior
@@ -110,6 +114,7 @@ class BenchmarkSettings:
     stop_patience: int = 15
     taus: tuple[float | str, ...] = (0.3, "matched")
     matched_count: int = 17
+    optimum_tol: float = 0.0
     acquisition: str = "ei"
     n_initial: int = 5
     q: int = 1

@@ -291,7 +291,8 @@ def summary_markdown(run: BenchmarkRun) -> str:
             f"result (the pool), {run.n_source} {s.source_carrier} results for transfer"
             + (f" from `{s.source_data}`" if s.source_data else "")
         ),
-        f"- optimum: {opt}",
+        f"- optimum: {opt}"
+        + (f" (every E_b within {s.optimum_tol:g} eV of the lowest)" if s.optimum_tol else ""),
     ]
     for tau_name, tau in run.taus.items():
         lines.append(

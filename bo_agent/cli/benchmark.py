@@ -121,6 +121,15 @@ def benchmark(
             "(default 15; 0: the GP posterior alone).",
         ),
     ] = None,
+    optimum_tol: Annotated[
+        float | None,
+        typer.Option(
+            "--optimum-tol",
+            min=0.0,
+            help="Fig. 2: count every composition within this many eV of the lowest E_b as "
+            "the optimum (default 0: exact ties only).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of trial 0 (trial i: seed + i).")] = 0,
     space: SpaceOpt = None,
     replot: Annotated[
@@ -194,6 +203,8 @@ def benchmark(
         updates["acquisition"] = acquisition
     if stop_patience is not None:
         updates["stop_patience"] = stop_patience
+    if optimum_tol is not None:
+        updates["optimum_tol"] = optimum_tol
     if hyperprior is not None:
         if hyperprior not in HYPERPRIORS:
             raise ConfigError(
@@ -227,7 +238,7 @@ def benchmark(
         "--only": only, "--strategies": strategies,
         "--threshold-strategies": threshold_strategies, "--horizon": horizon,
         "--acquisition": acquisition, "--hyperprior": hyperprior, "--groups": groups,
-        "--stop-patience": stop_patience,
+        "--stop-patience": stop_patience, "--optimum-tol": optimum_tol,
         "--batch": batch if batch != 1 else None,
         "--carrier": carrier if carrier != "Na" else None,
         "--source-carrier": source_carrier if source_carrier != "Li" else None,

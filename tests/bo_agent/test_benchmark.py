@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -141,6 +142,20 @@ def test_library_run_is_paired_and_reproducible(full_table):
         n = min(5, len(ids["abo", k]), len(ids["random", k]))
         assert ids["abo", k][:n] == ids["random", k][:n]
     assert [r.seed for r in first.results if r.strategy == "abo"] == [0, 1]
+
+
+def test_an_optimum_tolerance_counts_near_ties_as_the_optimum(full_table):
+    data = load_benchmark_data(full_table)
+    na = sorted(data.carrier("Na").items(), key=lambda kv: kv[1])
+    tol = na[2][1] - na[0][1]  # the three lowest Na compositions
+    settings = BenchmarkSettings.quick(strategies=("random",), figures=("optimum",))
+    exact = run_benchmark(settings, data)
+    near = run_benchmark(replace(settings, optimum_tol=tol), data)
+    assert set(exact.optimum) == {na[0][0]}
+    assert set(near.optimum) == {k for k, _ in na[:3]}
+    assert [r.ids for r in near.results] == [
+        r.ids[: len(near_r.ids)] for r, near_r in zip(exact.results, near.results, strict=True)
+    ]  # same searches, stopped at the first of the three
 
 
 def _app():
