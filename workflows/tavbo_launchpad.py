@@ -207,6 +207,22 @@ class TavboLaunchPad(LaunchPad):
             logger.info("left %d offline queue job(s) in flight alone", len(in_queue))
         return sorted(lost)
 
+    def ping_launch(self, launch_id: int, ptime: Any = None, checkpoint: Any = None) -> None:
+        """FireWorks' ping, except that a launch it cannot read is skipped instead of raising.
+
+        A rocket pings from a thread. On the embedded store (mongomock, not thread-safe) a
+        launch being replaced by the main thread can be briefly missing, and FireWorks' ping
+        then raises ``ValueError``. That kills the ping thread, and with it the pings that keep a
+        long job from being judged lost. A missed ping is harmless: the next one comes
+        ``PING_TIME_SECS`` later.
+        """
+        try:
+            super().ping_launch(launch_id, ptime=ptime, checkpoint=checkpoint)
+        except ValueError as exc:
+            if "No Launch exists" not in str(exc):
+                raise
+            logger.debug("ping of launch %s skipped: %s", launch_id, exc)
+
     # -- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:

@@ -247,6 +247,24 @@ def test_reset_empties_results_and_job_outputs(launchpad):
     assert launchpad.job_store.docs_store._collection.count_documents({}) == 0
 
 
+def test_a_ping_of_a_launch_that_cannot_be_read_keeps_the_ping_thread_alive(launchpad, monkeypatch):
+    from fireworks import FWorker, LaunchPad
+
+    launchpad.add_wf(_firework("pinged"))
+    fw_id = launchpad.get_fw_ids({"name": "pinged"})[0]
+    _, launch_id = launchpad.checkout_fw(FWorker(), str(Path.cwd()), fw_id=fw_id)
+    launchpad.ping_launch(launch_id)  # a real ping still updates the launch
+    assert launchpad.launches.find_one({"launch_id": launch_id})["state"] == "RUNNING"
+    launchpad.ping_launch(launch_id + 999)  # briefly missing (embedded race): skipped
+
+    def broken(self, launch_id):
+        raise ValueError("corrupt launch document")
+
+    monkeypatch.setattr(LaunchPad, "get_launch_by_id", broken)
+    with pytest.raises(ValueError, match="corrupt"):  # any other failure still surfaces
+        launchpad.ping_launch(launch_id)
+
+
 def test_lost_runs_are_requeued_and_workflow_locks_cleared(launchpad):
     launchpad.add_wf(_firework("lost"))
     fw_id = launchpad.get_fw_ids({"name": "lost"})[0]
