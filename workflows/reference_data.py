@@ -100,6 +100,7 @@ def read_barrier_summaries(spec: str | Path, option: str = "--data") -> tuple[li
     campaign, fidelity and date; a plain barrier table (CSV/JSON of the ``table`` engine) has
     only E_b and hops, and its engine is shown as ``table``.
     """
+    from workflows.documents import endpoint_e_b
     from workflows.engines.table import read_table
     from workflows.export import read_export
 
@@ -126,6 +127,9 @@ def read_barrier_summaries(spec: str | Path, option: str = "--data") -> tuple[li
                 "Z": z,
                 "e_b": entry["e_b"],
                 "e_b_from_min": entry.get("e_b_from_min"),
+                "e_b_endpoint": endpoint_e_b(
+                    entry["e_b"], entry.get("reference"), rec.get("extra")
+                ),
                 "fidelity": rec.get("fidelity"),
                 "n_hops": len(entry.get("hops") or []),
                 "decision": None,

@@ -57,6 +57,19 @@ def test_filters_and_sorting_apply_to_an_exported_file(export_file):
     assert [r["id"] for r in json.loads(by_id.output)] == ["Li-Ga-P-F", "Na-Al-P-F", "Na-Ga-P-F"]
 
 
+def test_the_endpoint_barrier_is_listed_next_to_e_b_whatever_it_is_measured_from(tmp_path):
+    path = tmp_path / "mixed.json"
+    old = _record("Li-Ga-P-F", 0.25)  # stored before the reference existed: from the endpoint
+    new = {**_record("Li-Nd-W-O", 0.93), "e_b_from_min": 0.93, "reference": "path_minimum"}
+    write_records([old, {**new, "extra": {"e_b_endpoint": 0.0}}], path)
+    result = CliRunner().invoke(app, ["barriers", "--data", str(path), "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = {r["id"]: r for r in _csv_rows(result.output)}
+    assert float(rows["Li-Ga-P-F"]["e_b_endpoint"]) == pytest.approx(0.25)
+    assert float(rows["Li-Nd-W-O"]["e_b"]) == pytest.approx(0.93)
+    assert float(rows["Li-Nd-W-O"]["e_b_endpoint"]) == pytest.approx(0.0)
+
+
 def test_a_plain_barrier_table_is_listed_as_the_table_engine(tmp_path):
     table = tmp_path / "mine.csv"
     table.write_text("candidate_id,e_b\nNa-Ga-P-F,0.42\nNa-Al-P-F,0.30\n")
