@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 
 # Fig. 2 analogue: every tavbo strategy, 50 trials
 tavbo benchmark --data "$data" --only optimum --out "$out/$data-fig2"
+# Fig. 2 with near-ties: every composition within 10 meV of the lowest E_b counts as the optimum
+tavbo benchmark --data "$data" --only optimum --optimum-tol 0.01 --out "$out/$data-fig2-tol10meV"
 # The threshold goal's stopping rule (patience 15, the default, and the GP posterior alone)
 tavbo benchmark --data "$data" --only stopping --trials 30 --out "$out/$data-stopping"
 tavbo benchmark --data "$data" --only stopping --trials 30 --stop-patience 0 \
