@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark docs/benchmarks.md reports on a reference data set, in one go.
 #
-#   bash benchmarks/reference_benchmarks.sh chgnet     # about 1-1.5 h on 2 cores
+#   bash benchmarks/reference_benchmarks.sh chgnet     # about 2.5 h on 2 idle cores (Fig. 3: ~80 min)
 #   bash benchmarks/reference_benchmarks.sh bvse
 #
 # Writes benchmarks/results/<data>-{fig2,fig3,peers,ladder,hp-*}, the E_b maps and, for chgnet, the
