@@ -44,13 +44,15 @@ class BarrierResult(BaseModel):
     engine: str = Field(description="Engine name: vasp, chgnet, bvse or table")
     fidelity: Fidelity = Field(description="What kind of estimate E_b is")
     e_b: float = Field(
-        description="Migration energy: lowest barrier at which hops percolate, from endpoint, eV"
+        description="Migration energy: lowest barrier at which hops percolate, from reference, eV"
     )
     e_b_from_min: float | None = Field(
         None, description="Same, measured from the lowest point of each path, eV"
     )
     reference: Reference = Field(
-        "endpoint", description="Which zero e_b uses; e_b_from_min always uses path_minimum"
+        "endpoint",
+        description="Which zero e_b uses (engines default to path_minimum; results stored "
+        "before that field existed used endpoint); e_b_from_min always uses path_minimum",
     )
     percolation_dimension: int | None = Field(
         None, description="Dimension (1-3) of the network percolating at e_b"
