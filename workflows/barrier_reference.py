@@ -26,7 +26,14 @@ from workflows.schemas import BarrierResult, HopBarrier, Reference
 if TYPE_CHECKING:
     from workflows.percolation import PercolationResult
 
-__all__ = ["REFERENCES", "hop_barriers", "percolate_hops", "with_reference"]
+__all__ = [
+    "REFERENCES",
+    "endpoint_e_b",
+    "hop_barriers",
+    "percolate_by_reference",
+    "percolate_hops",
+    "with_reference",
+]
 
 #: Every E_b reference, in the order the CLI lists them.
 REFERENCES: tuple[str, ...] = get_args(Reference)
@@ -46,6 +53,25 @@ def percolate_hops(
     from workflows.percolation import percolation_barrier
 
     return percolation_barrier(edges, hop_barriers(hops, reference))
+
+
+def percolate_by_reference(
+    hops: Sequence[HopBarrier], edges: Iterable[object]
+) -> dict[str, PercolationResult]:
+    """:func:`percolate_hops` for every reference, keyed by reference."""
+    edges = list(edges)
+    return {ref: percolate_hops(hops, edges, ref) for ref in REFERENCES}  # type: ignore[arg-type]
+
+
+def endpoint_e_b(e_b: float | None, reference: str | None, extra: object) -> float | None:
+    """E_b measured from the vacancy endpoint, whichever reference ``e_b`` uses (None: unknown).
+
+    Results stored before ``reference`` existed were measured from the endpoint.
+    """
+    if (reference or "endpoint") == "endpoint":
+        return e_b
+    value = extra.get("e_b_endpoint") if isinstance(extra, dict) else None
+    return float(value) if value is not None else None
 
 
 def with_reference(result: BarrierResult, reference: Reference) -> BarrierResult:
@@ -71,8 +97,8 @@ def with_reference(result: BarrierResult, reference: Reference) -> BarrierResult
             f"{result.candidate_id} ({result.engine}): no per-hop energy profiles, so its E_b "
             f"({result.reference}) cannot be measured from the {reference}"
         )
-    chosen = percolate_hops(result.hops, edges, reference)
-    endpoint = percolate_hops(result.hops, edges, "endpoint")
+    by_reference = percolate_by_reference(result.hops, edges)
+    chosen, endpoint = by_reference[reference], by_reference["endpoint"]
     settings = dict(result.settings)
     if "reference" in settings:  # a maker that records its reference: keep the record true
         settings["reference"] = reference

@@ -32,6 +32,7 @@ from mongoengine import (
     StringField,
 )
 
+from workflows.barrier_reference import endpoint_e_b
 from workflows.errors import ConfigError, DatabaseError
 from workflows.launchpad import BARRIERS_COLLECTION, DB_ALIAS, current_launchpad
 from workflows.schemas import BarrierResult, HopBarrier
@@ -153,24 +154,13 @@ class BarrierDocument(Document):
             "Z": self.z,
             "e_b": self.e_b,
             "e_b_from_min": self.e_b_from_min,
-            "e_b_endpoint": endpoint_e_b(self.e_b, self.reference, self.extra),
+            "e_b_endpoint": endpoint_e_b(self.e_b, self.reference, dict(self.extra or {})),
             "fidelity": self.fidelity,
             "n_hops": len(self.hops),
             "decision": self.decision,
             "fw_ids": list(prov.fw_ids or []),
             "created": self.created.isoformat(timespec="seconds") if self.created else None,
         }
-
-
-def endpoint_e_b(e_b: float | None, reference: str | None, extra: Any) -> float | None:
-    """E_b measured from the vacancy endpoint, whichever reference ``e_b`` uses (None: unknown).
-
-    Results stored before ``reference`` existed were measured from the endpoint.
-    """
-    if (reference or "endpoint") == "endpoint":
-        return e_b
-    value = (extra or {}).get("e_b_endpoint")
-    return float(value) if value is not None else None
 
 
 def _hop_dict(hop: HopDocument) -> dict[str, Any]:

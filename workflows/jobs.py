@@ -151,7 +151,7 @@ def build_barrier_result(
     CalculationError
         If a hop has no path, or the hops do not percolate.
     """
-    from workflows.barrier_reference import percolate_hops
+    from workflows.barrier_reference import percolate_by_reference
 
     by_hop = {int(p["hop_index"]): p for p in map(_path, paths)}
     missing = [h.hop_index for h in hopset.hops if h.hop_index not in by_hop]
@@ -172,9 +172,9 @@ def build_barrier_result(
                 n_steps=path.get("n_steps"),
             )
         )
-    endpoint = percolate_hops(hops, hopset.edges, "endpoint")
-    from_min = percolate_hops(hops, hopset.edges, "path_minimum")
-    chosen = from_min if reference == "path_minimum" else endpoint
+    by_reference = percolate_by_reference(hops, hopset.edges)
+    endpoint, from_min = by_reference["endpoint"], by_reference["path_minimum"]
+    chosen = by_reference[reference]
     if endpoint.e_b is None:
         raise CalculationError(
             f"{candidate_id}: the {len(hops)} hops up to {hopset.max_distance} A do not "

@@ -100,7 +100,7 @@ def read_barrier_summaries(spec: str | Path, option: str = "--data") -> tuple[li
     campaign, fidelity and date; a plain barrier table (CSV/JSON of the ``table`` engine) has
     only E_b and hops, and its engine is shown as ``table``.
     """
-    from workflows.documents import endpoint_e_b
+    from workflows.barrier_reference import endpoint_e_b
     from workflows.engines.table import read_table
     from workflows.export import read_export
 

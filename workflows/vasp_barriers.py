@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from jobflow import job
 
-from workflows.barrier_reference import percolate_hops
+from workflows.barrier_reference import percolate_by_reference
 from workflows.errors import CalculationError
 from workflows.hops import Endpoints, HopInfo, HopSet
 from workflows.schemas import BarrierResult, HopBarrier, Reference
@@ -162,9 +162,9 @@ def collect_vasp_barrier(
     hops = [HopBarrier.model_validate(h) if isinstance(h, dict) else h for h in hops]
     hops = sorted(hops, key=lambda h: h.hop_index)
     edges = hopset.edges
-    endpoint = percolate_hops(hops, edges, "endpoint")
-    from_min = percolate_hops(hops, edges, "path_minimum")
-    result = from_min if reference == "path_minimum" else endpoint
+    by_reference = percolate_by_reference(hops, edges)
+    endpoint, from_min = by_reference["endpoint"], by_reference["path_minimum"]
+    result = by_reference[reference]
     if result.e_b is None:
         raise CalculationError(
             f"{candidate_id}: the {len(hops)} hops up to {hopset.max_distance} A do not "
