@@ -25,8 +25,10 @@ def main() -> None:
         if not reference_path(name).exists():
             print(f"{name}: no packaged reference yet")
             continue
-        values, _ = read_barrier_values(name)
+        values, _, unconverged = read_barrier_values(name)
         title = f"{name} reference: E_b of {len(values)} of {len(space)} compositions"
+        if unconverged:
+            title += f" ({len(unconverged)} unconverged NEBs left out)"
         path = plot_barrier_map(values, space, args.out / f"{name}.png", title=title)
         print(f"{name}: {len(values)} compositions -> {path}")
 

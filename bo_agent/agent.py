@@ -4,7 +4,8 @@ One round (:meth:`CampaignAgent.step`):
 
 1. renew the lease (only one agent runs a campaign at a time);
 2. sync: for every pending candidate read its workflow's state; COMPLETED -> ``done`` with E_b
-   (ingesting the result document if the worker could not write it), FIZZLED/DEFUSED ->
+   (ingesting the result document if the worker could not write it; a result whose NEB did not
+   converge is ``failed`` unless the campaign says ``unconverged: use``), FIZZLED/DEFUSED ->
    ``failed`` with the error, lost runs -> rerun or fail; a reserved candidate whose workflow
    never reached the LaunchPad (the agent died in between) is submitted now;
 3. stop if the budget, the pool or the goal says so;
@@ -44,6 +45,7 @@ from bo_agent.strategy import Pool, build_pool, decide
 from workflows.composition_space import CompositionSpace, load_space
 from workflows.errors import ConfigError
 from workflows.reference_data import read_barrier_values
+from workflows.schemas import unconverged_hops
 
 if TYPE_CHECKING:
     from fireworks import LaunchPad
@@ -265,6 +267,12 @@ class CampaignAgent:
                 doc = stored_barrier(self.lp, rec.candidate_id, self.config.engine, self.name)
                 if doc is None:
                     continue  # unreadable for now; try again next round
+                if msg := self._rejected(doc):
+                    CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
+                        set__status=Status.failed.value, set__error=msg, set__finished=utcnow()
+                    )
+                    report.failed.append((rec.candidate_id, msg))
+                    continue
                 CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
                     set__status=Status.done.value,
                     set__e_b=float(doc.e_b),
@@ -279,6 +287,16 @@ class CampaignAgent:
                 )
                 report.failed.append((rec.candidate_id, msg))
         return report
+
+    def _rejected(self, doc: Any) -> str | None:
+        """Why a finished result must not enter the GP (an unconverged NEB), or None."""
+        hops = unconverged_hops(doc.hops)
+        if not hops or self.config.unconverged == "use":
+            return None
+        return (
+            f"NEB of hops {hops} did not converge: E_b {doc.e_b:.3f} eV kept in the barrier "
+            "store but not used (campaign option unconverged: use would)"
+        )
 
     def handle_lost_runs(self, expiration_secs: float, report: RoundReport) -> None:
         """Rerun (up to ``max_reruns``) or fail evaluations whose rocket stopped pinging."""
@@ -353,7 +371,9 @@ class CampaignAgent:
         if cfg.source_campaign:
             return load_observations(cfg.source_campaign)
         if self._source_data is None:
-            values, _ = read_barrier_values(str(cfg.source_data), "source_data")
+            values = read_barrier_values(
+                str(cfg.source_data), "source_data", unconverged=cfg.unconverged == "use"
+            ).values
             carrier = self._source_carrier()
             ids = (c.id for c in self.space.filter(A=carrier))
             self._source_data = {cid: values[cid] for cid in ids if cid in values}

@@ -94,6 +94,11 @@ class CampaignConfig(BaseModel):
         "rerun", description="What to do with a lost (killed) evaluation"
     )
     max_reruns: int = Field(1, ge=0, description="Reruns of a lost evaluation before failing it")
+    unconverged: Literal["fail", "use"] = Field(
+        "fail",
+        description="A finished evaluation whose NEB of some hop did not converge: fail "
+        "(kept in the barrier store, left out of the GP, never proposed again) or use its E_b",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CampaignConfig:

@@ -35,7 +35,7 @@ from mongoengine import (
 from workflows.barrier_reference import endpoint_e_b
 from workflows.errors import ConfigError, DatabaseError
 from workflows.launchpad import BARRIERS_COLLECTION, DB_ALIAS, current_launchpad
-from workflows.schemas import BarrierResult, HopBarrier
+from workflows.schemas import BarrierResult, HopBarrier, unconverged_hops
 
 __all__ = [
     "SORT_KEYS",
@@ -157,6 +157,7 @@ class BarrierDocument(Document):
             "e_b_endpoint": endpoint_e_b(self.e_b, self.reference, dict(self.extra or {})),
             "fidelity": self.fidelity,
             "n_hops": len(self.hops),
+            "converged": not unconverged_hops(self.hops),
             "decision": self.decision,
             "fw_ids": list(prov.fw_ids or []),
             "created": self.created.isoformat(timespec="seconds") if self.created else None,

@@ -24,7 +24,7 @@ import numpy as np
 from jobflow import Flow, Response, job
 
 from workflows.errors import CalculationError
-from workflows.schemas import BarrierResult, Fidelity, HopBarrier, Reference
+from workflows.schemas import BarrierResult, Fidelity, HopBarrier, Reference, unconverged_hops
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -180,7 +180,7 @@ def build_barrier_result(
             f"{candidate_id}: the {len(hops)} hops up to {hopset.max_distance} A do not "
             "percolate; raise max_hop_distance"
         )
-    unconverged = [h.hop_index for h in hops if not h.converged]
+    unconverged = unconverged_hops(hops)
     if unconverged:
         logger.warning("%s: NEB of hops %s did not converge", candidate_id, unconverged)
     structure = hopset.structure

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 from workflows.errors import ConfigError
 
 __all__ = [
     "REFERENCE_DATA",
+    "BarrierValues",
     "read_barrier_summaries",
     "read_barrier_values",
     "reference_path",
@@ -33,8 +35,21 @@ def reference_path(name: str) -> Path:
     return Path(workflows.data.__file__).parent / f"reference_{name}.json.gz"
 
 
-def read_barrier_values(spec: str | Path, option: str = "--data") -> tuple[dict[str, float], Path]:
+class BarrierValues(NamedTuple):
+    """E_b of a barrier table, split by whether every NEB of the composition converged."""
+
+    values: dict[str, float]  #: finite E_b (eV) of converged results, by candidate ID
+    path: Path  #: the file they were read from
+    unconverged: frozenset[str] = frozenset()  #: IDs left out: a hop's NEB did not converge
+
+
+def read_barrier_values(
+    spec: str | Path, option: str = "--data", *, unconverged: bool = False
+) -> BarrierValues:
     """Finite E_b (eV) by candidate ID of a packaged reference (by name) or a barrier table.
+
+    A result whose NEB of some hop did not converge is left out of ``values`` (and listed in
+    ``unconverged``), as a campaign leaves it out of its GP, unless ``unconverged`` is True.
 
     Parameters
     ----------
@@ -43,11 +58,8 @@ def read_barrier_values(spec: str | Path, option: str = "--data") -> tuple[dict[
         reads, such as a ``tavbo screen --export`` file.
     option : str, default="--data"
         How the user gave ``spec``, for the error message.
-
-    Returns
-    -------
-    values, path
-        The E_b and the file they were read from.
+    unconverged : bool, default=False
+        Keep unconverged results in ``values`` (the campaign option ``unconverged: use``).
 
     Raises
     ------
@@ -56,14 +68,22 @@ def read_barrier_values(spec: str | Path, option: str = "--data") -> tuple[dict[
         not exist or cannot be parsed, or it holds no finite E_b.
     """
     from workflows.engines.table import read_table
+    from workflows.schemas import HopBarrier, unconverged_hops
 
     path = resolve_data(spec, option)
     table = read_table(path)
     values = {cid: float(row["e_b"]) for cid, row in table.items() if row["e_b"] is not None}
     values = {k: v for k, v in values.items() if math.isfinite(v)}
+    flagged = frozenset(
+        cid
+        for cid in values
+        if unconverged_hops(HopBarrier.model_validate(h) for h in table[cid]["hops"])
+    )
+    if not unconverged:
+        values = {k: v for k, v in values.items() if k not in flagged}
     if not values:
         raise ConfigError(f"barrier table {path} holds no finite E_b")
-    return values, path
+    return BarrierValues(values, path, flagged)
 
 
 def resolve_data(spec: str | Path, option: str = "--data") -> Path:
@@ -103,6 +123,7 @@ def read_barrier_summaries(spec: str | Path, option: str = "--data") -> tuple[li
     from workflows.barrier_reference import endpoint_e_b
     from workflows.engines.table import read_table
     from workflows.export import read_export
+    from workflows.schemas import HopBarrier, unconverged_hops
 
     path = resolve_data(spec, option)
     table = read_table(path)  # validates every entry, whatever the format
@@ -132,6 +153,9 @@ def read_barrier_summaries(spec: str | Path, option: str = "--data") -> tuple[li
                 ),
                 "fidelity": rec.get("fidelity"),
                 "n_hops": len(entry.get("hops") or []),
+                "converged": not unconverged_hops(
+                    HopBarrier.model_validate(h) for h in entry.get("hops") or []
+                ),
                 "decision": None,
                 "fw_ids": [],
                 "created": rec.get("date"),

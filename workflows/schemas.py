@@ -6,11 +6,12 @@ are in eV, lengths in angstrom.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-__all__ = ["BarrierResult", "Fidelity", "HopBarrier", "Reference"]
+__all__ = ["BarrierResult", "Fidelity", "HopBarrier", "Reference", "unconverged_hops"]
 
 #: What an engine's E_b is worth: a NEB on a DFT or ML potential, a rough BVSE estimate, a table.
 Fidelity = Literal["dft-neb", "mlp-neb", "bvse-rough", "table"]
@@ -35,6 +36,15 @@ class HopBarrier(BaseModel):
     barrier_from_min: float = Field(description="max(E) - min(E) along the path, eV")
     converged: bool = Field(True, description="Whether the NEB met its force criterion")
     n_steps: int | None = Field(None, description="Optimiser steps taken by the NEB")
+
+
+def unconverged_hops(hops: Iterable[Any]) -> list[int]:
+    """``hop_index`` of every hop whose NEB stopped before meeting its force criterion.
+
+    Works on :class:`HopBarrier` models and on stored hop documents alike. Any such hop makes
+    E_b unreliable, not only a percolating one: its true barrier may lie below E_b.
+    """
+    return [int(h.hop_index) for h in hops if getattr(h, "converged", True) is False]
 
 
 class BarrierResult(BaseModel):

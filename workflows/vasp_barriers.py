@@ -19,7 +19,7 @@ from jobflow import job
 from workflows.barrier_reference import percolate_by_reference
 from workflows.errors import CalculationError
 from workflows.hops import Endpoints, HopInfo, HopSet
-from workflows.schemas import BarrierResult, HopBarrier, Reference
+from workflows.schemas import BarrierResult, HopBarrier, Reference, unconverged_hops
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -187,7 +187,7 @@ def collect_vasp_barrier(
         versions=_versions(),
         extra={
             "e_b_endpoint": endpoint.e_b,
-            "unconverged_hops": [h.hop_index for h in hops if not h.converged],
+            "unconverged_hops": unconverged_hops(hops),
             "thresholds": {str(k): v for k, v in result.thresholds.items()},
             "carrier": hopset.carrier,
             "hop_cutoff": hopset.max_distance,

@@ -28,10 +28,16 @@ __all__ = [
 
 @dataclass(frozen=True)
 class BenchmarkData:
-    """A fully known data set: E_b (eV) by candidate ID, and where it came from."""
+    """A fully known data set: E_b (eV) by candidate ID, and where it came from.
+
+    ``failed`` lists compositions whose evaluation fails: their NEB did not converge, so a
+    campaign (option ``unconverged: fail``, the default) leaves them out of the GP. They stay in
+    a benchmark's pool; proposing one costs an evaluation and teaches the GP nothing.
+    """
 
     values: dict[str, float]
     source: str
+    failed: frozenset[str] = frozenset()
 
     def carrier(self, carrier: str) -> dict[str, float]:
         """The entries of one carrier (IDs start with ``"<carrier>-"``)."""
@@ -95,5 +101,5 @@ def load_benchmark_data(spec: str | Path, option: str = "--data") -> BenchmarkDa
             f"{option} {spec}: no such file; expected one of {[*REFERENCE_DATA, 'synthetic']} "
             "or a CSV/JSON barrier table"
         )
-    values, path = read_barrier_values(spec, option)
-    return BenchmarkData(values=values, source=str(path))
+    values, path, unconverged = read_barrier_values(spec, option)
+    return BenchmarkData(values=values, source=str(path), failed=unconverged)

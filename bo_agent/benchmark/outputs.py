@@ -105,6 +105,7 @@ def write_outputs(run: BenchmarkRun, out: Path) -> dict[str, Path]:
         "below": run.below,
         "wall_seconds": run.wall_seconds,
         "n_pool": run.n_pool,
+        "n_failed": run.n_failed,
         "n_source": run.n_source,
         "trials": [
             {k: v for k, v in asdict(r).items() if k not in ("ids", "e_b", "steps")}
@@ -167,7 +168,7 @@ def read_outputs(out: Path) -> BenchmarkRun:
                 tau=t["tau"],
                 tau_name=t["tau_name"],
                 ids=[r["candidate_id"] for r in trace],
-                e_b=[float(r["e_b"]) if r["e_b"] else None for r in trace],
+                e_b=[float(r["e_b"]) if r["e_b"] not in ("", None) else None for r in trace],
                 steps=[r["step"] for r in trace],
                 cpu_seconds=t["cpu_seconds"],
                 stop_reason=t.get("stop_reason"),
@@ -186,6 +187,7 @@ def read_outputs(out: Path) -> BenchmarkRun:
         results=results,
         wall_seconds=record["wall_seconds"],
         n_pool=n_pool,
+        n_failed=int(record.get("n_failed", 0)),
         n_source=n_source,
         command=record.get("command", ""),
     )

@@ -46,6 +46,7 @@ class BenchmarkRun:
     results: list[TrialResult]
     wall_seconds: float
     n_pool: int = 0
+    n_failed: int = 0  # target compositions in the pool whose evaluation fails (unconverged)
     n_source: int = 0
     files: dict[str, Path] = field(default_factory=dict)
     command: str = ""

@@ -75,7 +75,7 @@ def run_benchmark(
     settings : BenchmarkSettings
     data : BenchmarkData
         From :func:`load_benchmark_data`; target-carrier IDs without a result are left out of
-        the pool.
+        the pool, those in ``data.failed`` (unconverged NEBs) stay in it as failed evaluations.
     source_data : BenchmarkData, optional
         Source results of the transfer strategies (``settings.source_data``); default ``data``.
     out : str or Path, optional
@@ -108,6 +108,7 @@ def run_benchmark(
             f"data set {data.source} has {len(target)} {settings.carrier} results in the space; "
             f"a benchmark needs at least {settings.n_initial + 2}"
         )
+    failed = frozenset(c.id for c in space.filter(A=settings.carrier) if c.id in data.failed)
     source_set = source_data if source_data is not None else data
     source = {
         c.id: source_set.values[c.id]
@@ -145,6 +146,7 @@ def run_benchmark(
         source=source,
         optimum=frozenset(optimum),
         below={k: frozenset(v) for k, v in below.items()},
+        failed=failed,
     )
     tasks: list[_Task] = []
     if "optimum" in figures:
@@ -187,6 +189,7 @@ def run_benchmark(
         results=results,
         wall_seconds=time.perf_counter() - started,
         n_pool=len(target),
+        n_failed=len(failed),
         n_source=len(source),
         command=command,
     )

@@ -291,6 +291,14 @@ def summary_markdown(run: BenchmarkRun) -> str:
             f"result (the pool), {run.n_source} {s.source_carrier} results for transfer"
             + (f" from `{s.source_data}`" if s.source_data else "")
         ),
+    ]
+    if run.n_failed:
+        lines.append(
+            f"- {run.n_failed} more {s.carrier} compositions in the pool whose NEB did not "
+            "converge: evaluating one fails (it costs an evaluation, the GP gets nothing), "
+            "as in a campaign; peer codes never see them"
+        )
+    lines += [
         f"- optimum: {opt}"
         + (f" (every E_b within {s.optimum_tol:g} eV of the lowest)" if s.optimum_tol else ""),
     ]

@@ -11,7 +11,7 @@ whose workers get the shared :class:`_Context` (pools and data) once, through
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from bo_agent.benchmark.results import TrialResult
@@ -43,7 +43,12 @@ class _Context:
     source: dict[str, float]
     optimum: frozenset[str]
     below: dict[str, frozenset[str]]
+    failed: frozenset[str] = frozenset()  # in the pool, answered as failed evaluations
     pools: dict[bool, Pool] = field(default_factory=dict)
+
+    def peer_pool(self) -> Pool:
+        """The pool without ``failed``: a peer code needs an E_b for every evaluation."""
+        return _restrict(self.pool(False), self.values)
 
     def pool(self, transfer: bool) -> Pool:
         if transfer not in self.pools:
@@ -56,12 +61,12 @@ class _Context:
                 self.settings.groups,
                 source_carrier=self.settings.source_carrier if transfer else None,
             )
-            self.pools[transfer] = _restrict(full, self.values)
+            self.pools[transfer] = _restrict(full, {*self.values, *self.failed})
         return self.pools[transfer]
 
 
-def _restrict(pool: Pool, known: Mapping[str, float]) -> Pool:
-    """The pool rows with a known E_b (features unchanged: standardised over the space)."""
+def _restrict(pool: Pool, known: Collection[str]) -> Pool:
+    """The pool rows in ``known`` (features unchanged: standardised over the space)."""
     rows = [i for i, cid in enumerate(pool.ids) if cid in known]
     if len(rows) == len(pool.ids):
         return pool
@@ -98,7 +103,7 @@ def _run_task(task: _Task) -> TrialResult:
     if transfer == "peer":
         from bo_agent.peers import run_peer
 
-        pool = ctx.pool(False)
+        pool = ctx.peer_pool()
         trace = run_peer(
             model,
             pool,

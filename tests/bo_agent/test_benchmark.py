@@ -25,6 +25,7 @@ from bo_agent.benchmark import (
     parse_strategy,
     run_benchmark,
     strategy_label,
+    summary_markdown,
     summary_rows,
 )
 from workflows.errors import ConfigError
@@ -158,6 +159,25 @@ def test_an_optimum_tolerance_counts_near_ties_as_the_optimum(full_table):
     ]  # same searches, stopped at the first of the three
 
 
+def test_unconverged_compositions_stay_in_the_pool_as_failed_evaluations(full_table):
+    full = load_benchmark_data(full_table)
+    na = sorted(full.carrier("Na"))
+    flagged = frozenset(na[::4])  # a quarter of the pool: every trial meets some
+    data = BenchmarkData(
+        {k: v for k, v in full.values.items() if k not in flagged}, "flagged", failed=flagged
+    )
+    settings = BenchmarkSettings.quick(strategies=("random",), figures=("optimum",), trials=3)
+    run = run_benchmark(settings, data)
+    assert (run.n_pool, run.n_failed) == (len(na) - len(flagged), len(flagged))
+    assert not set(run.optimum) & flagged
+    steps = [(cid, e) for r in run.results for cid, e in zip(r.ids, r.e_b, strict=True)]
+    assert any(cid in flagged for cid, _ in steps)
+    assert all((e is None) == (cid in flagged) for cid, e in steps)
+    assert f"{len(flagged)} more Na compositions in the pool whose NEB did not converge" in (
+        summary_markdown(run)
+    )
+
+
 def _app():
     from bo_agent.cli.app import TavboTyper
     from bo_agent.cli.benchmark import benchmark
@@ -249,6 +269,19 @@ def test_physbo_peer_starts_from_tavbos_initial_points(full_table):
     assert trace.strategies[-1] == "physbo"
     with pytest.raises(ConfigError, match="no threshold"):
         run_peer("physbo", pool, data, seed=3, horizon=7, tau=0.3)
+
+
+def test_peers_never_get_an_unconverged_composition(full_table):
+    pytest.importorskip("physbo")
+    full = load_benchmark_data(full_table)
+    flagged = frozenset(sorted(full.carrier("Na"))[::3])
+    data = BenchmarkData(
+        {k: v for k, v in full.values.items() if k not in flagged}, "flagged", failed=flagged
+    )
+    settings = BenchmarkSettings.quick(strategies=("physbo",), figures=("optimum",), trials=2)
+    run = run_benchmark(settings, data)
+    assert all(len(r.ids) > 5 for r in run.results)
+    assert not {cid for r in run.results for cid in r.ids} & flagged
 
 
 def test_synthetic_data_mimics_the_reports_counts():

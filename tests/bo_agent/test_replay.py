@@ -134,6 +134,58 @@ def test_missing_result_fails_like_a_fizzled_workflow(clean_lp, full_table):
     assert len(trace.ids) == 7
 
 
+def _with_unconverged(table, ids, path):
+    """The table as JSON records, with the NEB of one hop of each of ``ids`` unconverged."""
+    import json
+
+    from workflows.engines.table import read_table
+
+    rows = [
+        {"candidate_id": cid, "e_b": row["e_b"],
+         "hops": [{"barrier": row["e_b"], "converged": cid not in ids, "n_steps": 300}]}
+        for cid, row in read_table(table).items()
+    ]  # fmt: skip
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def test_unconverged_result_is_failed_and_left_out_of_the_gp_live_and_in_replay(
+    clean_lp, full_table, tmp_path
+):
+    from bo_agent.agent import load_observations
+    from bo_agent.benchmark import load_benchmark_data
+    from bo_agent.state import CandidateRecord
+
+    kw = {"model": "abo", "budget": 7, "seed": 4}
+    doomed = _replay_ids(full_table, **kw).ids[2]
+    table = _with_unconverged(full_table, {doomed}, tmp_path / "flagged.json")
+    live = _live_ids(clean_lp, table, **kw)
+    rec = CandidateRecord.objects.get(campaign="live", candidate_id=doomed)
+    assert rec.status == "failed"
+    assert "did not converge" in rec.error
+    assert "unconverged: use" in rec.error
+    assert doomed not in load_observations("live")
+    # the benchmark's data set keeps it out of the answers: the replay fails it the same way
+    data = load_benchmark_data(table)
+    assert data.failed == {doomed}
+    assert doomed not in data.values
+    trace = _replay_ids(full_table, drop={doomed}, **kw)
+    assert trace.ids == live
+    assert trace.e_b[2] is None
+
+
+def test_unconverged_use_keeps_the_result_like_any_other(clean_lp, full_table, tmp_path):
+    from bo_agent.agent import load_observations
+
+    kw = {"model": "abo", "budget": 7, "seed": 4}
+    plain = _replay_ids(full_table, **kw)
+    doomed = plain.ids[2]
+    table = _with_unconverged(full_table, {doomed}, tmp_path / "flagged.json")
+    live = _live_ids(clean_lp, table, unconverged="use", **kw)
+    assert live == plain.ids
+    assert load_observations("live")[doomed] == pytest.approx(plain.e_b[2])
+
+
 def test_memoised_fits_change_no_proposal(full_table):
     kw = {"model": "obo", "transfer": "gp", "source_campaign": "li", "budget": 9, "seed": 1}
     from bo_agent.strategy import build_pool

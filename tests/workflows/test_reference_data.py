@@ -13,6 +13,7 @@ from workflows.schemas import BarrierResult
 
 DATA = Path(workflows.data.__file__).parent
 FILES = {"bvse": "bvse-rough", "chgnet": "mlp-neb"}
+STEP_LIMITS = ("max_steps", "endpoint_max_steps", "relax_max_steps")
 
 
 @pytest.mark.parametrize("engine", sorted(FILES))
@@ -49,7 +50,9 @@ def test_packaged_reference_records_are_complete_and_belong_to_the_space(engine)
 def test_one_protocol_per_reference_set():
     """Results made with different engine settings must not be mixed in one data set.
 
-    Threads do not change a result; ``reference`` (the zero of E_b) is checked per record above.
+    Threads do not change a result, nor do step limits change a converged one (reruns of
+    unconverged NEBs may raise them); ``reference`` (the zero of E_b) is checked per record
+    above.
     """
     for engine in FILES:
         records = read_export(DATA / f"reference_{engine}.json.gz")
@@ -58,9 +61,26 @@ def test_one_protocol_per_reference_set():
                 sorted(
                     (k, str(v))
                     for k, v in r["settings"].items()
-                    if k not in ("torch_threads", "reference")
+                    if k not in ("torch_threads", "reference", *STEP_LIMITS)
                 )
             )
             for r in records
         }
         assert len(physics) == 1, f"{engine}: {len(physics)} different settings"
+
+
+def test_unconverged_nebs_are_flagged_and_left_out_of_the_values():
+    from workflows.reference_data import read_barrier_values
+    from workflows.schemas import unconverged_hops
+
+    records = read_export(DATA / "reference_chgnet.json.gz")
+    flagged = set()
+    for rec in records:
+        hops = unconverged_hops(BarrierResult.model_validate(rec).hops)
+        assert rec["extra"]["unconverged_hops"] == hops
+        if hops:
+            flagged.add(rec["candidate_id"])
+    values, _, unconverged = read_barrier_values("chgnet")
+    assert unconverged == flagged
+    assert set(values) == {r["candidate_id"] for r in records} - flagged
+    assert len(read_barrier_values("chgnet", unconverged=True).values) == len(records)
