@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from workflows.schemas import Reference
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "export_campaign",
@@ -85,7 +88,10 @@ def merge_records(parts: list[list[dict]], sources: list[str]) -> list[dict]:
     """Union of export records by (candidate ID, engine), sorted by ID.
 
     The same composition in two parts must carry the same E_b (a repeated record of one
-    screening); two different results of one composition are a conflict, not a choice.
+    screening), with one exception: a rerun of an unconverged NEB. A record whose NEBs all
+    converged replaces one with an unconverged hop, and of two unconverged ones the record with
+    the higher NEB step limit (``settings.max_steps``) wins. Any other pair of different results
+    is a conflict, not a choice.
 
     Raises
     ------
@@ -100,14 +106,26 @@ def merge_records(parts: list[list[dict]], sources: list[str]) -> list[dict]:
             key = (rec["candidate_id"], rec.get("engine", ""))
             if key in merged:
                 other, where = merged[key]
-                if other.get("e_b") != rec.get("e_b"):
+                if other.get("e_b") == rec.get("e_b"):
+                    continue
+                new, old = _rerun_rank(rec), _rerun_rank(other)
+                if new == old or (new[0] and old[0]):  # not a rerun of an unconverged NEB
                     raise ConfigError(
                         f"{key[0]} ({key[1]}) has E_b {other.get('e_b')} in {where} but "
                         f"{rec.get('e_b')} in {source}; merge refused"
                     )
-                continue
+                if new < old:
+                    continue
+                logger.info("%s: the rerun in %s replaces the result in %s", key[0], source, where)
             merged[key] = (rec, source)
     return [rec for _, (rec, _) in sorted(merged.items())]
+
+
+def _rerun_rank(rec: dict) -> tuple[bool, int]:
+    """(every NEB converged, NEB step limit): the higher record is the better rerun."""
+    hops = rec.get("hops") or []
+    converged = all(h.get("converged", True) for h in hops if isinstance(h, dict))
+    return converged, int((rec.get("settings") or {}).get("max_steps") or 0)
 
 
 def write_records(records: list[dict], path: str | Path) -> int:

@@ -108,6 +108,26 @@ def test_merge_refuses_two_different_barriers_of_one_composition():
         merge_records([a, b], ["a", "b"])
 
 
+def _neb(e_b: float, converged: bool, max_steps: int) -> dict:
+    return {"candidate_id": "Na-Lu-W-O", "engine": "chgnet", "e_b": e_b,
+            "hops": [{"barrier": e_b, "converged": True}, {"barrier": e_b, "converged": converged}],
+            "settings": {"max_steps": max_steps}}  # fmt: skip
+
+
+def test_a_rerun_of_an_unconverged_neb_replaces_it_in_either_order():
+    first = _neb(30.7, converged=False, max_steps=300)
+    longer = _neb(12.0, converged=False, max_steps=1000)
+    rerun = _neb(0.62, converged=True, max_steps=1000)
+    for parts in ([first, rerun], [rerun, first], [first, longer, rerun], [rerun, longer]):
+        (rec,) = merge_records([[p] for p in parts], [f"part{i}" for i in range(len(parts))])
+        assert rec["e_b"] == 0.62
+    (rec,) = merge_records([[longer], [first]], ["longer", "first"])
+    assert rec["e_b"] == 12.0  # still unconverged, but the NEB ran further
+    converged_again = _neb(0.70, converged=True, max_steps=300)
+    with pytest.raises(ConfigError, match="merge refused"):  # two converged results disagree
+        merge_records([[rerun], [converged_again]], ["rerun", "again"])
+
+
 def test_merging_a_missing_export_is_a_one_line_error(tmp_path, table):
     store = tmp_path / "a" / "lp.json"
     _tavbo(["screen", "--engine", "table", "--set", f"table={table}", "-A", "Li", "--limit", "1"],
