@@ -46,8 +46,9 @@ class ChgnetBarrierMaker(Maker):
         for a 16-atom tavorite cell).
     endpoint_fmax : float, default=0.05
         Force criterion of the vacancy endpoint relaxations (positions only), eV/A.
-    endpoint_max_steps : int, default=300
-        Steps per endpoint relaxation.
+    endpoint_max_steps : int, default=1000
+        Steps per endpoint relaxation. Most converge in 5-150; a vacancy endpoint of a W(VI)
+        oxide took 874 (Li-Gd-W-O), and a cap of 300 left its NEB unconverged.
     n_images : int, default=5
         Moving NEB images.
     climb : bool, default=True
@@ -58,8 +59,10 @@ class ChgnetBarrierMaker(Maker):
         ASE NEB method.
     fmax : float, default=0.05
         NEB force criterion, eV/A.
-    max_steps : int, default=300
-        NEB steps; a NEB still above ``fmax`` is kept and flagged ``converged=False``.
+    max_steps : int, default=1000
+        NEB steps; a NEB still above ``fmax`` is kept and flagged ``converged=False`` (and a
+        campaign fails the evaluation). Converged NEBs of the reference set took 19-300 steps;
+        a higher cap changes no result that converged under a lower one.
     interpolation : {"idpp", "linear"}, default="idpp"
         Initial path.
     optimizer : {"LBFGS", "FIRE", "FIRE2", "BFGS", "MDMin"}, default="LBFGS"
@@ -87,13 +90,13 @@ class ChgnetBarrierMaker(Maker):
     max_hop_distance: float = 5.0
     min_image_distance: float = 10.0
     endpoint_fmax: float = 0.05
-    endpoint_max_steps: int = 300
+    endpoint_max_steps: int = 1000
     n_images: int = 5
     climb: bool = True
     k: float = 0.3
     method: str = "improvedtangent"
     fmax: float = 0.05
-    max_steps: int = 300
+    max_steps: int = 1000
     interpolation: Literal["idpp", "linear"] = "idpp"
     optimizer: Literal["LBFGS", "FIRE", "FIRE2", "BFGS", "MDMin"] = "LBFGS"
     climb_after_fmax: float | None = 0.5
