@@ -9,8 +9,9 @@ mean unchanged and shrinks the variance near the picks, so variance-seeking acqu
 (``ei``, ``lcb``) spread a batch out; for ``ei`` and ``pi`` the incumbent also drops to a
 believed pick's mean. Thompson sampling (``ts``) instead draws one joint posterior sample per
 batch slot (parallel Thompson sampling) from the posterior conditioned on the pending
-candidates. Ties (probabilities saturated at 1, say) go to the lower posterior mean. ``random``
-is uniform over the remaining pool and needs no model.
+candidates. Ties (probabilities saturated at 1, say) go to the lower posterior mean, then to a
+random one of those, never to the first in pool order. ``random`` is uniform over the
+remaining pool and needs no model.
 """
 
 from __future__ import annotations
@@ -97,11 +98,22 @@ def _indices(idx: IndexLike | None, n_pool: int, name: str) -> npt.NDArray[np.in
     return arr
 
 
-def _argmax_lowest_mean(scores: npt.NDArray[np.float64], mean: npt.NDArray[np.float64]) -> int:
+def _argmax_lowest_mean(
+    scores: npt.NDArray[np.float64], mean: npt.NDArray[np.float64], rng: np.random.Generator
+) -> int:
     """Index of the best score; ties (e.g. probabilities saturated at 1) go to the lower mean,
-    then to the lower index."""
+    then to a random one of those (``rng`` is drawn from only then).
+
+    Not to the lower index: a GP whose length scales collapse predicts the same mean and
+    variance for every unseen candidate, and the search would then walk the composition space
+    in the order the space file lists it (measured: 5 % of oBO decisions on the CHGNet Na set
+    were such ties).
+    """
     ties = np.flatnonzero(scores == scores.max())
-    return int(ties[np.argmin(mean[ties])])
+    lowest = ties[mean[ties] == mean[ties].min()]
+    if lowest.size == 1:
+        return int(lowest[0])
+    return int(rng.choice(lowest))
 
 
 def propose(
@@ -249,7 +261,7 @@ def propose(
             random_state=rng,
         )
         scores = np.where(chosen, -np.inf, fn(mean, std, context))
-        k = _argmax_lowest_mean(scores, mean)
+        k = _argmax_lowest_mean(scores, mean, rng)
         chosen[k] = True
         proposals.append(
             Proposal(

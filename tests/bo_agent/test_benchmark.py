@@ -271,6 +271,29 @@ def test_physbo_peer_starts_from_tavbos_initial_points(full_table):
         run_peer("physbo", pool, data, seed=3, horizon=7, tau=0.3)
 
 
+def test_physbo_peer_does_not_walk_the_pool_in_the_order_the_space_lists_it():
+    # On the CHGNet set PHYSBO's length scale collapses after 5 points, every unseen candidate
+    # has the same EI and PHYSBO takes the lowest index: given the pool in space order it
+    # walked Na-Mg-S-F, Na-Mg-Se-F, ... to the near-optimal Na-Ca-Se-F in every trial.
+    pytest.importorskip("physbo")
+    from bo_agent.peers import pool_order, run_peer
+    from bo_agent.strategy import build_pool
+    from workflows.composition_space import default_space
+
+    data = load_benchmark_data("chgnet").values
+    pool = build_pool(default_space(), "Na")
+    for seed in range(3):
+        trace = run_peer("physbo", pool, data, seed=seed, horizon=9)
+        in_space_order = [c for c in pool.ids if c not in trace.ids[:5]][:4]
+        assert trace.ids[5:] != in_space_order
+    order = pool_order(pool.ids, 0)
+    assert sorted(order.tolist()) == list(range(len(pool.ids)))
+    listed_backwards = pool.ids[::-1]
+    shown_backwards = [listed_backwards[i] for i in pool_order(listed_backwards, 0)]
+    assert shown_backwards == [pool.ids[i] for i in order]
+    assert not np.array_equal(order, pool_order(pool.ids, 1))
+
+
 def test_peers_never_get_an_unconverged_composition(full_table):
     pytest.importorskip("physbo")
     full = load_benchmark_data(full_table)

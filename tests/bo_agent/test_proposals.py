@@ -175,6 +175,25 @@ def test_threshold_goal_ties_go_to_the_lowest_mean() -> None:
     assert batch[0].index == int(np.argmin(mean))
 
 
+def test_exact_ties_go_to_a_random_candidate_not_the_first_in_pool_order() -> None:
+    # Length scales far below the spacing of the pool: every unseen candidate has the same mean
+    # and variance, so EI ties everywhere. The pick must not depend on how the pool is listed.
+    X = np.arange(40, dtype=float).reshape(-1, 1) * 10.0
+    kernel = ConstantKernel(1.0, "fixed") * Matern(1e-3, "fixed", nu=2.5)
+    kernel += WhiteKernel(1e-6, "fixed")
+    gp = GPModel(kernel, optimize_hyperparameters=False)
+    observed = np.array([0, 5, 9])
+    picks = {
+        propose(gp, X, observed, np.array([0.3, 0.2, 0.4]), random_state=seed)[0].index
+        for seed in range(12)
+    }
+    assert len(picks) > 3
+    assert not picks & set(observed.tolist())
+    y = np.array([0.3, 0.2, 0.4])
+    first = propose(gp, X, observed, y, random_state=3)[0].index
+    assert propose(gp, X, observed, y, random_state=3)[0].index == first  # still seeded
+
+
 def test_transfer_model_is_fitted_through_fit_params(pool) -> None:
     X, y = pool
     X_src = np.random.default_rng(1).normal(size=(40, 4))
