@@ -18,6 +18,7 @@ from workflows.errors import ConfigError
 __all__ = [
     "ACQUISITIONS",
     "HYPERPRIORS",
+    "LENGTH_SCALES",
     "MODELS",
     "TRANSFERS",
     "CampaignConfig",
@@ -28,12 +29,14 @@ MODELS = ("random", "obo", "abo")
 TRANSFERS = ("none", "hp", "gp", "multitask")
 ACQUISITIONS = ("ei", "pi", "lcb", "ts", "below")
 HYPERPRIORS = ("none", "gamma", "lognormal")  # bo_agent.priors.HYPERPRIORS
+LENGTH_SCALES = ("ard", "shared")
 
 Model = Literal["random", "obo", "abo"]
 Transfer = Literal["none", "hp", "gp", "multitask"]
 AcquisitionName = Literal["ei", "pi", "lcb", "ts", "below"]
 Goal = Literal["minimum", "threshold"]
 Hyperprior = Literal["none", "gamma", "lognormal"]
+LengthScales = Literal["ard", "shared"]
 
 
 class CampaignConfig(BaseModel):
@@ -52,6 +55,11 @@ class CampaignConfig(BaseModel):
     engine_settings: dict[str, Any] = Field(default_factory=dict, description="Maker fields")
     model: Model = Field("abo", description="random, obo (one ARD GP) or abo (additive GP)")
     kernel: Literal["matern52", "rbf"] = Field("matern52", description="Base kernel")
+    length_scales: LengthScales = Field(
+        "ard",
+        description="GP length scales: ard (one per descriptor column) or shared (one for "
+        "all columns in oBO, one per group in aBO; docs/benchmarks.md)",
+    )
     hyperprior: Hyperprior = Field(
         "none",
         description="GP hyperparameter prior: none (maximum likelihood), gamma or lognormal "

@@ -54,6 +54,7 @@ __all__ = [
     "cross_covariance",
     "ordinary_kernel",
     "split_noise",
+    "stationary_kernel",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -78,14 +79,15 @@ def _check_kind(kind: str) -> None:
         raise ConfigError(f"unknown base kernel {kind=}; expected one of {list(BASE_KERNELS)}")
 
 
-def ard_kernel(
+def stationary_kernel(
     n_dims: int,
     kind: BaseKernelName = "matern52",
     *,
+    ard: bool = True,
     length_scale: float | None = None,
     length_scale_bounds: Bounds = DEFAULT_LENGTH_SCALE_BOUNDS,
 ) -> Kernel:
-    """Unit-amplitude stationary kernel with one length scale per dimension (ARD).
+    """Unit-amplitude stationary kernel over ``n_dims`` columns.
 
     Parameters
     ----------
@@ -93,8 +95,12 @@ def ard_kernel(
         Number of feature columns the kernel sees.
     kind : {"matern52", "matern32", "rbf"}, default="matern52"
         Matern nu=5/2, Matern nu=3/2 or squared exponential.
+    ard : bool, default=True
+        One length scale per column (automatic relevance determination), or one length scale
+        shared by all columns (isotropic: 1 hyperparameter instead of ``n_dims``, which is
+        what 5-20 observations can determine; see docs/benchmarks.md).
     length_scale : float or None, default=None
-        Initial length scale of every dimension; None uses ``sqrt(n_dims)``, the typical
+        Initial length scale (of every dimension); None uses ``sqrt(n_dims)``, the typical
         distance between standardised feature vectors.
     length_scale_bounds : (float, float) or "fixed", default=(1e-2, 1e2)
         Bounds on each length scale (features are standardised).
@@ -102,7 +108,8 @@ def ard_kernel(
     Returns
     -------
     Kernel
-        ``Matern(length_scale=[l] * n_dims, nu=...)`` or ``RBF(length_scale=[l] * n_dims)``.
+        ``Matern(length_scale=..., nu=...)`` or ``RBF(length_scale=...)``, with an array of
+        ``n_dims`` length scales (ARD) or a scalar one.
 
     Raises
     ------
@@ -111,31 +118,48 @@ def ard_kernel(
     """
     _check_kind(kind)
     if n_dims < 1:
-        raise ConfigError(f"ard_kernel needs n_dims >= 1, got {n_dims}")
-    ls = np.full(n_dims, math.sqrt(n_dims) if length_scale is None else float(length_scale))
+        raise ConfigError(f"a kernel needs n_dims >= 1, got {n_dims}")
+    start = math.sqrt(n_dims) if length_scale is None else float(length_scale)
+    ls: float | np.ndarray = np.full(n_dims, start) if ard else start
     if kind == "rbf":
         return RBF(length_scale=ls, length_scale_bounds=length_scale_bounds)
     nu = 2.5 if kind == "matern52" else 1.5
     return Matern(length_scale=ls, length_scale_bounds=length_scale_bounds, nu=nu)
 
 
+def ard_kernel(
+    n_dims: int,
+    kind: BaseKernelName = "matern52",
+    *,
+    length_scale: float | None = None,
+    length_scale_bounds: Bounds = DEFAULT_LENGTH_SCALE_BOUNDS,
+) -> Kernel:
+    """:func:`stationary_kernel` with one length scale per dimension (ARD)."""
+    return stationary_kernel(
+        n_dims, kind, ard=True, length_scale=length_scale, length_scale_bounds=length_scale_bounds
+    )
+
+
 def ordinary_kernel(
     n_features: int,
     kind: BaseKernelName = "matern52",
     *,
+    ard: bool = True,
     amplitude_bounds: Bounds = DEFAULT_AMPLITUDE_BOUNDS,
     length_scale_bounds: Bounds = DEFAULT_LENGTH_SCALE_BOUNDS,
     noise_level: float = DEFAULT_NOISE_LEVEL,
     noise_bounds: Bounds = DEFAULT_NOISE_BOUNDS,
 ) -> Kernel:
-    """Kernel of ordinary BO (oBO): ``ConstantKernel * ARD(all columns) + WhiteKernel``.
+    """Kernel of ordinary BO (oBO): ``ConstantKernel * k(all columns) + WhiteKernel``.
 
     Parameters
     ----------
     n_features : int
         Number of feature columns.
     kind : {"matern52", "matern32", "rbf"}, default="matern52"
-        Base kernel (see :func:`ard_kernel`).
+        Base kernel (see :func:`stationary_kernel`).
+    ard : bool, default=True
+        One length scale per column, or one shared by all.
     amplitude_bounds, length_scale_bounds, noise_bounds : (float, float) or "fixed"
         Bounds on the signal variance, the length scales and the noise variance, in
         standardised target units.
@@ -146,8 +170,8 @@ def ordinary_kernel(
     -------
     Kernel
     """
-    signal = ConstantKernel(1.0, amplitude_bounds) * ard_kernel(
-        n_features, kind, length_scale_bounds=length_scale_bounds
+    signal = ConstantKernel(1.0, amplitude_bounds) * stationary_kernel(
+        n_features, kind, ard=ard, length_scale_bounds=length_scale_bounds
     )
     return signal + WhiteKernel(noise_level, noise_bounds)
 
@@ -156,14 +180,15 @@ def additive_kernel(
     groups: Mapping[str, Sequence[int]],
     kind: BaseKernelName = "matern52",
     *,
+    ard: bool = True,
     amplitude_bounds: Bounds = DEFAULT_AMPLITUDE_BOUNDS,
     length_scale_bounds: Bounds = DEFAULT_LENGTH_SCALE_BOUNDS,
     noise_level: float = DEFAULT_NOISE_LEVEL,
     noise_bounds: Bounds = DEFAULT_NOISE_BOUNDS,
 ) -> Kernel:
-    """Kernel of additive BO (aBO): one scaled ARD kernel per feature group, plus noise.
+    """Kernel of additive BO (aBO): one scaled kernel per feature group, plus noise.
 
-    ``sum_g ConstantKernel_g * GroupKernel(ARD, groups[g]) + WhiteKernel``, the sum held in one
+    ``sum_g ConstantKernel_g * GroupKernel(k, groups[g]) + WhiteKernel``, the sum held in one
     :class:`AdditiveKernel` (term ``i`` is group ``i`` in the order of ``groups``). Columns in
     no group are ignored.
 
@@ -173,6 +198,8 @@ def additive_kernel(
         Group name -> column indices, for example ``{"A": [0, ..., 7], "M": [8, ..., 15]}``.
     kind : {"matern52", "matern32", "rbf"}, default="matern52"
         Base kernel of every group.
+    ard : bool, default=True
+        One length scale per column, or one per group.
     amplitude_bounds, length_scale_bounds, noise_bounds, noise_level
         As in :func:`ordinary_kernel`; each group's amplitude starts at ``1 / len(groups)``.
 
@@ -199,7 +226,7 @@ def additive_kernel(
     parts = [
         ConstantKernel(1.0 / len(groups), amplitude_bounds)
         * GroupKernel(
-            ard_kernel(len(cols), kind, length_scale_bounds=length_scale_bounds),
+            stationary_kernel(len(cols), kind, ard=ard, length_scale_bounds=length_scale_bounds),
             dims=[int(c) for c in cols],
             name=name,
         )

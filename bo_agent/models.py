@@ -93,8 +93,9 @@ def _as_float_vector(a: npt.ArrayLike) -> FloatArray:
 class GPModel(RegressorMixin, BaseEstimator):
     """Gaussian-process regressor of E_b over standardised descriptors.
 
-    The kernel is ``ConstantKernel * ARD + WhiteKernel`` (``"ordinary"``, oBO) or a sum of one
-    scaled ARD kernel per feature group plus white noise (``"additive"``, aBO). Targets are
+    The kernel is ``ConstantKernel * k + WhiteKernel`` (``"ordinary"``, oBO) or a sum of one
+    scaled kernel per feature group plus white noise (``"additive"``, aBO), ``k`` a Matern or
+    RBF kernel with ARD or shared length scales. Targets are
     standardised (after subtracting ``mean_function``, if given) and hyperparameters maximise the
     log-marginal likelihood (plus the log prior of ``hyperprior``: MAP) with L-BFGS-B from the
     initial values plus ``n_restarts`` random starts (each the best of several log-uniform draws
@@ -107,7 +108,10 @@ class GPModel(RegressorMixin, BaseEstimator):
     groups : mapping of str to list of int or None, default=None
         Feature groups (column indices) for ``kernel="additive"``, e.g. one per site A, M, X, Z.
     base : {"matern52", "matern32", "rbf"}, default="matern52"
-        Base ARD kernel.
+        Base stationary kernel.
+    ard : bool, default=True
+        One length scale per column (ARD), or one shared by all columns (oBO) or by the
+        columns of each group (aBO).
     hyperprior : {"none", "gamma", "lognormal"}, default="none"
         Prior on the hyperparameters (see :mod:`bo_agent.priors`): ``"none"`` maximises the
         likelihood; ``"gamma"`` and ``"lognormal"`` maximise the posterior under BayBE's and
@@ -188,6 +192,7 @@ class GPModel(RegressorMixin, BaseEstimator):
         *,
         groups: Mapping[str, Sequence[int]] | None = None,
         base: BaseKernelName = "matern52",
+        ard: bool = True,
         hyperprior: HyperpriorName = "none",
         n_restarts: int = 1,
         restart_limit: int = 64,
@@ -205,6 +210,7 @@ class GPModel(RegressorMixin, BaseEstimator):
         self.kernel = kernel
         self.groups = groups
         self.base = base
+        self.ard = ard
         self.hyperprior = hyperprior
         self.n_restarts = n_restarts
         self.restart_limit = restart_limit
@@ -242,14 +248,18 @@ class GPModel(RegressorMixin, BaseEstimator):
         if isinstance(self.kernel, Kernel):
             return clone(self.kernel)
         if self.kernel == "ordinary":
-            return ordinary_kernel(n_features, self.base, noise_bounds=self.noise_bounds)
+            return ordinary_kernel(
+                n_features, self.base, ard=self.ard, noise_bounds=self.noise_bounds
+            )
         if self.kernel == "additive":
             if not self.groups:
                 raise ConfigError("kernel='additive' needs groups: {name: [column, ...]}")
             bad = {g: list(c) for g, c in self.groups.items() if max(c, default=0) >= n_features}
             if bad:
                 raise ConfigError(f"feature groups {bad} point past the {n_features} columns of X")
-            return additive_kernel(self.groups, self.base, noise_bounds=self.noise_bounds)
+            return additive_kernel(
+                self.groups, self.base, ard=self.ard, noise_bounds=self.noise_bounds
+            )
         raise ConfigError(
             f"unknown kernel={self.kernel!r}; expected one of {list(KERNEL_KINDS)} or a Kernel"
         )
@@ -354,7 +364,7 @@ class GPModel(RegressorMixin, BaseEstimator):
             n_restarts=restarts,
             rng=rng,
             objective=_FastNegLML.build(kernel, Xf, zf),
-            prior=HyperPrior.for_kernel(kernel, self.hyperprior),
+            prior=HyperPrior.for_kernel(kernel, self.hyperprior, Xf.shape[1]),
         )
         gpr = GaussianProcessRegressor(
             kernel=kernel,

@@ -107,12 +107,16 @@ class HyperPrior:
     lognormal: npt.NDArray[np.bool_]
 
     @classmethod
-    def for_kernel(cls, kernel: Kernel, name: str) -> HyperPrior | None:
+    def for_kernel(
+        cls, kernel: Kernel, name: str, n_features: int | None = None
+    ) -> HyperPrior | None:
         """The prior ``name`` over ``kernel.theta`` (None for ``"none"`` or no prior term).
 
-        Hyperparameters are recognised by name: ``*length_scale`` (``d`` = its number of
-        elements, the columns of an ARD kernel), ``*constant_value`` and ``*noise_level``;
-        fixed ones are not in ``theta``.
+        Hyperparameters are recognised by name: ``*length_scale``, ``*constant_value`` and
+        ``*noise_level``; fixed ones are not in ``theta``. ``d``, the columns a length scale
+        acts on, is its number of elements for an ARD kernel; a shared (isotropic) length
+        scale acts on the columns of its :class:`~bo_agent.group_kernels.GroupKernel`, or on
+        all ``n_features`` (1 if not given).
 
         Raises
         ------
@@ -130,13 +134,14 @@ class HyperPrior:
             k = int(h.n_elements)
             row = flat
             if h.name.endswith("length_scale"):
+                d = k if k > 1 else _shared_columns(kernel, h.name, n_features)
                 if name == "gamma":
-                    mode = LENGTH_SCALE_MODE_PER_SQRT_DIM * math.sqrt(k)
+                    mode = LENGTH_SCALE_MODE_PER_SQRT_DIM * math.sqrt(d)
                     conc = _LENGTH_SCALE_CONCENTRATION
                     row = (conc, (conc - 1.0) / mode, 0.0, 1.0, False)
                 else:
                     mu, sigma = _LENGTH_SCALE_LOGNORMAL
-                    row = (1.0, 0.0, mu + 0.5 * math.log(k), sigma, True)
+                    row = (1.0, 0.0, mu + 0.5 * math.log(d), sigma, True)
             elif h.name.endswith("constant_value") and name == "gamma":
                 row = (*_AMPLITUDE_GAMMA, 0.0, 1.0, False)
             elif h.name.endswith("noise_level"):
@@ -176,3 +181,24 @@ class HyperPrior:
             return float(value) - logp, np.asarray(grad, dtype=float) - dlogp
 
         return negative_log_posterior
+
+
+def _shared_columns(kernel: Kernel, hyperparameter: str, n_features: int | None) -> int:
+    """Columns a shared length scale acts on: its column group's, else all ``n_features``.
+
+    sklearn names a hyperparameter by its path (``k1__k0__k2__kernel__length_scale``); the
+    nearest enclosing kernel with ``dims`` (a ``GroupKernel``) sets the columns. A
+    coregionalisation kernel's task column is not a feature.
+    """
+    params = kernel.get_params(deep=True)
+    path = hyperparameter.split("__")[:-1]
+    while path:
+        owner = params.get("__".join(path))
+        dims = getattr(owner, "dims", None)
+        if dims is not None:
+            return max(1, len(dims))
+        path.pop()
+    if n_features is None:
+        return 1
+    has_task = any(hasattr(v, "task_column") for v in params.values())
+    return max(1, n_features - int(has_task))

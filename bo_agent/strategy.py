@@ -121,13 +121,14 @@ def decision_seed(seed: int, seq: int) -> int:
 
 
 def make_model(config: CampaignConfig, pool: Pool, random_state: int) -> GPModel | TransferGP:
-    """The configured GP: oBO (one ARD kernel) or aBO (sum over groups), maybe with transfer."""
+    """The configured GP: oBO (one kernel) or aBO (sum over groups), maybe with transfer."""
     if config.model == "random":
         raise AgentError("random search has no model")
     base = GPModel(
         kernel="additive" if config.model == "abo" else "ordinary",
         groups=pool.groups if config.model == "abo" else None,
         base=config.kernel,
+        ard=config.length_scales == "ard",
         hyperprior=config.hyperprior,
         n_restarts=2,
         random_state=random_state,

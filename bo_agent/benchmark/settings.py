@@ -86,7 +86,7 @@ class BenchmarkSettings:
         engine's noise (a few meV for CHGNet NEB).
     acquisition : str, default="ei"
         Acquisition of the Fig.-2 runs (Fig. 3 uses ``below``).
-    n_initial, q, groups, kernel, hyperprior
+    n_initial, q, groups, kernel, length_scales, hyperprior
         As in :class:`~bo_agent.config.CampaignConfig` (q is ``max_pending``).
     base_seed : int, default=0
         Trial ``i`` uses seed ``base_seed + i``.
@@ -120,6 +120,7 @@ class BenchmarkSettings:
     q: int = 1
     groups: str = "site"
     kernel: str = "matern52"
+    length_scales: str = "ard"
     hyperprior: str = "none"
     base_seed: int = 0
     jobs: int = 1

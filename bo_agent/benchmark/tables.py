@@ -317,7 +317,8 @@ def summary_markdown(run: BenchmarkRun) -> str:
     lines += [
         (
             f"- settings: {s.n_initial} random initial points, q = {s.q}, acquisition "
-            f"{s.acquisition} (Fig. 2) / below (Fig. 3), kernel {s.kernel}, hyperprior "
+            f"{s.acquisition} (Fig. 2) / below (Fig. 3), kernel {s.kernel} "
+            f"({s.length_scales} length scales), hyperprior "
             f"{s.hyperprior}, aBO groups by {s.groups}; horizon {s.horizon} (Fig. 2), "
             f"{s.threshold_horizon} (Fig. 3); "
             f"trial i uses seed base_seed + i (seeds {seeds}), the same for every strategy"

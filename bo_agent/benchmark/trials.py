@@ -123,6 +123,7 @@ def _run_task(task: _Task) -> TrialResult:
             engine="table",
             model=model,  # type: ignore[arg-type]
             kernel=s.kernel,  # type: ignore[arg-type]
+            length_scales=s.length_scales,  # type: ignore[arg-type]
             hyperprior=s.hyperprior,  # type: ignore[arg-type]
             groups=s.groups,  # type: ignore[arg-type]
             transfer=transfer,  # type: ignore[arg-type]

@@ -96,6 +96,13 @@ def benchmark(
         str | None,
         typer.Option("--groups", help="aBO kernel groups: site (default) or kind."),
     ] = None,
+    length_scales: Annotated[
+        str | None,
+        typer.Option(
+            "--length-scales",
+            help="GP length scales: ard (one per column) or shared (one per kernel).",
+        ),
+    ] = None,
     batch: Annotated[
         int, typer.Option("--batch", "-q", help="Proposals per round (1: sequential BO).")
     ] = 1,
@@ -166,7 +173,7 @@ def benchmark(
         load_benchmark_data,
         run_benchmark,
     )
-    from bo_agent.config import HYPERPRIORS
+    from bo_agent.config import HYPERPRIORS, LENGTH_SCALES
     from workflows.errors import ConfigError
 
     if replot is not None:
@@ -215,6 +222,12 @@ def benchmark(
         if groups not in ("site", "kind"):
             raise ConfigError(f"unknown --groups {groups!r}; expected site or kind")
         updates["groups"] = groups
+    if length_scales is not None:
+        if length_scales not in LENGTH_SCALES:
+            raise ConfigError(
+                f"unknown --length-scales {length_scales!r}; expected one of {list(LENGTH_SCALES)}"
+            )
+        updates["length_scales"] = length_scales
     names = _names(strategies)
     if names is not None:
         updates["strategies"] = names
@@ -238,6 +251,7 @@ def benchmark(
         "--only": only, "--strategies": strategies,
         "--threshold-strategies": threshold_strategies, "--horizon": horizon,
         "--acquisition": acquisition, "--hyperprior": hyperprior, "--groups": groups,
+        "--length-scales": length_scales,
         "--stop-patience": stop_patience, "--optimum-tol": optimum_tol,
         "--batch": batch if batch != 1 else None,
         "--carrier": carrier if carrier != "Na" else None,

@@ -12,8 +12,9 @@ from bo_agent.config import CampaignConfig, load_campaign_config
 
 __all__ = [
     "AcqOpt", "BudgetOpt", "CampaignOpt", "CarrierOpt", "ConfigOpt", "EngineOpt", "GoalOpt",
-    "GroupsOpt", "HyperpriorOpt", "KernelOpt", "ModelOpt", "PendingOpt", "SeedOpt", "SetOpt",
-    "SourceCarrierOpt", "SourceDataOpt", "SourceOpt", "StopPatienceOpt", "TauOpt", "TransferOpt",
+    "GroupsOpt", "HyperpriorOpt", "KernelOpt", "LengthScalesOpt", "ModelOpt", "PendingOpt",
+    "SeedOpt", "SetOpt", "SourceCarrierOpt", "SourceDataOpt", "SourceOpt", "StopPatienceOpt",
+    "TauOpt", "TransferOpt",
     "campaign_config",
 ]  # fmt: skip
 
@@ -35,6 +36,12 @@ HyperpriorOpt = Annotated[
     ),
 ]
 GroupsOpt = Annotated[str | None, typer.Option("--groups", help="aBO kernel groups: site or kind.")]
+LengthScalesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--length-scales", help="GP length scales: ard (one per column) or shared (one per kernel)."
+    ),
+]
 AcqOpt = Annotated[
     str | None, typer.Option("--acquisition", help="ei, pi, lcb, ts or below (threshold).")
 ]

@@ -20,6 +20,7 @@ from bo_agent.cli.campaign_options import (
     GroupsOpt,
     HyperpriorOpt,
     KernelOpt,
+    LengthScalesOpt,
     ModelOpt,
     PendingOpt,
     SeedOpt,
@@ -86,6 +87,7 @@ def run(
     budget: BudgetOpt = None,
     model: ModelOpt = None,
     kernel: KernelOpt = None,
+    length_scales: LengthScalesOpt = None,
     hyperprior: HyperpriorOpt = None,
     groups: GroupsOpt = None,
     acquisition: AcqOpt = None,
@@ -116,7 +118,8 @@ def run(
 
     cfg = campaign_config(
         config, campaign, setting, carrier=carrier, engine=engine, budget=budget, model=model,
-        kernel=kernel, hyperprior=hyperprior, groups=groups, acquisition=acquisition,
+        kernel=kernel, length_scales=length_scales, hyperprior=hyperprior, groups=groups,
+        acquisition=acquisition,
         transfer=transfer, source_campaign=source_campaign, source_data=source_data,
         source_carrier=source_carrier, goal=goal, tau=tau, stop_patience=stop_patience,
         max_pending=max_pending, seed=seed,

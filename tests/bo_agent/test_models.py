@@ -129,11 +129,24 @@ def test_coregionalization_kernel_hyperparameters_fit_by_gradient() -> None:
     assert model.kernel_.k1.correlation > 0.9
 
 
+def test_shared_length_scales_are_one_per_kernel_and_group() -> None:
+    # 1 amplitude + 6 length scales + 1 noise (ARD) against 1 + 1 + 1 (shared)
+    assert ordinary_kernel(6).n_dims == 8
+    assert ordinary_kernel(6, ard=False).n_dims == 3
+    # 4 amplitudes + 4 group length scales + 1 noise
+    assert additive_kernel(GROUPS, ard=False).n_dims == 9
+    X = np.random.default_rng(1).normal(size=(5, 6))
+    shared = ordinary_kernel(6, ard=False)
+    same = ordinary_kernel(6).clone_with_theta(np.r_[0.0, np.full(6, shared.theta[1]), 0.0])
+    assert np.allclose(shared.clone_with_theta(np.r_[0.0, shared.theta[1], 0.0])(X), same(X))
+
+
+@pytest.mark.parametrize("ard", [True, False])
 @pytest.mark.parametrize("kind", ["matern52", "matern32", "rbf"])
-def test_fast_likelihood_equals_sklearn_objective(kind: str) -> None:
+def test_fast_likelihood_equals_sklearn_objective(kind: str, ard: bool) -> None:
     rng = np.random.default_rng(7)
     X, z = rng.normal(size=(40, 6)), rng.normal(size=40)
-    for kernel in (additive_kernel(GROUPS, kind), ordinary_kernel(6, kind)):
+    for kernel in (additive_kernel(GROUPS, kind, ard=ard), ordinary_kernel(6, kind, ard=ard)):
         theta = kernel.theta + rng.normal(scale=0.3, size=kernel.theta.size)
         gpr = GaussianProcessRegressor(kernel, alpha=1e-8, optimizer=None).fit(X, z)
         lml, grad = gpr.log_marginal_likelihood(theta, eval_gradient=True)
@@ -325,6 +338,34 @@ def test_hyperprior_log_density_peaks_at_the_length_scale_mode(name: str) -> Non
     # Gamma(a, b) at (a - 1) / b, for LogNormal(mu, s) at exp(mu - s**2); both presets agree.
     assert np.allclose(grad[1:5], 0.0, atol=1e-12)
     assert HyperPrior.for_kernel(ordinary_kernel(4), "none") is None
+
+
+@pytest.mark.parametrize("name", ["gamma", "lognormal"])
+def test_a_shared_length_scale_has_the_prior_of_the_columns_it_spans(name: str) -> None:
+    # An isotropic kernel over d columns has the prior mode of an ARD length scale over d
+    # columns (distances grow with sqrt(d)), in oBO (all columns) and per aBO group.
+    def mode_gradient(kernel, n_features: int, length_scale: float) -> np.ndarray:
+        prior = HyperPrior.for_kernel(kernel, name, n_features)
+        assert prior is not None
+        theta = kernel.theta.copy()
+        ls = [i for i, h in enumerate(kernel.hyperparameters) if "length_scale" in h.name]
+        theta[ls] = np.log(length_scale)
+        return prior(theta)[1][ls]
+
+    def mode(d: int) -> float:
+        return float(LENGTH_SCALE_MODE_PER_SQRT_DIM * np.sqrt(d))
+
+    assert np.allclose(mode_gradient(ordinary_kernel(16, ard=False), 16, mode(16)), 0.0)
+    assert not np.allclose(mode_gradient(ordinary_kernel(16, ard=False), 16, mode(1)), 0.0)
+    groups = {"a": list(range(4)), "b": list(range(4, 13))}
+    kernel = additive_kernel(groups, ard=False)
+    prior = HyperPrior.for_kernel(kernel, name, 13)
+    assert prior is not None
+    theta = kernel.theta.copy()
+    ls = [i for i, h in enumerate(kernel.hyperparameters) if "length_scale" in h.name]
+    theta[ls] = np.log([mode(4), mode(9)])
+    at_modes = prior(theta)[1][ls]
+    assert np.allclose(at_modes, 0.0)
 
 
 @pytest.mark.parametrize("name", ["gamma", "lognormal"])

@@ -86,6 +86,17 @@ def test_replay_with_a_hyperprior_matches_live_campaign(clean_lp, full_table, mo
     assert trace.strategies[-1] == model
 
 
+@pytest.mark.parametrize("length_scales", ["ard", "shared"])
+def test_replay_with_either_length_scale_option_matches_live_campaign(
+    clean_lp, full_table, length_scales
+):
+    kw = {"model": "abo", "length_scales": length_scales, "budget": 9, "seed": 4}
+    live = _live_ids(clean_lp, full_table, **kw)
+    trace = _replay_ids(full_table, **kw)
+    assert trace.ids == live
+    assert trace.strategies[-1] == "abo"
+
+
 @pytest.mark.parametrize("transfer", ["hp", "gp", "multitask"])
 def test_transfer_replay_matches_live_campaign(clean_lp, full_table, transfer):
     _finished_source_campaign(full_table)
