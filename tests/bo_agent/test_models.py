@@ -214,6 +214,31 @@ def test_gp_recovers_a_smooth_function_on_held_out_points(data, kernel: str) -> 
     assert np.allclose(model.predict(X[:80]), y[:80], atol=0.01)  # fits its training data
 
 
+@pytest.mark.parametrize("carrier", ["Li", "Na"])
+@pytest.mark.parametrize("ard", [True, False])
+def test_fit_without_restarts_on_a_whole_reference_carrier_finds_the_smooth_optimum(
+    carrier: str, ard: bool
+) -> None:
+    # A transfer source is 159 points, above restart_limit: the fit starts from the defaults
+    # only. It must reach the likelihood a multi-start fit reaches, not a white-noise fit.
+    from bo_agent.benchmark.data import load_benchmark_data
+    from bo_agent.strategy import build_pool
+    from workflows.composition_space import default_space
+
+    data = load_benchmark_data("chgnet")
+    pool = build_pool(default_space(), carrier)
+    rows = [i for i, c in enumerate(pool.ids) if c in data.values and c not in data.failed]
+    X, y = pool.X[rows], np.array([data.values[pool.ids[i]] for i in rows])
+    single = GPModel(ard=ard, n_restarts=0, random_state=0).fit(X, y)
+    multi = GPModel(ard=ard, n_restarts=3, restart_limit=10_000, random_state=0).fit(X, y)
+    white = GPModel(
+        ConstantKernel(1e-2, "fixed") * Matern(1.0, "fixed") + WhiteKernel(1.0),
+        optimize_hyperparameters=True,
+    ).fit(X, y)
+    assert single.log_marginal_likelihood_ > white.log_marginal_likelihood_ + 20
+    assert single.log_marginal_likelihood_ >= multi.log_marginal_likelihood_ - 1.0
+
+
 def test_predict_in_chunks_matches_one_block(data) -> None:
     X, y = data
     model = GPModel(random_state=0, n_restarts=0).fit(X[:40], y[:40])
