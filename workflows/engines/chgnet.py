@@ -46,9 +46,10 @@ class ChgnetBarrierMaker(Maker):
         for a 16-atom tavorite cell).
     endpoint_fmax : float, default=0.05
         Force criterion of the vacancy endpoint relaxations (positions only), eV/A.
-    endpoint_max_steps : int, default=1000
-        Steps per endpoint relaxation. Most converge in 5-150; a vacancy endpoint of a W(VI)
-        oxide took 874 (Li-Gd-W-O), and a cap of 300 left its NEB unconverged.
+    endpoint_max_steps : int, default=3000
+        Steps per endpoint relaxation. Most converge in 5-150; vacancy endpoints of W(VI)
+        oxides took 874 (Li-Gd-W-O) and 1622 (Na-Dy-W-O), and lower caps left their NEBs
+        unconverged. Only such endpoints use the extra steps.
     n_images : int, default=5
         Moving NEB images.
     climb : bool, default=True
@@ -90,7 +91,7 @@ class ChgnetBarrierMaker(Maker):
     max_hop_distance: float = 5.0
     min_image_distance: float = 10.0
     endpoint_fmax: float = 0.05
-    endpoint_max_steps: int = 1000
+    endpoint_max_steps: int = 3000
     n_images: int = 5
     climb: bool = True
     k: float = 0.3
