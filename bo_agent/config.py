@@ -53,10 +53,12 @@ class CampaignConfig(BaseModel):
     carrier: str = Field("Na", description="Carrier element of the target pool (A site)")
     engine: str = Field("bvse", description=f"Barrier engine: one of {sorted(ENGINES)}")
     engine_settings: dict[str, Any] = Field(default_factory=dict, description="Maker fields")
-    model: Model = Field("abo", description="random, obo (one ARD GP) or abo (additive GP)")
+    model: Model = Field(
+        "abo", description="random, obo (one GP kernel over all descriptors) or abo (additive GP)"
+    )
     kernel: Literal["matern52", "rbf"] = Field("matern52", description="Base kernel")
     length_scales: LengthScales = Field(
-        "ard",
+        "shared",
         description="GP length scales: ard (one per descriptor column) or shared (one for "
         "all columns in oBO, one per group in aBO; docs/benchmarks.md)",
     )
@@ -65,7 +67,9 @@ class CampaignConfig(BaseModel):
         description="GP hyperparameter prior: none (maximum likelihood), gamma or lognormal "
         "(MAP with BayBE's or BoTorch's default priors; bo_agent.priors)",
     )
-    groups: Literal["site", "kind"] = Field("site", description="aBO kernel groups")
+    groups: Literal["site", "kind"] = Field(
+        "kind", description="aBO kernel groups: by descriptor kind or by site (docs/benchmarks.md)"
+    )
     transfer: Transfer = Field("none", description="Transfer from source_campaign or source_data")
     source_campaign: str | None = Field(None, description="Campaign holding source-carrier data")
     source_data: str | None = Field(

@@ -90,7 +90,7 @@ def _swap(candidate: Candidate, carrier: str, space: CompositionSpace) -> str:
 def build_pool(
     space: CompositionSpace,
     carrier: str,
-    groups_by: str = "site",
+    groups_by: str = "kind",
     source_carrier: str | None = None,
 ) -> Pool:
     """Descriptors of the ``carrier`` candidates of ``space``, standardised over all of it."""

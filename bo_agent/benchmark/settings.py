@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bo_agent.config import CampaignConfig
 from workflows.errors import ConfigError
 
 __all__ = [
@@ -48,6 +49,10 @@ THRESHOLD_STRATEGIES: tuple[str, ...] = ("random", "obo", "abo")
 FIGURES: tuple[str, ...] = ("optimum", "threshold", "stopping")
 #: Other BO codes (optional; :mod:`bo_agent.peers`).
 PEERS: tuple[str, ...] = ("physbo", "baybe")
+
+
+#: GP settings default to what a campaign uses, so a benchmark measures the defaults.
+_CAMPAIGN_DEFAULTS = {k: f.default for k, f in CampaignConfig.model_fields.items()}
 
 
 @dataclass(frozen=True)
@@ -115,13 +120,13 @@ class BenchmarkSettings:
     taus: tuple[float | str, ...] = (0.3, "matched")
     matched_count: int = 17
     optimum_tol: float = 0.0
-    acquisition: str = "ei"
+    acquisition: str = _CAMPAIGN_DEFAULTS["acquisition"]
     n_initial: int = 5
     q: int = 1
-    groups: str = "site"
-    kernel: str = "matern52"
-    length_scales: str = "ard"
-    hyperprior: str = "none"
+    groups: str = _CAMPAIGN_DEFAULTS["groups"]
+    kernel: str = _CAMPAIGN_DEFAULTS["kernel"]
+    length_scales: str = _CAMPAIGN_DEFAULTS["length_scales"]
+    hyperprior: str = _CAMPAIGN_DEFAULTS["hyperprior"]
     base_seed: int = 0
     jobs: int = 1
     space: str | None = None

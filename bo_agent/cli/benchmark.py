@@ -94,13 +94,14 @@ def benchmark(
     ] = None,
     groups: Annotated[
         str | None,
-        typer.Option("--groups", help="aBO kernel groups: site (default) or kind."),
+        typer.Option("--groups", help="aBO kernel groups: kind (default) or site."),
     ] = None,
     length_scales: Annotated[
         str | None,
         typer.Option(
             "--length-scales",
-            help="GP length scales: ard (one per column) or shared (one per kernel).",
+            help="GP length scales: shared (default: one per kernel or aBO group) or ard "
+            "(one per column).",
         ),
     ] = None,
     batch: Annotated[
