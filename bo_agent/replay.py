@@ -320,7 +320,8 @@ def memoised_fits() -> Iterator[None]:
             self.__dict__.update(copy.deepcopy(state))
             return self
         original(self, features, y)
-        _MEMO[key] = copy.deepcopy({k: v for k, v in vars(self).items() if k.endswith("_")})
+        params = self.get_params(deep=False)  # the rest of the instance is fitted state
+        _MEMO[key] = copy.deepcopy({k: v for k, v in vars(self).items() if k not in params})
         while len(_MEMO) > _MEMO_SIZE:
             _MEMO.popitem(last=False)
         return self

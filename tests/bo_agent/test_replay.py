@@ -216,6 +216,29 @@ def test_memoised_fits_change_no_proposal(full_table):
     assert [fast.steps[i].mean for i in gp] == [plain.steps[i].mean for i in gp]
 
 
+def test_a_memoised_fit_restored_from_the_cache_predicts_like_a_fresh_fit(full_table):
+    # A target GP above restart_limit is memoisable; its second fit comes from the cache and
+    # must carry all fitted state (the Cholesky factor the posterior solves with included).
+    import numpy as np
+
+    from bo_agent.models import GPModel
+    from bo_agent.strategy import build_pool
+    from workflows.composition_space import default_space
+    from workflows.engines.table import read_table
+
+    data = read_table(full_table)
+    pool = build_pool(default_space(), "Na")
+    y = np.array([data[c]["e_b"] for c in pool.ids])
+    fresh = GPModel(n_restarts=2, restart_limit=64, random_state=0).fit(pool.X, y)
+    with memoised_fits():
+        GPModel(n_restarts=2, restart_limit=64, random_state=1).fit(pool.X, y)
+        cached = GPModel(n_restarts=2, restart_limit=64, random_state=2).fit(pool.X, y)
+    post_fresh = fresh.pool_posterior(pool.X[:20])
+    post_cached = cached.pool_posterior(pool.X[:20])
+    assert np.allclose(post_cached.mean, post_fresh.mean)
+    assert np.allclose(post_cached.std, post_fresh.std)
+
+
 def test_early_stop_and_budget(full_table):
     from workflows.engines.table import read_table
 
