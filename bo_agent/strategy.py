@@ -128,7 +128,7 @@ def make_model(config: CampaignConfig, pool: Pool, random_state: int) -> GPModel
         kernel="additive" if config.model == "abo" else "ordinary",
         groups=pool.groups if config.model == "abo" else None,
         base=config.kernel,
-        ard=config.length_scales == "ard",
+        ard=config.uses_ard(),
         hyperprior=config.hyperprior,
         n_restarts=2,
         random_state=random_state,

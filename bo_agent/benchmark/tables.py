@@ -279,6 +279,9 @@ def summary_table(run: BenchmarkRun) -> str:
     return "\n".join(lines) + "\n"
 
 
+_LENGTH_SCALES_TEXT = {"auto": "auto: ARD with transfer, shared without"}
+
+
 def summary_markdown(run: BenchmarkRun) -> str:
     """The markdown summary: data set, command, settings, the table, figures and runtime."""
     s = run.settings
@@ -319,7 +322,8 @@ def summary_markdown(run: BenchmarkRun) -> str:
         (
             f"- settings: {s.n_initial} random initial points, q = {s.q}, acquisition "
             f"{s.acquisition} (Fig. 2) / below (Fig. 3), kernel {s.kernel} "
-            f"({s.length_scales} length scales), hyperprior "
+            f"({_LENGTH_SCALES_TEXT.get(s.length_scales, s.length_scales)} length scales), "
+            "hyperprior "
             f"{s.hyperprior}, aBO groups by {s.groups}; horizon {s.horizon} (Fig. 2), "
             f"{s.threshold_horizon} (Fig. 3); "
             f"trial i uses seed base_seed + i (seeds {seeds}), the same for every strategy"

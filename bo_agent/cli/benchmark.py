@@ -100,8 +100,8 @@ def benchmark(
         str | None,
         typer.Option(
             "--length-scales",
-            help="GP length scales: shared (default: one per kernel or aBO group) or ard "
-            "(one per column).",
+            help="GP length scales: auto (default: ard with transfer, shared without), ard "
+            "(one per column) or shared (one per kernel or aBO group).",
         ),
     ] = None,
     batch: Annotated[

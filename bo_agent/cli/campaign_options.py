@@ -39,7 +39,9 @@ GroupsOpt = Annotated[str | None, typer.Option("--groups", help="aBO kernel grou
 LengthScalesOpt = Annotated[
     str | None,
     typer.Option(
-        "--length-scales", help="GP length scales: ard (one per column) or shared (one per kernel)."
+        "--length-scales",
+        help="GP length scales: auto (default: ard with transfer, shared without), ard (one "
+        "per column) or shared (one per kernel or aBO group).",
     ),
 ]
 AcqOpt = Annotated[

@@ -214,6 +214,27 @@ def test_gp_recovers_a_smooth_function_on_held_out_points(data, kernel: str) -> 
     assert np.allclose(model.predict(X[:80]), y[:80], atol=0.01)  # fits its training data
 
 
+@pytest.mark.parametrize(
+    ("length_scales", "transfer", "n_length_scales"),
+    [("auto", "none", 10), ("auto", "gp", 31), ("shared", "gp", 10), ("ard", "none", 31)],
+)
+def test_auto_length_scales_are_per_column_with_transfer_and_per_group_without(
+    length_scales: str, transfer: str, n_length_scales: int
+) -> None:
+    from bo_agent.config import CampaignConfig
+    from bo_agent.strategy import build_pool, make_model
+    from workflows.composition_space import default_space
+
+    source = {} if transfer == "none" else {"source_campaign": "li"}
+    cfg = CampaignConfig(length_scales=length_scales, transfer=transfer, **source)
+    pool = build_pool(default_space(), "Na", cfg.groups)
+    model = make_model(cfg, pool, random_state=0)
+    base = model if isinstance(model, GPModel) else model.base
+    kernel = base.make_kernel(pool.X.shape[1])
+    n = sum(h.n_elements for h in kernel.hyperparameters if "length_scale" in h.name)
+    assert n == n_length_scales  # 10 kind groups, or 31 descriptor columns
+
+
 @pytest.mark.parametrize("carrier", ["Li", "Na"])
 @pytest.mark.parametrize("ard", [True, False])
 def test_fit_without_restarts_on_a_whole_reference_carrier_finds_the_smooth_optimum(
