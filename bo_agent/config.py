@@ -20,6 +20,7 @@ __all__ = [
     "HYPERPRIORS",
     "LENGTH_SCALES",
     "MODELS",
+    "TARGET_TRANSFORMS",
     "TRANSFERS",
     "CampaignConfig",
     "load_campaign_config",
@@ -30,6 +31,7 @@ TRANSFERS = ("none", "hp", "gp", "multitask")
 ACQUISITIONS = ("ei", "pi", "lcb", "ts", "below")
 HYPERPRIORS = ("none", "gamma", "lognormal")  # bo_agent.priors.HYPERPRIORS
 LENGTH_SCALES = ("auto", "ard", "shared")
+TARGET_TRANSFORMS = ("none", "log")  # bo_agent.target_transform.TARGET_TRANSFORMS
 
 Model = Literal["random", "obo", "abo"]
 Transfer = Literal["none", "hp", "gp", "multitask"]
@@ -64,7 +66,12 @@ class CampaignConfig(BaseModel):
         "a transfer source, whose ~159 results determine them; shared otherwise; "
         "docs/benchmarks.md)",
     )
-
+    target_transform: Literal["none", "log"] = Field(
+        "none",
+        description="Scale the GP models E_b on: none (eV) or log (log E_b: the skewed tail of "
+        "high barriers no longer sets the variance; thresholds and margins move with it; "
+        "bo_agent.target_transform, docs/benchmarks.md)",
+    )
     hyperprior: Hyperprior = Field(
         "none",
         description="GP hyperparameter prior: none (maximum likelihood), gamma or lognormal "
@@ -123,6 +130,8 @@ class CampaignConfig(BaseModel):
             raise ValueError(f"transfer={self.transfer!r} needs source_campaign or source_data")
         if self.source_campaign and self.source_data:
             raise ValueError("give source_campaign or source_data, not both")
+        if self.target_transform == "log" and self.tau <= 0:
+            raise ValueError(f"target_transform='log' needs tau > 0; got {self.tau}")
         if self.transfer != "none" and self.model == "random":
             raise ValueError("transfer needs a GP model (obo or abo), not random")
         return self

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from bo_agent.descriptors import compute_descriptors, standardise
 from bo_agent.errors import AgentError
 from bo_agent.models import GPModel, TransferGP
 from bo_agent.proposals import Proposal, propose
+from bo_agent.target_transform import TargetScale
 from workflows.composition_space import Candidate, CompositionSpace
 from workflows.errors import TavboWarning
 
@@ -161,6 +162,14 @@ def _random_picks(
     return Decision(proposals=proposals, strategy=strategy)
 
 
+def _in_ev(proposal: Proposal, scale: TargetScale) -> Proposal:
+    """The proposal with its predicted mean and std in eV (the GP may model log E_b)."""
+    if not scale.is_log:
+        return proposal
+    mean, std = scale.to_ev(proposal.mean, proposal.std)
+    return replace(proposal, mean=mean, std=std)
+
+
 def decide(
     pool: Pool,
     config: CampaignConfig,
@@ -213,7 +222,10 @@ def decide(
         return _random_picks(pool, taken, n, rng, "initial-random")
 
     obs_ids = list(observations)
-    y = np.array([observations[i] for i in obs_ids], dtype=float)
+    scale = TargetScale(config.target_transform)
+    y_ev = np.array([observations[i] for i in obs_ids], dtype=float)
+    y = scale.forward(y_ev)
+    tau = scale.level(config.tau)
     model = make_model(config, pool, seed)
     fit_params: dict[str, Any] = {}
     if config.transfer != "none":
@@ -227,7 +239,7 @@ def decide(
             )
         fit_params = {
             "X_source": pool.X[[r for r, _ in src_rows]],
-            "y_source": np.array([e for _, e in src_rows], dtype=float),
+            "y_source": scale.forward(np.array([e for _, e in src_rows], dtype=float)),
         }
     acquisition = "below" if config.goal == "threshold" else config.acquisition
     with warnings.catch_warnings():
@@ -243,12 +255,12 @@ def decide(
             q=n,
             random_state=seed,
             fit_params=fit_params,
-            xi=config.xi,
+            xi=scale.margin(config.xi, float(y_ev.min())),
             kappa=config.kappa,
-            threshold=config.tau,
+            threshold=tau,
         )
     decision = Decision(
-        proposals=[(pool.ids[p.index], p) for p in proposals],
+        proposals=[(pool.ids[p.index], _in_ev(p, scale)) for p in proposals],
         strategy=config.model + ("" if config.transfer == "none" else f"+{config.transfer}"),
         model=model.fitted_hyperparameters(),
     )
@@ -256,9 +268,7 @@ def decide(
         post = model.pool_posterior(pool.X)
         mask = np.zeros(len(pool.ids), dtype=bool)
         mask[pool.rows(sorted(taken))] = True
-        decision.expected_undiscovered = expected_undiscovered(
-            post.mean, post.std, config.tau, mask
-        )
+        decision.expected_undiscovered = expected_undiscovered(post.mean, post.std, tau, mask)
         ordered = {c: observations[c] for c in (history or observations) if c in observations}
         quiet = evaluations_since_hit(ordered, config.tau)
         if (

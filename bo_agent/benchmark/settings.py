@@ -91,7 +91,7 @@ class BenchmarkSettings:
         engine's noise (a few meV for CHGNet NEB).
     acquisition : str, default="ei"
         Acquisition of the Fig.-2 runs (Fig. 3 uses ``below``).
-    n_initial, q, groups, kernel, length_scales, hyperprior
+    n_initial, q, groups, kernel, length_scales, hyperprior, target_transform
         As in :class:`~bo_agent.config.CampaignConfig` (q is ``max_pending``).
     base_seed : int, default=0
         Trial ``i`` uses seed ``base_seed + i``.
@@ -127,6 +127,7 @@ class BenchmarkSettings:
     kernel: str = _CAMPAIGN_DEFAULTS["kernel"]
     length_scales: str = _CAMPAIGN_DEFAULTS["length_scales"]
     hyperprior: str = _CAMPAIGN_DEFAULTS["hyperprior"]
+    target_transform: str = _CAMPAIGN_DEFAULTS["target_transform"]
     base_seed: int = 0
     jobs: int = 1
     space: str | None = None

@@ -324,7 +324,8 @@ def summary_markdown(run: BenchmarkRun) -> str:
             f"{s.acquisition} (Fig. 2) / below (Fig. 3), kernel {s.kernel} "
             f"({_LENGTH_SCALES_TEXT.get(s.length_scales, s.length_scales)} length scales), "
             "hyperprior "
-            f"{s.hyperprior}, aBO groups by {s.groups}; horizon {s.horizon} (Fig. 2), "
+            f"{s.hyperprior}, GP on {'log E_b' if s.target_transform == 'log' else 'E_b'}, "
+            f"aBO groups by {s.groups}; horizon {s.horizon} (Fig. 2), "
             f"{s.threshold_horizon} (Fig. 3); "
             f"trial i uses seed base_seed + i (seeds {seeds}), the same for every strategy"
         ),

@@ -125,6 +125,7 @@ def _run_task(task: _Task) -> TrialResult:
             kernel=s.kernel,  # type: ignore[arg-type]
             length_scales=s.length_scales,  # type: ignore[arg-type]
             hyperprior=s.hyperprior,  # type: ignore[arg-type]
+            target_transform=s.target_transform,  # type: ignore[arg-type]
             groups=s.groups,  # type: ignore[arg-type]
             transfer=transfer,  # type: ignore[arg-type]
             source_campaign="source" if transfer != "none" else None,

@@ -104,6 +104,13 @@ def benchmark(
             "(one per column) or shared (one per kernel or aBO group).",
         ),
     ] = None,
+    target_transform: Annotated[
+        str | None,
+        typer.Option(
+            "--target-transform",
+            help="Scale the GP models E_b on: none (default, eV) or log (log E_b).",
+        ),
+    ] = None,
     batch: Annotated[
         int, typer.Option("--batch", "-q", help="Proposals per round (1: sequential BO).")
     ] = 1,
@@ -174,7 +181,7 @@ def benchmark(
         load_benchmark_data,
         run_benchmark,
     )
-    from bo_agent.config import HYPERPRIORS, LENGTH_SCALES
+    from bo_agent.config import HYPERPRIORS, LENGTH_SCALES, TARGET_TRANSFORMS
     from workflows.errors import ConfigError
 
     if replot is not None:
@@ -229,6 +236,13 @@ def benchmark(
                 f"unknown --length-scales {length_scales!r}; expected one of {list(LENGTH_SCALES)}"
             )
         updates["length_scales"] = length_scales
+    if target_transform is not None:
+        if target_transform not in TARGET_TRANSFORMS:
+            raise ConfigError(
+                f"unknown --target-transform {target_transform!r}; "
+                f"expected one of {list(TARGET_TRANSFORMS)}"
+            )
+        updates["target_transform"] = target_transform
     names = _names(strategies)
     if names is not None:
         updates["strategies"] = names
@@ -252,7 +266,7 @@ def benchmark(
         "--only": only, "--strategies": strategies,
         "--threshold-strategies": threshold_strategies, "--horizon": horizon,
         "--acquisition": acquisition, "--hyperprior": hyperprior, "--groups": groups,
-        "--length-scales": length_scales,
+        "--length-scales": length_scales, "--target-transform": target_transform,
         "--stop-patience": stop_patience, "--optimum-tol": optimum_tol,
         "--batch": batch if batch != 1 else None,
         "--carrier": carrier if carrier != "Na" else None,

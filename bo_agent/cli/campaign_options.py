@@ -14,7 +14,7 @@ __all__ = [
     "AcqOpt", "BudgetOpt", "CampaignOpt", "CarrierOpt", "ConfigOpt", "EngineOpt", "GoalOpt",
     "GroupsOpt", "HyperpriorOpt", "KernelOpt", "LengthScalesOpt", "ModelOpt", "PendingOpt",
     "SeedOpt", "SetOpt", "SourceCarrierOpt", "SourceDataOpt", "SourceOpt", "StopPatienceOpt",
-    "TauOpt", "TransferOpt",
+    "TargetTransformOpt", "TauOpt", "TransferOpt",
     "campaign_config",
 ]  # fmt: skip
 
@@ -42,6 +42,12 @@ LengthScalesOpt = Annotated[
         "--length-scales",
         help="GP length scales: auto (default: ard with transfer, shared without), ard (one "
         "per column) or shared (one per kernel or aBO group).",
+    ),
+]
+TargetTransformOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--target-transform", help="Scale the GP models E_b on: none (eV, default) or log."
     ),
 ]
 AcqOpt = Annotated[

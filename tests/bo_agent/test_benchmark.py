@@ -255,6 +255,16 @@ def test_cli_reports_a_missing_reference_as_a_usage_error(monkeypatch, tmp_path)
     assert "tavbo screen --engine bvse --export" in str(result.exception)
 
 
+def test_cli_rejects_an_unknown_target_transform_naming_it(full_table):
+    from bo_agent.cli.app import exit_code_for
+
+    args = ["benchmark", "--quick", "--data", str(full_table), "--target-transform", "sqrt"]
+    result = CliRunner().invoke(_app(), args)
+    assert isinstance(result.exception, ConfigError)
+    assert exit_code_for(result.exception) == 2
+    assert "--target-transform 'sqrt'" in str(result.exception)
+
+
 def test_physbo_peer_starts_from_tavbos_initial_points(full_table):
     pytest.importorskip("physbo")
     from bo_agent.peers import initial_ids, run_peer

@@ -135,6 +135,41 @@ def test_threshold_goal_replay_matches_live_campaign(clean_lp, full_table):
     assert _replay_ids(full_table, **kw).ids == live
 
 
+@pytest.mark.parametrize(
+    ("goal", "transfer"), [("threshold", "none"), ("minimum", "gp")], ids=["threshold", "li-gp"]
+)
+def test_log_target_replay_matches_live_campaign_and_changes_the_search(
+    clean_lp, full_table, goal, transfer
+):
+    # tau 0.6 eV: the 5 lowest of the synthetic Na barriers (0.54-1.17 eV) lie below it
+    kw = {"model": "obo", "goal": goal, "tau": 0.6, "budget": 9, "seed": 2}
+    source = {}
+    if transfer != "none":
+        _finished_source_campaign(full_table)
+        source = {"transfer": transfer, "source_campaign": "li"}
+    log = {"target_transform": "log", **kw, **source}
+    live = _live_ids(clean_lp, full_table, **log)
+    src = "Li" if source else None
+    assert _replay_ids(full_table, source=src, **log).ids == live
+    assert _replay_ids(full_table, source=src, **kw, **source).ids != live
+
+
+def test_log_target_decisions_record_predictions_in_ev(full_table):
+    from bo_agent.strategy import build_pool, decide
+    from workflows.composition_space import default_space
+    from workflows.engines.table import read_table
+
+    data = {k: v["e_b"] for k, v in read_table(full_table).items()}
+    pool = build_pool(default_space(), "Na")
+    seen = {cid: data[cid] for cid in pool.ids[::9]}
+    cfg = CampaignConfig(carrier="Na", engine="table", model="obo", target_transform="log")
+    ((cid, proposal),) = decide(pool, cfg, seen).proposals
+    assert cid not in seen
+    # log-normal moments in eV: positive, and inside the range of the barriers it learnt from
+    assert 0 < proposal.mean < 2 * max(seen.values())
+    assert proposal.std > 0
+
+
 def test_missing_result_fails_like_a_fizzled_workflow(clean_lp, full_table):
     cfg_kw = {"model": "abo", "budget": 7, "seed": 4}
     doomed = _replay_ids(full_table, **cfg_kw).ids[2]
