@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Every benchmark docs/benchmarks.md reports on a reference data set, in one go.
 #
-#   bash benchmarks/reference_benchmarks.sh chgnet     # 1.5-2 h on 2 idle cores (Fig. 3 and the ladder are most of it)
+#   bash benchmarks/reference_benchmarks.sh chgnet     # 2-2.5 h on 2 idle cores (Fig. 3 is most of it)
 #   bash benchmarks/reference_benchmarks.sh bvse
 #
-# Writes benchmarks/results/<data>-{fig2,fig2-tol10meV,stopping*,peers,gp-*,hp-*,fig3}, the E_b
+# Writes benchmarks/results/<data>-{fig2*,stopping*,peers,gp-*,hp-*,fig3*}, the E_b
 # maps and, for chgnet, the fidelity ladder and the BVSE-CHGNet agreement. Each step prints its
 # summary table; the figures and summary.md files are what docs/benchmarks.md quotes. Needs the
 # peers extra (pip install -e ".[peers]").
@@ -38,10 +38,25 @@ done
 if [ "$data" = chgnet ]; then
   # The fidelity ladder: BVSE E_b of the same Na compositions as the transfer source
   tavbo benchmark --data chgnet --only optimum --source-data bvse --source-carrier Na \
-      --strategies random,obo,abo,abo+hp,abo+gp,abo+multitask,obo+multitask \
+      --strategies random,obo,abo,obo+hp,abo+hp,obo+gp,abo+gp,obo+multitask \
       --out "$out/chgnet-ladder"
+  tavbo benchmark --data chgnet --only optimum --optimum-tol 0.01 --source-data bvse \
+      --source-carrier Na --strategies random,obo,abo,obo+hp,abo+hp,obo+gp,abo+gp,obo+multitask \
+      --out "$out/chgnet-ladder-tol10meV"
   tavbo agreement bvse chgnet --out "$out/agreement-bvse-chgnet"
 fi
 python benchmarks/reference_maps.py --out "$out/maps"
+# Fig. 3 with Li transfer, and the GP on log E_b (Fig. 2 and Fig. 3), 100 / 50 trials
+tavbo benchmark --data "$data" --only threshold --threshold-trials 100 \
+    --threshold-strategies random,abo,obo+gp,abo+gp,obo+multitask --out "$out/$data-fig3-transfer"
+tavbo benchmark --data "$data" --only threshold --threshold-trials 100 --target-transform log \
+    --threshold-strategies obo,abo --out "$out/$data-fig3-log"
+tavbo benchmark --data "$data" --only threshold --threshold-trials 100 --target-transform log \
+    --threshold-strategies obo+gp,abo+gp --out "$out/$data-fig3-log-transfer"
+for tol in 0 0.01; do
+  suffix=$([ "$tol" = 0 ] && echo "" || echo "-tol10meV")
+  tavbo benchmark --data "$data" --only optimum --optimum-tol "$tol" --target-transform log \
+      --strategies obo,abo,obo+gp,abo+gp --out "$out/$data-fig2-log$suffix"
+done
 # Fig. 3 analogue last (the longest step): random, oBO, aBO, threshold acquisition, 1000 trials
 tavbo benchmark --data "$data" --only threshold --out "$out/$data-fig3"
