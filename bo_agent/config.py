@@ -12,6 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bo_agent.target_transform import TARGET_TRANSFORMS, TargetTransform
 from workflows.engines import ENGINES
 from workflows.errors import ConfigError
 
@@ -31,7 +32,6 @@ TRANSFERS = ("none", "hp", "gp", "multitask")
 ACQUISITIONS = ("ei", "pi", "lcb", "ts", "below")
 HYPERPRIORS = ("none", "gamma", "lognormal")  # bo_agent.priors.HYPERPRIORS
 LENGTH_SCALES = ("auto", "ard", "shared")
-TARGET_TRANSFORMS = ("none", "log")  # bo_agent.target_transform.TARGET_TRANSFORMS
 
 Model = Literal["random", "obo", "abo"]
 Transfer = Literal["none", "hp", "gp", "multitask"]
@@ -66,7 +66,7 @@ class CampaignConfig(BaseModel):
         "a transfer source, whose ~159 results determine them; shared otherwise; "
         "docs/benchmarks.md)",
     )
-    target_transform: Literal["none", "log"] = Field(
+    target_transform: TargetTransform = Field(
         "none",
         description="Scale the GP models E_b on: none (eV) or log (log E_b: the skewed tail of "
         "high barriers no longer sets the variance; thresholds and margins move with it; "

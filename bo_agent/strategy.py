@@ -164,8 +164,6 @@ def _random_picks(
 
 def _in_ev(proposal: Proposal, scale: TargetScale) -> Proposal:
     """The proposal with its predicted mean and std in eV (the GP may model log E_b)."""
-    if not scale.is_log:
-        return proposal
     mean, std = scale.to_ev(proposal.mean, proposal.std)
     return replace(proposal, mean=mean, std=std)
 

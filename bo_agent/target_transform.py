@@ -56,7 +56,7 @@ class TargetScale:
 
     def level(self, tau: float) -> float:
         """A threshold (eV) on the GP's scale."""
-        return float(self.forward(tau)) if self.is_log else float(tau)
+        return float(self.forward(tau))
 
     def margin(self, xi: float, best: float) -> float:
         """The EI/PI margin ``xi`` (eV below the incumbent ``best``, eV) on the GP's scale.
