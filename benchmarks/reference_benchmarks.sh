@@ -21,9 +21,12 @@ tavbo benchmark --data "$data" --only optimum --optimum-tol 0.01 --out "$out/$da
 tavbo benchmark --data "$data" --only stopping --trials 30 --out "$out/$data-stopping"
 tavbo benchmark --data "$data" --only stopping --trials 30 --stop-patience 0 \
     --out "$out/$data-stopping-p0"
-# Peers on the same pool and seeds (their pool order is shuffled per trial seed, like tavbo's)
+# Peers on the same pool and seeds (their pool order is shuffled per trial seed, like tavbo's);
+# on CHGNet within 10 meV (its best four are near-ties), on BVSE the exact optimum
+peers_tol=0
+[ "$data" = chgnet ] && peers_tol=0.01
 tavbo benchmark --data "$data" --only optimum --peers --strategies random,obo,abo,abo+gp \
-    --trials 50 --optimum-tol 0.01 --out "$out/$data-peers"
+    --trials 50 --optimum-tol "$peers_tol" --out "$out/$data-peers"
 # GP ablations against the defaults (shared length scales, aBO groups by kind, no hyperprior)
 for ls in shared ard; do
   for g in kind site; do
