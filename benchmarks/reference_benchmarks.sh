@@ -56,6 +56,10 @@ tavbo benchmark --data "$data" --only threshold --threshold-trials 100 --target-
     --threshold-strategies obo,abo --out "$out/$data-fig3-log"
 tavbo benchmark --data "$data" --only threshold --threshold-trials 100 --target-transform log \
     --threshold-strategies obo+gp,abo+gp --out "$out/$data-fig3-log-transfer"
+tavbo benchmark --data "$data" --only threshold --threshold-trials 100 --target-transform log \
+    --threshold-strategies obo+multitask --out "$out/$data-fig3-log-multitask"
+tavbo benchmark --data "$data" --only threshold --threshold-trials 100 --target-transform log \
+    --threshold-strategies abo+gp --hyperprior lognormal --out "$out/$data-fig3-log-transfer-lognormal"
 for tol in 0 0.01; do
   suffix=$([ "$tol" = 0 ] && echo "" || echo "-tol10meV")
   tavbo benchmark --data "$data" --only optimum --optimum-tol "$tol" --target-transform log \
