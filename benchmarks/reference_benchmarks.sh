@@ -58,6 +58,8 @@ tavbo benchmark --data "$data" --only threshold --threshold-trials 100 --target-
     --threshold-strategies obo+gp,abo+gp --out "$out/$data-fig3-log-transfer"
 tavbo benchmark --data "$data" --only threshold --threshold-trials 100 --target-transform log \
     --threshold-strategies obo+multitask --out "$out/$data-fig3-log-multitask"
+tavbo benchmark --data "$data" --only threshold --threshold-trials 20 --target-transform log \
+    --threshold-strategies abo+multitask --out "$out/$data-fig3-log-multitask-abo"
 tavbo benchmark --data "$data" --only threshold --threshold-trials 100 --target-transform log \
     --threshold-strategies abo+gp --hyperprior lognormal --out "$out/$data-fig3-log-transfer-lognormal"
 for tol in 0 0.01; do
