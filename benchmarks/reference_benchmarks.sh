@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark docs/benchmarks.md reports on a reference data set, in one go.
 #
-#   bash benchmarks/reference_benchmarks.sh chgnet     # 2-2.5 h on 2 idle cores (Fig. 3 is most of it)
+#   bash benchmarks/reference_benchmarks.sh chgnet     # about 3 h on 2 idle cores (Fig. 3 is most of it)
 #   bash benchmarks/reference_benchmarks.sh bvse
 #
 # Writes benchmarks/results/<data>-{fig2*,stopping*,peers,gp-*,hp-*,fig3*}, the E_b
