@@ -22,10 +22,10 @@ from typing import Any
 from jobflow import JobStore, run_locally
 from maggma.stores import MemoryStore
 
-from workflows.composition_space import default_space
 from workflows.engines import get_maker
-from workflows.schemas import BarrierResult
-from workflows.structures import make_structure
+from workflows.physics.schemas import BarrierResult
+from workflows.space.compositions import default_space
+from workflows.structures.tavorite import make_structure
 
 RESULT_JOBS = ("collect barrier", "bvse barrier")
 

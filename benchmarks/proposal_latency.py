@@ -30,8 +30,8 @@ import warnings
 
 import numpy as np
 
-from bo_agent.models import GPModel
-from bo_agent.proposals import propose
+from bo_agent.decide.proposals import propose
+from bo_agent.gp.models import GPModel
 
 N_GROUPS = 4
 GROUP_SIZE = 8

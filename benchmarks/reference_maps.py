@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bo_agent.barrier_map import plot_barrier_map
-from workflows.composition_space import default_space
-from workflows.reference_data import REFERENCE_DATA, read_barrier_values, reference_path
+from bo_agent.figures.barrier_map import plot_barrier_map
+from workflows.results.reference_data import REFERENCE_DATA, read_barrier_values, reference_path
+from workflows.space.compositions import default_space
 
 
 def main() -> None:

@@ -16,9 +16,10 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from workflows.composition_space import default_space
 from workflows.errors import StructureError
-from workflows.structures import VOLUME_METHODS, check_structure, make_structure, predict_volume
+from workflows.space.compositions import default_space
+from workflows.structures.checks import check_structure
+from workflows.structures.tavorite import VOLUME_METHODS, make_structure, predict_volume
 
 #: Both carriers; M = Mg, Ca, Zn, Al, Ga, In, Gd, Ti, Zr; X = P, As, V, S, Se, Mo; Z = F, OH, O.
 DEFAULT_IDS = (

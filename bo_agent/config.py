@@ -12,7 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bo_agent.target_transform import TARGET_TRANSFORMS, TargetTransform
+from bo_agent.gp.target_transform import TargetTransform
 from workflows.engines import ENGINES
 from workflows.errors import ConfigError
 
@@ -21,7 +21,6 @@ __all__ = [
     "HYPERPRIORS",
     "LENGTH_SCALES",
     "MODELS",
-    "TARGET_TRANSFORMS",
     "TRANSFERS",
     "CampaignConfig",
     "load_campaign_config",
@@ -30,7 +29,7 @@ __all__ = [
 MODELS = ("random", "obo", "abo")
 TRANSFERS = ("none", "hp", "gp", "multitask")
 ACQUISITIONS = ("ei", "pi", "lcb", "ts", "below")
-HYPERPRIORS = ("none", "gamma", "lognormal")  # bo_agent.priors.HYPERPRIORS
+HYPERPRIORS = ("none", "gamma", "lognormal")  # bo_agent.gp.priors.HYPERPRIORS
 LENGTH_SCALES = ("auto", "ard", "shared")
 
 Model = Literal["random", "obo", "abo"]
@@ -70,12 +69,12 @@ class CampaignConfig(BaseModel):
         "none",
         description="Scale the GP models E_b on: none (eV) or log (log E_b: the skewed tail of "
         "high barriers no longer sets the variance; thresholds and margins move with it; "
-        "bo_agent.target_transform, docs/benchmarks.md)",
+        "bo_agent.gp.target_transform, docs/benchmarks.md)",
     )
     hyperprior: Hyperprior = Field(
         "none",
         description="GP hyperparameter prior: none (maximum likelihood), gamma or lognormal "
-        "(MAP with BayBE's or BoTorch's default priors; bo_agent.priors)",
+        "(MAP with BayBE's or BoTorch's default priors; bo_agent.gp.priors)",
     )
     groups: Literal["site", "kind"] = Field(
         "kind", description="aBO kernel groups: by descriptor kind or by site (docs/benchmarks.md)"

@@ -36,7 +36,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def session_launchpad(tmp_path_factory: pytest.TempPathFactory):
     """The one LaunchPad of the test run (embedded owner, or the TAVBO_TEST_MONGO_URI server)."""
-    from workflows.launchpad import open_launchpad
+    from workflows.launchpad.opening import open_launchpad
 
     if MONGO_URI:
         import yaml
@@ -75,8 +75,9 @@ def barrier_table(tmp_path: Path) -> Path:
 
 def synthetic_barriers() -> dict[str, float]:
     """A smooth, known E_b (eV) for every default composition, from its descriptors."""
-    from bo_agent.descriptors import compute_descriptors, standardise
-    from workflows.composition_space import default_space
+    from bo_agent.features.descriptors import compute_descriptors
+    from bo_agent.features.scaling import standardise
+    from workflows.space.compositions import default_space
 
     table = standardise(compute_descriptors(default_space()))
     col = {n: i for i, n in enumerate(table.names)}

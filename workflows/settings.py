@@ -1,6 +1,6 @@
 """Settings of the FireWorks / database plumbing, from ``TAVBO_*`` environment variables.
 
-Two LaunchPad modes share one code path (see :mod:`workflows.launchpad`):
+Two LaunchPad modes share one code path (see :mod:`workflows.launchpad.opening`):
 
 * **MongoDB**: ``TAVBO_LAUNCHPAD_FILE`` names a ``my_launchpad.yaml``-style file (host or URI,
   database name, credentials, ``mongoclient_kwargs`` for TLS and timeouts). Many processes and

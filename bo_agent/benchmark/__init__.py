@@ -1,9 +1,9 @@
 """Benchmarks of the search strategies on a fully known data set: the report's Fig. 2 and 3.
 
-Each trial is an offline replay (:func:`bo_agent.replay.replay`, the live agent's decisions) of
-one strategy with one seed on the target-carrier pool (Na by default), answered from the data
-set. Trial ``i`` uses seed ``base_seed + i`` for every strategy, so all strategies start from
-the same ``n_initial`` random compositions (paired comparison). Transfer strategies see every
+Each trial is an offline replay (:func:`bo_agent.benchmark.replay.replay`, the live agent's
+decisions) of one strategy with one seed on the target-carrier pool (Na by default), answered from
+the data set. Trial ``i`` uses seed ``base_seed + i`` for every strategy, so all strategies start
+from the same ``n_initial`` random compositions (paired comparison). Transfer strategies see every
 source-carrier (Li) result of the data set, as if a Li campaign had finished.
 
 - Fig. 2 analogue ("optimum"): P(optimum found within t evaluations), over ``trials`` trials of
@@ -33,85 +33,3 @@ Modules, in import order (each imports only those above it; ``lint-imports`` che
 - :mod:`.outputs`: :func:`write_outputs`, every file of a run;
 - :mod:`.run`: :func:`run_benchmark`, the entry point (check, plan, run, write).
 """
-
-from __future__ import annotations
-
-from bo_agent.benchmark.data import (
-    REFERENCE_DATA,
-    BenchmarkData,
-    load_benchmark_data,
-    reference_path,
-    synthetic_data,
-)
-from bo_agent.benchmark.metrics import (
-    found_curve,
-    hit_times,
-    median_evaluations,
-    p_found_curve,
-    stop_summary,
-)
-from bo_agent.benchmark.outputs import read_outputs, write_outputs
-from bo_agent.benchmark.plots import plot_optimum, plot_stopping, plot_threshold
-from bo_agent.benchmark.results import BenchmarkRun, TrialResult
-from bo_agent.benchmark.run import run_benchmark
-from bo_agent.benchmark.settings import (
-    ALL_STRATEGIES,
-    FIGURES,
-    PEERS,
-    THRESHOLD_STRATEGIES,
-    BenchmarkSettings,
-    default_jobs,
-    parse_strategy,
-    settings_dict,
-    strategy_label,
-)
-from bo_agent.benchmark.tables import (
-    SUMMARY_T,
-    optimum_curves,
-    stopping_rows,
-    stopping_table,
-    stopping_trials,
-    summary_markdown,
-    summary_rows,
-    summary_table,
-    threshold_curves,
-)
-
-__all__ = [
-    "ALL_STRATEGIES",
-    "FIGURES",
-    "PEERS",
-    "REFERENCE_DATA",
-    "SUMMARY_T",
-    "THRESHOLD_STRATEGIES",
-    "BenchmarkData",
-    "BenchmarkRun",
-    "BenchmarkSettings",
-    "TrialResult",
-    "default_jobs",
-    "found_curve",
-    "hit_times",
-    "load_benchmark_data",
-    "median_evaluations",
-    "optimum_curves",
-    "p_found_curve",
-    "parse_strategy",
-    "plot_optimum",
-    "plot_stopping",
-    "plot_threshold",
-    "read_outputs",
-    "reference_path",
-    "run_benchmark",
-    "settings_dict",
-    "stop_summary",
-    "stopping_rows",
-    "stopping_table",
-    "stopping_trials",
-    "strategy_label",
-    "summary_markdown",
-    "summary_rows",
-    "summary_table",
-    "synthetic_data",
-    "threshold_curves",
-    "write_outputs",
-]

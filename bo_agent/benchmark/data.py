@@ -15,13 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from workflows.errors import ConfigError
-from workflows.reference_data import REFERENCE_DATA, read_barrier_values, reference_path
+from workflows.results.reference_data import REFERENCE_DATA, read_barrier_values
 
 __all__ = [
-    "REFERENCE_DATA",
     "BenchmarkData",
     "load_benchmark_data",
-    "reference_path",
     "synthetic_data",
 ]
 
@@ -53,8 +51,9 @@ def synthetic_data(seed: int = 2024) -> BenchmarkData:
     a random term per composition (sd 0.03 eV) and -0.35 eV for Na; floored at 0.02 eV. With the
     default seed, 17 Na compositions lie below 0.3 eV.
     """
-    from bo_agent.descriptors import compute_descriptors, standardise
-    from workflows.composition_space import default_space
+    from bo_agent.features.descriptors import compute_descriptors
+    from bo_agent.features.scaling import standardise
+    from workflows.space.compositions import default_space
 
     table = standardise(compute_descriptors(default_space()))
     col = {n: i for i, n in enumerate(table.names)}

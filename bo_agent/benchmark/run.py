@@ -44,7 +44,7 @@ def _check_strategies(
     for name in names:
         model, transfer = parse_strategy(name)
         if transfer == "peer":
-            from bo_agent.peers import check_peer
+            from bo_agent.benchmark.peers import check_peer
 
             check_peer(model)
         elif transfer != "none" and own_answers:
@@ -96,7 +96,7 @@ def run_benchmark(
         For an unknown strategy, too few target results, a transfer strategy without source
         results, or a peer that is not installed.
     """
-    from workflows.composition_space import load_space
+    from workflows.space.compositions import load_space
 
     started = time.perf_counter()
     space = load_space(settings.space)

@@ -47,7 +47,7 @@ ALL_STRATEGIES: tuple[str, ...] = (
 THRESHOLD_STRATEGIES: tuple[str, ...] = ("random", "obo", "abo")
 #: What a benchmark can run: Fig. 2 and Fig. 3 analogues, and the threshold stopping rule.
 FIGURES: tuple[str, ...] = ("optimum", "threshold", "stopping")
-#: Other BO codes (optional; :mod:`bo_agent.peers`).
+#: Other BO codes (optional; :mod:`bo_agent.benchmark.peers`).
 PEERS: tuple[str, ...] = ("physbo", "baybe")
 
 

@@ -1,10 +1,10 @@
 """Running trials: one offline replay per (strategy, seed), in worker processes.
 
-A trial is :func:`bo_agent.replay.replay` (the live agent's ``decide()``) or, for a peer BO code,
-:func:`bo_agent.peers.run_peer`, answered from the data set and stopped once its curve can no
-longer change (a ``stopping`` trial instead runs until the threshold goal's stopping rule or its
-budget ends it). :func:`_run_tasks` runs a list of :class:`_Task` (longest first) in a process pool
-whose workers get the shared :class:`_Context` (pools and data) once, through
+A trial is :func:`bo_agent.benchmark.replay.replay` (the live agent's ``decide()``) or, for a peer
+BO code, :func:`bo_agent.benchmark.peers.run_peer`, answered from the data set and stopped once its
+curve can no longer change (a ``stopping`` trial instead runs until the threshold goal's stopping
+rule or its budget ends it). :func:`_run_tasks` runs a list of :class:`_Task` (longest first) in a
+process pool whose workers get the shared :class:`_Context` (pools and data) once, through
 :func:`_init_worker`. The worker functions live at module level so they pickle.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from bo_agent.benchmark.results import TrialResult
 from bo_agent.benchmark.settings import PEERS, BenchmarkSettings, parse_strategy
 from bo_agent.config import CampaignConfig
-from bo_agent.strategy import Pool, build_pool
+from bo_agent.decide.strategy import Pool, build_pool
 
 #: CPU seconds of a 60-evaluation trial, measured (the long trials are started first).
 _COST = {"random": 0.01, "obo": 1.5, "abo": 3.6, "obo+multitask": 6.5, "abo+multitask": 43.0}
@@ -52,7 +52,7 @@ class _Context:
 
     def pool(self, transfer: bool) -> Pool:
         if transfer not in self.pools:
-            from workflows.composition_space import load_space
+            from workflows.space.compositions import load_space
 
             space = load_space(self.settings.space)
             full = build_pool(
@@ -91,7 +91,7 @@ def _init_worker(ctx: _Context) -> None:
 
 
 def _run_task(task: _Task) -> TrialResult:
-    from bo_agent.replay import replay
+    from bo_agent.benchmark.replay import replay
 
     assert _CTX is not None
     ctx, s = _CTX, _CTX.settings
@@ -101,7 +101,7 @@ def _run_task(task: _Task) -> TrialResult:
     targets = ctx.below[task.tau_name] if threshold else ctx.optimum
     start = time.process_time()
     if transfer == "peer":
-        from bo_agent.peers import run_peer
+        from bo_agent.benchmark.peers import run_peer
 
         pool = ctx.peer_pool()
         trace = run_peer(

@@ -6,19 +6,20 @@ from typing import Annotated
 
 import typer
 
-from bo_agent.cli.agent import agent
-from bo_agent.cli.agreement import agreement
 from bo_agent.cli.app import TavboTyper, setup_logging
-from bo_agent.cli.barriers import barriers
-from bo_agent.cli.benchmark import benchmark
-from bo_agent.cli.descriptors import descriptors
-from bo_agent.cli.evaluate import evaluate
-from bo_agent.cli.hpc import init_config
-from bo_agent.cli.run import run
-from bo_agent.cli.screen import export, screen
-from bo_agent.cli.space import space_app
-from bo_agent.cli.status import status
-from bo_agent.cli.structure import structure
+from bo_agent.cli.commands.agent import agent
+from bo_agent.cli.commands.agreement import agreement
+from bo_agent.cli.commands.barriers import barriers
+from bo_agent.cli.commands.benchmark import benchmark
+from bo_agent.cli.commands.descriptors import descriptors
+from bo_agent.cli.commands.evaluate import evaluate
+from bo_agent.cli.commands.hpc import init_config
+from bo_agent.cli.commands.run import run
+from bo_agent.cli.commands.screen import export, screen
+from bo_agent.cli.commands.space import space_app
+from bo_agent.cli.commands.status import status
+from bo_agent.cli.commands.store import store_app
+from bo_agent.cli.commands.structure import structure
 
 __all__ = ["app"]
 
@@ -55,5 +56,6 @@ app.command()(benchmark)
 app.command()(agreement)
 app.command("init-config")(init_config)
 app.add_typer(space_app, name="space")
+app.add_typer(store_app, name="store")
 app.command()(descriptors)
 app.command()(structure)

@@ -1,12 +1,12 @@
 """A real Slurm: table-engine workflows go through sbatch and come back into the LaunchPad.
 
-This is the "embedded LaunchPad with queue jobs on one machine" set-up: the test process owns
-the embedded LaunchPad (which no other process may open), reserves Fireworks and submits them
-with ``workflows.offline.qlaunch`` (``qlaunch -r singleshot``) using the queue adapter that
-``tavbo init-config --scheduler slurm`` writes; each Slurm job runs ``--offline`` and the test
-process recovers the results. Per-job resources (``workflows.resources``) must appear in the job
-scripts and in ``scontrol show job``; a job cancelled with ``scancel`` must be found as a lost run
-and re-queued. Last, a whole campaign run by the agent in queue mode (``bo_agent.queue``, what
+This is the "embedded LaunchPad with queue jobs on one machine" set-up: the test process owns the
+embedded LaunchPad (which no other process may open), reserves Fireworks and submits them with
+``workflows.hpc.offline.qlaunch`` (``qlaunch -r singleshot``) using the queue adapter that ``tavbo
+init-config --scheduler slurm`` writes; each Slurm job runs ``--offline`` and the test process
+recovers the results. Per-job resources (``workflows.hpc.resources``) must appear in the job scripts
+and in ``scontrol show job``; a job cancelled with ``scancel`` must be found as a lost run and
+re-queued. Last, a whole campaign run by the agent in queue mode (``bo_agent.campaign.queue``, what
 ``tavbo agent --qlaunch N`` does), with one of its jobs cancelled mid-run.
 
 Slurm is started with ``.ci/start_slurm.sh`` when it is not running and this runs as root;
@@ -53,19 +53,18 @@ def slurm():
 @pytest.fixture
 def qadapter(slurm, tmp_path):
     """The Slurm queue adapter written by init-config (offline rocket, no VASP)."""
-    from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter
-
-    from workflows.hpc_config import write_config
+    from workflows.hpc.config import write_config
+    from workflows.hpc.queue_adapter import TavboQueueAdapter
 
     cfg = tmp_path / "cfg"
     write_config("slurm", cfg)
-    return CommonAdapter.from_file(str(cfg / "my_qadapter.yaml"))
+    return TavboQueueAdapter.from_file(str(cfg / "my_qadapter.yaml"))
 
 
 @pytest.fixture
 def resources():
     """Different requests for the two jobs of a table workflow, small enough for this node."""
-    from workflows.resources import JobResources, QueueResources
+    from workflows.hpc.resources import JobResources, QueueResources
 
     return QueueResources(
         cores_per_node=os.cpu_count() or 1,
@@ -78,10 +77,10 @@ def resources():
 def _submit(lp, table, candidate_id, resources, campaign="slurm", **maker_kwargs):
     from jobflow.managers.fireworks import flow_to_workflow
 
-    from workflows.composition_space import default_space
     from workflows.engines.table import TableBarrierMaker
-    from workflows.resources import apply_resources
-    from workflows.submit import build_flow, workflow_metadata
+    from workflows.flows.submit import build_flow, workflow_metadata
+    from workflows.hpc.job_requests import apply_resources
+    from workflows.space.compositions import default_space
 
     cand = default_space().get(candidate_id)
     maker = TableBarrierMaker(table=str(table), **maker_kwargs)
@@ -120,9 +119,9 @@ def _diagnose(launch) -> str:
 
 
 def test_table_workflow_through_slurm(launchpad, barrier_table, qadapter, resources, tmp_path):
-    from workflows.documents import get_barrier
-    from workflows.ingest import ingest_completed
-    from workflows.offline import qlaunch, recover_offline
+    from workflows.hpc.offline import qlaunch, recover_offline
+    from workflows.results.documents import get_barrier
+    from workflows.results.ingest import ingest_completed
 
     fw_ids = _submit(launchpad, barrier_table, "Na-Ga-P-F", resources)
     start = time.perf_counter()
@@ -158,7 +157,7 @@ def test_table_workflow_through_slurm(launchpad, barrier_table, qadapter, resour
 def test_cancelled_job_is_found_lost_and_requeued(
     launchpad, barrier_table, qadapter, resources, tmp_path, request
 ):
-    from workflows.offline import handle_lost_runs, qlaunch, recover_offline
+    from workflows.hpc.offline import handle_lost_runs, qlaunch, recover_offline
 
     fw_ids = _submit(launchpad, barrier_table, "Li-Mg-S-F", resources, delay_s=300)
     (q,) = qlaunch(launchpad, qadapter, store=launchpad.job_store, launch_dir=tmp_path)
@@ -210,16 +209,15 @@ def test_agent_campaign_in_queue_mode_through_slurm(
     job (silent) from live ones within ``LOST_AFTER`` s, reruns its Firework as a new job, and
     the campaign ends with four results.
     """
-    from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter
-
-    from bo_agent.agent import CampaignAgent
+    from bo_agent.campaign.agent import CampaignAgent
+    from bo_agent.campaign.queue import QueueDriver
+    from bo_agent.campaign.state import CandidateRecord, Status
     from bo_agent.config import CampaignConfig
-    from bo_agent.queue import QueueDriver
-    from bo_agent.state import CandidateRecord, Status
-    from workflows.documents import get_barrier
     from workflows.engines.table import read_table
-    from workflows.hpc_config import write_config
-    from workflows.resources import JobResources, QueueResources
+    from workflows.hpc.config import write_config
+    from workflows.hpc.queue_adapter import TavboQueueAdapter
+    from workflows.hpc.resources import JobResources, QueueResources
+    from workflows.results.documents import get_barrier
 
     delay, lost_after, timeout = 5.0, 10.0, 150.0
     _clean_campaigns(launchpad)
@@ -235,7 +233,7 @@ def test_agent_campaign_in_queue_mode_through_slurm(
         rules=(("relax", ("record",)), *QueueResources().rules),
     )
     queue = QueueDriver(
-        qadapter=CommonAdapter.from_file(str(cfg_dir / "my_qadapter.yaml")),
+        qadapter=TavboQueueAdapter.from_file(str(cfg_dir / "my_qadapter.yaml")),
         max_queued=2,
         launch_dir=tmp_path / "runs",
         resources=resources,

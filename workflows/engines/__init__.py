@@ -18,7 +18,7 @@ __all__ = ["ENGINES", "check_engine", "get_maker"]
 
 #: Engine name -> "module:MakerClass". Ordered from most to least expensive.
 ENGINES: dict[str, str] = {
-    "vasp": "workflows.engines.vasp:VaspBarrierMaker",
+    "vasp": "workflows.engines.vasp.engine:VaspBarrierMaker",
     "chgnet": "workflows.engines.chgnet:ChgnetBarrierMaker",
     "bvse": "workflows.engines.bvse:BvseBarrierMaker",
     "table": "workflows.engines.table:TableBarrierMaker",

@@ -1,8 +1,8 @@
 """The interface every barrier engine implements: a jobflow Maker from a structure to E_b.
 
 An engine's ``make(structure, candidate_id)`` returns a jobflow ``Flow`` whose ``output`` is a
-:class:`workflows.schemas.BarrierResult` (as a dict once serialised). The flow is what
-:mod:`workflows.submit` turns into one FireWorks workflow, so the engine chosen for a campaign
+:class:`workflows.physics.schemas.BarrierResult` (as a dict once serialised). The flow is what
+:mod:`workflows.flows.submit` turns into one FireWorks workflow, so the engine chosen for a campaign
 changes the physics and never the plumbing.
 """
 

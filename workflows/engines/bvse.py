@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from jobflow import Flow, Maker, job
 
+from workflows.engines.jobs import VERSIONED, chgnet_relax, package_versions
 from workflows.errors import CalculationError
-from workflows.hops import carrier_of
-from workflows.jobs import VERSIONED, chgnet_relax, package_versions
-from workflows.schemas import BarrierResult
+from workflows.physics.hops import carrier_of
+from workflows.physics.schemas import BarrierResult
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure

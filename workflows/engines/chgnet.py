@@ -1,11 +1,11 @@
 """CHGNet engine: CHGNet relaxation, then a climbing-image CHGNet NEB of every distinct hop.
 
-The flow (job names are part of the contract; see :mod:`workflows.jobs`)::
+The flow (job names are part of the contract; see :mod:`workflows.engines.jobs`)::
 
     chgnet relax -> find hops -> chgnet nebs
                                  = chgnet endpoints -> chgnet neb hop 0..n-1 -> collect barrier
 
-Its output is a :class:`~workflows.schemas.BarrierResult` with ``fidelity="mlp-neb"``.
+Its output is a :class:`~workflows.physics.schemas.BarrierResult` with ``fidelity="mlp-neb"``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from jobflow import Flow, Maker
 
-from workflows.jobs import chgnet_hop_nebs, chgnet_relax, find_hops_job
-from workflows.schemas import Reference
+from workflows.engines.jobs import chgnet_hop_nebs, chgnet_relax, find_hops_job
+from workflows.physics.schemas import Reference
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -73,13 +73,13 @@ class ChgnetBarrierMaker(Maker):
         from the first step.
     use_symmetry : bool, default=True
         Keep the band of an inversion-symmetric hop symmetric and evaluate only half of it
-        (see :func:`workflows.neb.run_neb`).
+        (see :func:`workflows.physics.neb.run_neb`).
     torch_threads : int or None, default=None
         Torch threads per job; None means ``$TAVBO_TORCH_THREADS``, else 1.
     reference : {"path_minimum", "endpoint"}, default="path_minimum"
         What E_b is measured from: the lowest image of each hop's path, or the relaxed vacancy
         endpoint (kept in ``extra["e_b_endpoint"]`` either way; see
-        :mod:`workflows.barrier_reference`).
+        :mod:`workflows.physics.barrier_reference`).
     """
 
     engine: ClassVar[str] = "chgnet"
@@ -106,7 +106,7 @@ class ChgnetBarrierMaker(Maker):
     reference: Reference = "path_minimum"
 
     def neb_kwargs(self) -> dict:
-        """Keyword arguments of :func:`workflows.neb.run_neb`."""
+        """Keyword arguments of :func:`workflows.physics.neb.run_neb`."""
         return {
             "n_images": self.n_images,
             "climb": self.climb,
@@ -126,14 +126,14 @@ class ChgnetBarrierMaker(Maker):
         Parameters
         ----------
         structure : Structure
-            Starting cell, e.g. ``workflows.structures.make_structure(candidate)``.
+            Starting cell, e.g. ``workflows.structures.tavorite.make_structure(candidate)``.
         candidate_id : str
             Composition ID, e.g. ``"Li-Ga-P-F"``.
 
         Returns
         -------
         Flow
-            Output: the :class:`~workflows.schemas.BarrierResult`.
+            Output: the :class:`~workflows.physics.schemas.BarrierResult`.
         """
         relax = chgnet_relax(
             structure,

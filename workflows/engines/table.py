@@ -13,8 +13,8 @@ Table formats (energies in eV):
 * JSON: ``{"Na-Ga-P-F": 0.42, ...}``, or ``{"Na-Ga-P-F": {"e_b": 0.42, "hops": [...]}}``, or a
   list of records with ``candidate_id``.
 
-A hop is a :class:`~workflows.schemas.HopBarrier` dict; only ``barrier`` is required, missing
-geometry reads as unknown (``length`` 0, sites -1).
+A hop is a :class:`~workflows.physics.schemas.HopBarrier` dict; only ``barrier`` is required,
+missing geometry reads as unknown (``length`` 0, sites -1).
 
 Examples
 --------
@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from jobflow import Flow, Maker, job
 
-from workflows.barrier_reference import REFERENCES, hop_barriers
 from workflows.errors import CalculationError, ConfigError
-from workflows.schemas import BarrierResult, HopBarrier
+from workflows.physics.barrier_reference import REFERENCES, hop_barriers
+from workflows.physics.schemas import BarrierResult, HopBarrier
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -73,7 +73,7 @@ class TableBarrierMaker(Maker):
     delay_s: float = 0.0
 
     engine: ClassVar[str] = "table"
-    #: The table needs no structure, so :mod:`workflows.submit` does not build one.
+    #: The table needs no structure, so :mod:`workflows.flows.submit` does not build one.
     needs_structure: ClassVar[bool] = False
 
     def __post_init__(self) -> None:

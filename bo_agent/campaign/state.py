@@ -1,0 +1,189 @@
+"""Persistent campaign state (mongoengine): the campaign, its candidate table and decisions.
+
+Lessons from peers (``shared/notes/peers.md``): the candidate pool is one table with a status per
+row, scored in full every round; proposing is separate from running; failures are data. Every
+state change is a single-document atomic update, so an agent killed at any moment leaves a
+consistent table that the next agent resumes from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from enum import StrEnum
+from typing import Any
+
+from mongoengine import (
+    DateTimeField,
+    DictField,
+    Document,
+    FloatField,
+    IntField,
+    StringField,
+)
+
+from bo_agent.config import CampaignConfig
+from workflows.errors import ConfigError
+from workflows.launchpad.tavbo_launchpad import DB_ALIAS
+
+__all__ = [
+    "RESUMABLE",
+    "Campaign",
+    "CandidateRecord",
+    "Decision",
+    "Status",
+    "agent_identity",
+    "finishing_order",
+    "open_campaign",
+    "utcnow",
+]
+
+
+class Status(StrEnum):
+    """Where a candidate stands in a campaign."""
+
+    new = "new"  # not evaluated, not reserved
+    pending = "pending"  # reserved by a decision; a workflow is (or is being) submitted
+    done = "done"  # E_b known
+    failed = "failed"  # evaluation failed for good (after reruns); excluded from the pool
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now, as MongoDB stores datetimes."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def agent_identity() -> str:
+    """``host:pid``: who holds a campaign lease."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Campaign(Document):
+    """One search: its configuration, status and the lease of the agent running it."""
+
+    name = StringField(required=True, unique=True)
+    config = DictField(required=True)  # CampaignConfig.model_dump()
+    status = StringField(default="running", choices=("running", "completed", "stopped"))
+    stop_reason = StringField()
+    created = DateTimeField(default=utcnow)
+    updated = DateTimeField(default=utcnow)
+    lease_owner = StringField()
+    lease_expires = DateTimeField()
+    n_decisions = IntField(default=0)  # sequence counter for Decision.seq
+
+    meta = {"db_alias": DB_ALIAS, "collection": "tavbo_campaigns"}  # noqa: RUF012
+
+
+class CandidateRecord(Document):
+    """One row of a campaign's candidate table."""
+
+    campaign = StringField(required=True)
+    candidate_id = StringField(required=True)
+    carrier = StringField()
+    status = StringField(default=Status.new.value, choices=[s.value for s in Status])
+    e_b = FloatField()
+    fw_id = IntField()
+    decision_seq = IntField()
+    attempts = IntField(default=0)
+    error = StringField()
+    submitted = DateTimeField()
+    finished = DateTimeField()
+    wall_time = FloatField()
+
+    meta = {  # noqa: RUF012
+        "db_alias": DB_ALIAS,
+        "collection": "tavbo_candidates",
+        "indexes": [
+            {"fields": ["campaign", "candidate_id"], "unique": True},
+            {"fields": ["campaign", "status"]},
+        ],
+    }
+
+
+class Decision(Document):
+    """Audit record of one proposal: why the agent chose this composition then."""
+
+    campaign = StringField(required=True)
+    seq = IntField(required=True)
+    candidate_id = StringField(required=True)
+    strategy = StringField()  # initial-random, random, or the model name
+    acquisition = StringField()
+    acquisition_value = FloatField()
+    rank = IntField()
+    predicted_mean = FloatField()
+    predicted_std = FloatField()
+    n_observed = IntField()
+    n_pending = IntField()
+    model = DictField()  # kernel, hyperparameters, log marginal likelihood
+    fw_id = IntField()
+    created = DateTimeField(default=utcnow)
+    extra = DictField()
+
+    meta = {  # noqa: RUF012
+        "db_alias": DB_ALIAS,
+        "collection": "tavbo_decisions",
+        "indexes": [{"fields": ["campaign", "seq"], "unique": True}],
+    }
+
+    def summary(self) -> dict[str, Any]:
+        """A flat record for tables and JSON."""
+        return {
+            "seq": self.seq,
+            "candidate_id": self.candidate_id,
+            "strategy": self.strategy,
+            "acquisition": self.acquisition,
+            "acq_value": self.acquisition_value,
+            "rank": self.rank,
+            "mean": self.predicted_mean,
+            "std": self.predicted_std,
+            "fw_id": self.fw_id,
+            "created": self.created.isoformat() if self.created else None,
+        }
+
+
+def finishing_order(records: list[CandidateRecord]) -> list[CandidateRecord]:
+    """Records in the order their evaluations finished (decision order breaks ties)."""
+    return sorted(
+        records,
+        key=lambda r: (r.finished.timestamp() if r.finished else 0.0, r.decision_seq or 0),
+    )
+
+
+#: Fields that may change when a campaign is resumed.
+RESUMABLE = frozenset(
+    {"budget", "max_pending", "poll_interval", "stop_undiscovered", "stop_patience"}
+)
+
+
+def open_campaign(config: CampaignConfig, *, read_only: bool = False) -> Campaign:
+    """The stored campaign of ``config.name``, created if new (a resume changes only RESUMABLE)."""
+    existing = Campaign.objects(name=config.name).first()
+    if existing is not None and read_only:
+        return existing
+    if existing is None:
+        if read_only:
+            raise ConfigError(f"no campaign {config.name!r}")
+        camp = Campaign(name=config.name, config=config.model_dump(mode="json"))
+        camp.save()
+        return camp
+    stored = CampaignConfig(**existing.config)
+    given = config.model_dump()
+    changed = {
+        k
+        for k, v in stored.model_dump().items()
+        if k in config.model_fields_set and given[k] != v and k != "name"
+    }
+    if changed - RESUMABLE:
+        raise ConfigError(
+            f"campaign {config.name!r} exists with other settings "
+            f"({', '.join(sorted(changed - RESUMABLE))}); use a new --campaign name"
+        )
+    if changed:
+        update = {k: given[k] for k in changed}
+        existing.update(**{f"set__config__{k}": v for k, v in update.items()})
+        existing.reload()
+        if existing.status == "completed" and "budget" in changed:
+            existing.update(set__status="running", unset__stop_reason=True)
+            existing.reload()
+    return existing

@@ -1,0 +1,151 @@
+"""Sync a campaign with its LaunchPad: finished, failed and lost evaluations -> candidate table.
+
+The first step of every agent round (:meth:`~bo_agent.campaign.agent.CampaignAgent.step`): read
+the state of each pending candidate's workflow, record E_b or the error, rerun or fail lost runs.
+:class:`LaunchpadSync` is a mixin of :class:`~bo_agent.campaign.agent.CampaignAgent`; it is its
+own module because reading the LaunchPad is a concept apart from deciding and submitting.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bo_agent.campaign.state import CandidateRecord, Decision, Status, utcnow
+from workflows.physics.schemas import unconverged_hops
+
+if TYPE_CHECKING:
+    from fireworks import LaunchPad
+
+    from bo_agent.config import CampaignConfig
+
+__all__ = ["LaunchpadSync", "RoundReport"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RoundReport:
+    """What one round did (for the progress display and the logs)."""
+
+    finished: list[tuple[str, float]] = field(default_factory=list)  # (id, E_b)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (id, error)
+    submitted: list[tuple[str, int | None]] = field(default_factory=list)  # (id, fw_id)
+    rerun: list[str] = field(default_factory=list)
+    stop_reason: str | None = None
+    queued: list[tuple[int, str]] = field(default_factory=list)  # (fw_id, queue job id)
+    queue_error: str | None = None
+
+
+class LaunchpadSync:
+    """Candidate-table updates from the LaunchPad (mixed into the campaign agent)."""
+
+    lp: LaunchPad
+    config: CampaignConfig
+
+    @property
+    def name(self) -> str:  # pragma: no cover - provided by the agent
+        raise NotImplementedError
+
+    def records(self, status: Status | None = None) -> list[CandidateRecord]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _submit(
+        self, candidate_id: str, seq: int | None, report: RoundReport
+    ) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _workflow_state(self, rec: CandidateRecord) -> tuple[str | None, list[int]]:
+        from workflows.flows.submit import find_submissions
+
+        subs = [
+            s
+            for s in find_submissions(self.lp, rec.candidate_id, self.config.engine, self.name)
+            if s.fw_id is not None
+        ]
+        if not subs:
+            return None, []
+        sub = subs[-1]
+        wf = self.lp.workflows.find_one({"nodes": sub.fw_id}, {"nodes": 1, "state": 1})
+        if rec.fw_id != sub.fw_id:
+            CandidateRecord.objects(id=rec.id).update_one(set__fw_id=sub.fw_id)
+            Decision.objects(campaign=self.name, seq=rec.decision_seq).update_one(
+                set__fw_id=sub.fw_id
+            )
+        return str(wf["state"]), list(wf["nodes"])
+
+    def sync(self, report: RoundReport | None = None) -> RoundReport:
+        """Bring the candidate table up to date with the LaunchPad and the results."""
+        from workflows.flows.evaluation import stored_barrier
+        from workflows.results.ingest import failure_message, ingest_completed
+
+        report = report or RoundReport()
+        pending = self.records(Status.pending)
+        if not pending:
+            return report
+        ingest_completed(self.lp, campaign=self.name, engine=self.config.engine)
+        for rec in pending:
+            state, nodes = self._workflow_state(rec)
+            if state is None:  # reserved, but the agent died before the workflow was added
+                self._submit(rec.candidate_id, rec.decision_seq, report)
+            elif state == "COMPLETED":
+                doc = stored_barrier(self.lp, rec.candidate_id, self.config.engine, self.name)
+                if doc is None:
+                    continue  # unreadable for now; try again next round
+                if msg := self._rejected(doc):
+                    CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
+                        set__status=Status.failed.value, set__error=msg, set__finished=utcnow()
+                    )
+                    report.failed.append((rec.candidate_id, msg))
+                    continue
+                CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
+                    set__status=Status.done.value,
+                    set__e_b=float(doc.e_b),
+                    set__finished=utcnow(),
+                    set__wall_time=getattr(getattr(doc, "provenance", None), "wall_time", None),
+                )
+                report.finished.append((rec.candidate_id, float(doc.e_b)))
+            elif state in ("FIZZLED", "DEFUSED"):
+                msg = failure_message(self.lp, nodes) if state == "FIZZLED" else "workflow defused"
+                CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
+                    set__status=Status.failed.value, set__error=msg[:2000], set__finished=utcnow()
+                )
+                report.failed.append((rec.candidate_id, msg))
+        return report
+
+    def _rejected(self, doc: Any) -> str | None:
+        """Why a finished result must not enter the GP (an unconverged NEB), or None."""
+        hops = unconverged_hops(doc.hops)
+        if not hops or self.config.unconverged == "use":
+            return None
+        return (
+            f"NEB of hops {hops} did not converge: E_b {doc.e_b:.3f} eV kept in the barrier "
+            "store but not used (campaign option unconverged: use would)"
+        )
+
+    def handle_lost_runs(self, expiration_secs: float, report: RoundReport) -> None:
+        """Rerun (up to ``max_reruns``) or fail evaluations whose rocket stopped pinging."""
+        _, lost_fw_ids, _ = self.lp.detect_lostruns(expiration_secs=expiration_secs)
+        for fw_id in sorted(lost_fw_ids):
+            wf = self.lp.workflows.find_one({"nodes": fw_id}, {"metadata": 1})
+            meta = (wf or {}).get("metadata", {})
+            if meta.get("campaign") != self.name:
+                continue
+            rec = CandidateRecord.objects(
+                campaign=self.name, candidate_id=meta.get("candidate_id")
+            ).first()
+            if rec is None or rec.status != Status.pending.value:
+                continue
+            if self.config.lostrun_action == "rerun" and rec.attempts < self.config.max_reruns:
+                self.lp.rerun_fw(fw_id)
+                rec.update(inc__attempts=1)
+                report.rerun.append(rec.candidate_id)
+            else:
+                self.lp.defuse_wf(fw_id)
+                rec.update(
+                    set__status=Status.failed.value,
+                    set__error=f"lost run of firework {fw_id} (killed or out of walltime)",
+                    set__finished=utcnow(),
+                )
+                report.failed.append((rec.candidate_id, "lost run"))

@@ -1,0 +1,1 @@
+"""The commands of ``tavbo``: one module each, thin calls into the library."""

@@ -1,0 +1,208 @@
+"""``tavbo agent``: the long-lived agent next to a LaunchPad, optionally driving the queue."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from bo_agent.cli.campaign_options import (
+    AcqOpt,
+    BudgetOpt,
+    CampaignOpt,
+    CarrierOpt,
+    ConfigOpt,
+    EngineOpt,
+    GoalOpt,
+    GroupsOpt,
+    HyperpriorOpt,
+    KernelOpt,
+    LengthScalesOpt,
+    ModelOpt,
+    PendingOpt,
+    SeedOpt,
+    SetOpt,
+    SourceCarrierOpt,
+    SourceDataOpt,
+    SourceOpt,
+    StopPatienceOpt,
+    TargetTransformOpt,
+    TauOpt,
+    TransferOpt,
+    campaign_config,
+)
+
+__all__ = ["agent", "queue_driver"]
+
+
+def agent(
+    config: ConfigOpt = None,
+    campaign: CampaignOpt = None,
+    carrier: CarrierOpt = None,
+    engine: EngineOpt = None,
+    budget: BudgetOpt = None,
+    model: ModelOpt = None,
+    kernel: KernelOpt = None,
+    length_scales: LengthScalesOpt = None,
+    hyperprior: HyperpriorOpt = None,
+    target_transform: TargetTransformOpt = None,
+    groups: GroupsOpt = None,
+    acquisition: AcqOpt = None,
+    transfer: TransferOpt = None,
+    source_campaign: SourceOpt = None,
+    source_data: SourceDataOpt = None,
+    source_carrier: SourceCarrierOpt = None,
+    goal: GoalOpt = None,
+    tau: TauOpt = None,
+    stop_patience: StopPatienceOpt = None,
+    max_pending: PendingOpt = None,
+    seed: SeedOpt = None,
+    setting: SetOpt = None,
+    poll: Annotated[float | None, typer.Option("--poll", help="Poll interval, seconds.")] = None,
+    lostrun_hours: Annotated[
+        float, typer.Option("--lostrun-hours", help="Hours without a ping before a run is lost.")
+    ] = 4.0,
+    once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
+    qlaunch: Annotated[
+        int,
+        typer.Option(
+            "--qlaunch",
+            help="Queue mode: keep up to N queue jobs (sbatch/qsub) of the campaign submitted.",
+        ),
+    ] = 0,
+    qadapter: Annotated[
+        Path | None,
+        typer.Option(
+            "--qadapter", help="Queue adapter (default: my_qadapter.yaml of FireWorks' config)."
+        ),
+    ] = None,
+    fworker: Annotated[
+        Path | None,
+        typer.Option("--fworker", help="FireWorker file: submit only its category/query."),
+    ] = None,
+    resources: Annotated[
+        Path | None,
+        typer.Option("--resources", help="Per-job queue requests (default: TAVBO_RESOURCES_FILE)."),
+    ] = None,
+    launch_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--launch-dir", help="Where queue jobs run (shared file system; default TAVBO_RUN_DIR)."
+        ),
+    ] = None,
+) -> None:
+    """Long-lived agent next to a LaunchPad: poll, collect barriers, refit, submit.
+
+    With ``--qlaunch N`` the agent also submits the campaign's jobs to the queue (reservation
+    mode, offline jobs for the embedded LaunchPad) and recovers them. Without it, workers run
+    the workflows (your own ``qlaunch rapidfire`` or ``rlaunch`` against a MongoDB LaunchPad:
+    set ``TAVBO_LAUNCHPAD_FILE`` to your my_launchpad.yaml); offline jobs an earlier agent
+    submitted are still recovered.
+    """
+    from bo_agent.campaign.agent import CampaignAgent
+    from workflows.launchpad.opening import using_launchpad
+
+    cfg = campaign_config(
+        config, campaign, setting, carrier=carrier, engine=engine, budget=budget, model=model,
+        kernel=kernel, length_scales=length_scales, hyperprior=hyperprior, groups=groups,
+        acquisition=acquisition, target_transform=target_transform,
+        transfer=transfer, source_campaign=source_campaign, source_data=source_data,
+        source_carrier=source_carrier, goal=goal, tau=tau, stop_patience=stop_patience,
+        max_pending=max_pending, seed=seed, poll_interval=poll,
+    )  # fmt: skip
+    console = Console(stderr=True)
+    queue = queue_driver(qlaunch, qadapter, fworker, resources, launch_dir)
+    with using_launchpad() as lp:
+        ag = CampaignAgent(cfg, lp, queue=queue)
+        console.print(f"agent for campaign [bold]{ag.name}[/] as {ag.identity}")
+        if queue.max_queued:
+            console.print(
+                f"queue mode: up to {queue.max_queued} jobs, launch directories in "
+                f"{queue.launch_dir}"
+            )
+
+        def on_round(report: Any) -> None:
+            stamp = time.strftime("%H:%M:%S")
+            for cid, e_b in report.finished:
+                console.print(f"{stamp} done      {cid} E_b = {e_b:.3f} eV")
+            for cid, err in report.failed:
+                console.print(f"{stamp} failed    {cid}: {err[:100]}")
+            for cid, fw in report.submitted:
+                console.print(f"{stamp} submitted {cid} (fw {fw})")
+            for cid in report.rerun:
+                console.print(f"{stamp} rerun     {cid} (lost run)")
+            for fw_id, job_id in report.queued:
+                console.print(f"{stamp} queued    fw {fw_id} as job {job_id}")
+            if report.queue_error:
+                console.print(f"{stamp} [red]queue submission failed[/]: {report.queue_error}")
+            if report.stop_reason:
+                console.print(f"{stamp} stop: {report.stop_reason}")
+
+        ag.run(
+            on_round=on_round,
+            max_rounds=1 if once else None,
+            lostrun_expiration=lostrun_hours * 3600.0,
+        )
+
+
+def queue_driver(
+    qlaunch: int = 0,
+    qadapter: Path | None = None,
+    fworker: Path | None = None,
+    resources: Path | None = None,
+    launch_dir: Path | None = None,
+) -> Any:
+    """The agent's :class:`~bo_agent.campaign.queue.QueueDriver` from the queue options.
+
+    Every file is read now, so that a bad one fails before the agent starts.
+    """
+    from bo_agent.campaign.queue import QueueDriver
+    from workflows.errors import ConfigError
+    from workflows.flows.submit import default_resources
+    from workflows.hpc.resources import QueueResources
+    from workflows.settings import WorkflowSettings
+
+    if qlaunch < 0:
+        raise ConfigError(f"invalid --qlaunch {qlaunch}; expected a number of jobs >= 0")
+    settings = WorkflowSettings()
+    res = QueueResources.from_file(resources) if resources else default_resources(settings)
+    qa = fw = None
+    if qlaunch or qadapter:
+        if qadapter is None:
+            from fireworks.fw_config import QUEUEADAPTER_LOC
+
+            if not QUEUEADAPTER_LOC:
+                raise ConfigError(
+                    "--qlaunch needs a queue adapter: give --qadapter my_qadapter.yaml (written "
+                    "by `tavbo init-config`) or set CONFIG_FILE_DIR in FW_config.yaml"
+                )
+            qadapter = Path(QUEUEADAPTER_LOC)
+        qa = _load_fireworks_file(qadapter, "queue adapter")
+    if fworker is not None:
+        fw = _load_fireworks_file(fworker, "FireWorker")
+    return QueueDriver(
+        qadapter=qa,
+        max_queued=qlaunch,
+        fworker=fw,
+        launch_dir=launch_dir or settings.run_dir,
+        resources=res,
+    )
+
+
+def _load_fireworks_file(path: Path, what: str) -> Any:
+    from fireworks import FWorker
+    from fireworks.utilities.fw_serializers import load_object_from_file
+
+    from workflows.errors import ConfigError
+
+    try:
+        if what == "FireWorker":
+            return FWorker.from_file(str(path))
+        return load_object_from_file(str(path))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} file {path} not found") from None
+    except Exception as exc:  # YAML errors, unknown classes: report, do not trace back
+        raise ConfigError(f"cannot load the {what} from {path}: {exc!r}") from None

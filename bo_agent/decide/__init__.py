@@ -1,0 +1,3 @@
+"""One decision: acquisition functions, q-batch proposals over a pool, and the strategy that ties
+them.
+"""

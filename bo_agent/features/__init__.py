@@ -1,0 +1,1 @@
+"""Composition descriptors the GP sees: the feature table, its scaling and the site/kind groups."""

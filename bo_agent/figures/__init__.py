@@ -1,0 +1,1 @@
+"""PNG figures: campaign progress plots and the E_b map of a composition space."""

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bo_agent.config import CampaignConfig
+
+
+def _agent(lp, table, **kw):
+    from bo_agent.campaign.agent import CampaignAgent
+
+    cfg = CampaignConfig(
+        name=kw.pop("name", "t"), carrier="Na", engine="table",
+        engine_settings={"table": str(table), **kw.pop("engine_settings", {})}, **kw,
+    )  # fmt: skip
+    return CampaignAgent(cfg, lp)
+
+
+def _execute(lp):
+    from workflows.flows.evaluation import run_workflow
+
+    return lambda fw_id: run_workflow(lp, fw_id)
+
+
+def test_campaign_respects_budget_and_never_submits_twice(clean_lp, full_table):
+    agent = _agent(clean_lp, full_table, budget=8, max_pending=3, model="abo", seed=3)
+    agent.run(execute=_execute(clean_lp), lostrun_expiration=None)
+    counts = agent.counts()
+    assert counts["done"] == 8
+    assert counts["pending"] == 0
+    wfs = list(clean_lp.workflows.find({"metadata.campaign": "t"}, {"metadata": 1}))
+    ids = [w["metadata"]["candidate_id"] for w in wfs]
+    assert len(ids) == 8 == len(set(ids))
+    assert agent.completed
+
+
+def test_failed_evaluations_are_recorded_and_not_retried(clean_lp, full_table):
+    from bo_agent.campaign.state import Status
+
+    agent = _agent(
+        clean_lp, full_table, budget=6, max_pending=6, model="random", seed=1,
+        engine_settings={"fail_ids": []},
+    )  # fmt: skip
+    first = agent.plan(6)
+    doomed = first.proposals[0][0]
+    agent.config.engine_settings["fail_ids"] = [doomed]
+    agent.run(execute=_execute(clean_lp), lostrun_expiration=None)
+    failed = agent.records(Status.failed)
+    assert [r.candidate_id for r in failed] == [doomed]
+    assert "FIZZLED" in failed[0].error
+    assert agent.counts()["done"] == 5
+
+
+def test_pending_aware_batch_gives_distinct_proposals(clean_lp, full_table):
+    agent = _agent(clean_lp, full_table, budget=20, max_pending=4, model="abo", seed=0, n_initial=5)
+    agent.run(execute=_execute(clean_lp), max_rounds=3, lostrun_expiration=None)
+    from bo_agent.campaign.state import Decision
+
+    batch = [d for d in Decision.objects(campaign="t") if d.strategy == "abo"]
+    assert len(batch) >= 4
+    assert len({d.candidate_id for d in batch}) == len(batch)
+
+
+def test_second_agent_on_the_same_campaign_is_refused(clean_lp, full_table):
+    from bo_agent.campaign.agent import CampaignAgent
+    from workflows.errors import LockError
+
+    first = _agent(clean_lp, full_table, budget=3)
+    first.acquire_lease()
+    second = CampaignAgent(first.config, clean_lp, identity="other-host:1")
+    with pytest.raises(LockError, match="is run by agent"):
+        second.acquire_lease()
+    first.release_lease()
+    second.acquire_lease()
+
+
+def test_lease_of_a_killed_agent_on_this_host_is_taken_over_at_once(clean_lp, full_table):
+    import socket
+    import subprocess
+    import sys
+
+    from bo_agent.campaign.agent import CampaignAgent
+    from workflows.errors import LockError
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    host = socket.gethostname()
+    crashed = _agent(clean_lp, full_table, budget=3)
+    crashed.identity = f"{host}:{int(gone.stdout)}"  # that process has exited
+    crashed.acquire_lease()
+    CampaignAgent(crashed.config, clean_lp, identity=f"{host}:{os.getpid()}").acquire_lease()
+
+    # an agent on another host may still run: its lease is respected until it expires
+    remote = CampaignAgent(crashed.config, clean_lp, identity="other-host:1")
+    with pytest.raises(LockError, match=f"is run by agent {host}:{os.getpid()}"):
+        remote.acquire_lease()
+
+
+def test_reserved_but_unsubmitted_candidate_is_submitted_once_on_restart(clean_lp, full_table):
+    from bo_agent.campaign.agent import CampaignAgent
+    from bo_agent.campaign.state import CandidateRecord, Status
+    from bo_agent.campaign.sync import RoundReport
+
+    agent = _agent(clean_lp, full_table, budget=4, model="random")
+    # Simulate a crash between the reservation and the submission.
+    CandidateRecord.objects(campaign="t", candidate_id="Na-Ga-P-F").update_one(
+        set__status=Status.pending.value, set__decision_seq=0
+    )
+    restarted = CampaignAgent(agent.config, clean_lp)
+    restarted.sync(RoundReport())
+    restarted.sync(RoundReport())
+    wfs = list(clean_lp.workflows.find({"metadata.candidate_id": "Na-Ga-P-F"}))
+    assert len(wfs) == 1

@@ -1,0 +1,3 @@
+"""Running on clusters: queue resources, cluster configuration and checks, FireWorks offline
+rockets.
+"""

@@ -1,0 +1,425 @@
+"""Write a cluster's FireWorks/jobflow/atomate2 configuration and check that it can work.
+
+``tavbo init-config --scheduler slurm --dir DIR`` calls :func:`init_config`: it fills in the
+templates in ``workflows/hpc/templates/`` (queue adapter, one FireWorker per job
+category, jobflow store, atomate2 VASP settings, queue resources per category) and writes them into
+``DIR``, then runs :func:`run_checks`: queue commands present, scheduler answering, database
+reachable (short timeout), private permissions on files holding credentials, POTCARs present,
+rocket launcher on ``PATH``. Each :class:`Check` says what is wrong and what to do. The checks
+live in :mod:`workflows.hpc.checks`.
+
+Credentials are never printed: URIs are shown with ``***`` in place of user and password.
+
+Examples
+--------
+>>> import tempfile
+>>> d = tempfile.mkdtemp()
+>>> written = write_config("pbs", d, account="chem123")
+>>> sorted(p.name for p in written)[:3]
+['FW_config.yaml', 'atomate2.yaml', 'jobflow.yaml']
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from workflows.errors import ConfigError
+from workflows.hpc.checks import Check, run_checks
+from workflows.hpc.resources import CATEGORIES, SCHEDULERS, QueueResources, Scheduler
+
+__all__ = [
+    "environment_activation",
+    "init_config",
+    "rocket_launch_command",
+    "template_dir",
+    "write_config",
+]
+
+logger = logging.getLogger(__name__)
+
+_VASP_CMD: dict[Scheduler, tuple[str, str]] = {
+    "slurm": ("srun vasp_std", "srun vasp_gam"),
+    "pbs": ("mpirun vasp_std", "mpirun vasp_gam"),
+}
+
+
+# -- templates --------------------------------------------------------------------------------
+
+
+def template_dir() -> Path:
+    """Directory holding the ``fw_config`` templates.
+
+    ``TAVBO_TEMPLATE_DIR`` if set, else the templates shipped with the package
+    (``workflows/hpc/templates``), so a plain ``pip install`` on a login node has them.
+
+    Raises
+    ------
+    ConfigError
+        If no template directory is found.
+    """
+    candidates = []
+    if os.environ.get("TAVBO_TEMPLATE_DIR"):
+        candidates.append(Path(os.environ["TAVBO_TEMPLATE_DIR"]))
+    here = Path(__file__).resolve().parent
+    candidates.append(here / "templates")
+    for path in candidates:
+        if (path / "my_qadapter_slurm.yaml").is_file():
+            return path
+    raise ConfigError(
+        f"no fw_config templates found (looked in {', '.join(map(str, candidates))}); "
+        "set TAVBO_TEMPLATE_DIR to a directory holding my_qadapter_slurm.yaml and the others"
+    )
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()  # round trip: keeps the templates' comments
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never fold a long line (rocket_launch) across lines
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.representer.add_representer(
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    return yaml
+
+
+def _load_template(name: str) -> Any:
+    path = template_dir() / name
+    try:
+        return _yaml().load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read template {path}: {exc.strerror}") from None
+
+
+def _dump(data: Any, path: Path, *, private: bool = False) -> Path:
+    buf = io.StringIO()
+    _yaml().dump(data, buf)
+    _write(path, buf.getvalue(), private=private)
+    return path
+
+
+def _write(path: Path, text: str, *, private: bool = False) -> None:
+    mode = 0o600 if private else 0o644
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(path, mode)  # also when the file existed with wider permissions
+
+
+def _literal(text: str) -> Any:
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    return LiteralScalarString(text.rstrip("\n") + "\n")
+
+
+def rocket_launch_command(config_dir: str | Path, *, offline: bool = True) -> str:
+    """The ``rocket_launch`` line: ``tavbo-rlaunch -c DIR singleshot [--offline]``.
+
+    Uses ``tavbo-rlaunch`` when it is on ``PATH``, else ``<this python> -m workflows.hpc.offline``
+    (the same program).
+    """
+    launcher = (
+        "tavbo-rlaunch"
+        if shutil.which("tavbo-rlaunch")
+        else f"{sys.executable} -m workflows.hpc.offline"
+    )
+    line = f"{launcher} -c {shlex.quote(str(config_dir))} singleshot"
+    return f"{line} --offline" if offline else line
+
+
+def environment_activation() -> str:
+    """The shell line that puts this Python environment (and ``tavbo-rlaunch``) on a job's PATH.
+
+    Job scripts start ``#!/bin/bash -l``: the login profile may reset PATH, so the environment
+    that ran ``init-config`` is activated explicitly in every script, after the profile: a
+    virtualenv by its ``activate`` script, a conda environment by conda's shell hook, anything
+    else by putting the interpreter's ``bin`` directory first on PATH.
+    """
+    prefix = Path(sys.prefix)
+    if sys.prefix != sys.base_prefix and (prefix / "bin" / "activate").is_file():
+        return f"source {shlex.quote(str(prefix / 'bin' / 'activate'))}   # tavbo's virtualenv"
+    conda_exe = os.environ.get("CONDA_EXE")
+    if conda_exe and (prefix / "conda-meta").is_dir():
+        return (
+            f'eval "$({shlex.quote(conda_exe)} shell.bash hook)" && '
+            f"conda activate {shlex.quote(str(prefix))}   # tavbo's conda environment"
+        )
+    bin_dir = shlex.quote(str(Path(sys.executable).parent))
+    return f'export PATH={bin_dir}:"$PATH"   # the Python environment holding tavbo'
+
+
+def _pre_rocket(
+    scheduler: Scheduler,
+    directory: Path,
+    extra_lines: Sequence[str],
+    potcar_dir: str | None,
+) -> str:
+    lines = list(extra_lines) or [
+        "# module load vasp/6.4.3   # site-specific: VASP and MPI for relax/neb jobs",
+    ]
+    lines.append(environment_activation())
+    lines += [
+        f"export FW_CONFIG_FILE={shlex.quote(str(directory / 'FW_config.yaml'))}",
+        f"export JOBFLOW_CONFIG_FILE={shlex.quote(str(directory / 'jobflow.yaml'))}",
+        f"export ATOMATE2_CONFIG_FILE={shlex.quote(str(directory / 'atomate2.yaml'))}",
+    ]
+    if potcar_dir:
+        lines.append(f"export PMG_VASP_PSP_DIR={shlex.quote(str(potcar_dir))}")
+    if scheduler == "slurm":
+        lines.append("export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}")
+    return "\n".join(lines)
+
+
+def _set_store(store: Any, *, uri: str | None, database: str, collection: str) -> None:
+    store["database"] = database
+    store["collection_name"] = collection
+    if uri:
+        for key in ("host", "port", "username", "password", "auth_source"):
+            store.pop(key, None)
+        store["uri"] = uri
+
+
+def write_config(
+    scheduler: Scheduler,
+    directory: str | Path,
+    *,
+    mongo_uri: str | None = None,
+    database: str = "tavbo",
+    account: str | None = None,
+    queue: str | None = None,
+    pre_rocket: Sequence[str] = (),
+    vasp_cmd: str | None = None,
+    potcar_dir: str | Path | None = None,
+    offline: bool = True,
+    resources: QueueResources | None = None,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Fill in the templates for ``scheduler`` and write them into ``directory``.
+
+    Parameters
+    ----------
+    scheduler : {"slurm", "pbs"}
+        Queue system of the cluster.
+    directory : str or Path
+        Created if missing. Files written: ``my_qadapter.yaml``, ``my_fworker.yaml`` (any
+        category), ``my_fworker_{relax,neb,screening}.yaml``, ``jobflow.yaml``, ``atomate2.yaml``,
+        ``resources.yaml``, ``FW_config.yaml`` and, with ``mongo_uri``, ``my_launchpad.yaml``.
+    mongo_uri : str, optional
+        MongoDB URI (may hold credentials: written only to files of mode 600). None means the
+        embedded LaunchPad, whose queue jobs must run offline.
+    database : str, default="tavbo"
+        Database of the LaunchPad and the job store.
+    account, queue : str, optional
+        Default account and partition/queue of queue jobs.
+    pre_rocket : sequence of str, default=()
+        Shell lines run first in every job (``module load ...``, environment activation); the
+        exports of the config files are added after them.
+    vasp_cmd : str, optional
+        atomate2's ``VASP_CMD``; default ``srun vasp_std`` (Slurm) or ``mpirun vasp_std`` (PBS).
+    potcar_dir : str or Path, optional
+        ``PMG_VASP_PSP_DIR`` exported in the jobs (default: the current one, if set).
+    offline : bool, default=True
+        Jobs run ``--offline`` (no database access from compute nodes). Required without
+        ``mongo_uri``.
+    resources : QueueResources, optional
+        Per-category requests written to ``resources.yaml`` (default ``QueueResources()``).
+    overwrite : bool, default=False
+        Replace existing files; otherwise an existing ``DIR`` with any of them is an error.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    ConfigError
+        Unknown scheduler, online jobs without a database, or existing files without
+        ``overwrite``.
+    """
+    import yaml
+
+    if scheduler not in SCHEDULERS:
+        raise ConfigError(f"unknown {scheduler=}; valid options are {list(SCHEDULERS)}")
+    if not offline and not mongo_uri:
+        raise ConfigError(
+            "queue jobs cannot reach the embedded LaunchPad: keep offline mode, or give a "
+            "MongoDB URI (--mongo-uri) that compute nodes can reach"
+        )
+    directory = Path(directory).expanduser().resolve()
+    names = [
+        "my_qadapter.yaml",
+        "my_fworker.yaml",
+        *(f"my_fworker_{c}.yaml" for c in CATEGORIES),
+        "jobflow.yaml",
+        "atomate2.yaml",
+        "resources.yaml",
+        "FW_config.yaml",
+    ]
+    if mongo_uri:
+        names.append("my_launchpad.yaml")
+    existing = [n for n in names if (directory / n).exists()]
+    if existing and not overwrite:
+        raise ConfigError(
+            f"{directory} already holds {', '.join(existing)}; use --force to overwrite, or "
+            "choose another --dir"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    if potcar_dir is None:
+        from pymatgen.core import SETTINGS
+
+        potcar_dir = SETTINGS.get("PMG_VASP_PSP_DIR")
+    from workflows.settings import WorkflowSettings
+
+    settings = WorkflowSettings()
+    written: list[Path] = []
+
+    # queue adapter
+    qa = _load_template(f"my_qadapter_{scheduler}.yaml")
+    qa["account"] = account
+    qa["queue"] = queue
+    qa["pre_rocket"] = _literal(
+        _pre_rocket(scheduler, directory, pre_rocket, str(potcar_dir) if potcar_dir else None)
+    )
+    qa["rocket_launch"] = rocket_launch_command(directory, offline=offline)
+    written.append(_dump(qa, directory / "my_qadapter.yaml"))
+
+    # FireWorkers: one per category, plus one without a category for single-queue setups
+    for cat in CATEGORIES:
+        fw = _load_template(f"my_fworker_{cat}.yaml")
+        written.append(_dump(fw, directory / f"my_fworker_{cat}.yaml"))
+    _write(
+        directory / "my_fworker.yaml",
+        "# FireWorker without a category: runs any job (one queue for everything).\n"
+        "# rlaunch/qlaunch -c DIR use it by default; pass -w my_fworker_<category>.yaml to\n"
+        "# reserve only relax, neb or screening jobs.\n"
+        "name: tavbo-any\ncategory: ''   # empty: any category\nquery: '{}'\nenv: {}\n",
+    )
+    written.append(directory / "my_fworker.yaml")
+
+    # jobflow store: same database and collections as the LaunchPad's job store
+    jf = _load_template("jobflow.yaml")
+    _set_store(
+        jf["JOB_STORE"]["docs_store"],
+        uri=mongo_uri,
+        database=database,
+        collection=settings.outputs_collection,
+    )
+    _set_store(
+        jf["JOB_STORE"]["additional_stores"]["data"],
+        uri=mongo_uri,
+        database=database,
+        collection=settings.data_collection,
+    )
+    written.append(_dump(jf, directory / "jobflow.yaml", private=True))
+
+    # atomate2
+    a2 = _load_template("atomate2.yaml")
+    std, gam = _VASP_CMD[scheduler]
+    a2["VASP_CMD"] = vasp_cmd or std
+    a2["VASP_GAMMA_CMD"] = gam if vasp_cmd is None else vasp_cmd.replace("vasp_std", "vasp_gam")
+    written.append(_dump(a2, directory / "atomate2.yaml"))
+
+    # per-category resources
+    res = resources or QueueResources(scheduler=scheduler)
+    if res.scheduler != scheduler:
+        raise ConfigError(f"resources are for {res.scheduler!r} but --scheduler is {scheduler!r}")
+    header = (
+        "# Queue resources per job category (tavbo: workflows.hpc.resources.QueueResources).\n"
+        "# Each job's request reaches its queue script through spec._queueadapter; NEB jobs get\n"
+        "# a number of MPI tasks that is a multiple of their image count. Edit freely.\n"
+    )
+    body = yaml.safe_dump(res.to_dict(), sort_keys=False, default_flow_style=None, width=100)
+    _write(directory / "resources.yaml", header + body)
+    written.append(directory / "resources.yaml")
+
+    # FireWorks settings: where the other files are (the LaunchPad template's FW_config.yaml)
+    if (template_dir() / "FW_config.yaml").is_file():
+        fwc = _load_template("FW_config.yaml")
+        fwc["CONFIG_FILE_DIR"] = str(directory)  # where my_launchpad.yaml etc. are
+        written.append(_dump(fwc, directory / "FW_config.yaml"))
+    else:
+        text = f"CONFIG_FILE_DIR: {directory}\nPING_TIME_SECS: 3600\n"
+        _write(directory / "FW_config.yaml", text)
+        written.append(directory / "FW_config.yaml")
+
+    if mongo_uri:
+        if (template_dir() / "my_launchpad.yaml").is_file():
+            lp = _load_template("my_launchpad.yaml")
+            for key in ("port", "username", "password", "authsource"):
+                lp.pop(key, None)
+        else:
+            lp = {"mongoclient_kwargs": {"serverSelectionTimeoutMS": settings.server_timeout_ms}}
+        lp["host"] = mongo_uri
+        lp["uri_mode"] = True
+        lp["name"] = database
+        written.append(_dump(lp, directory / "my_launchpad.yaml", private=True))
+    logger.info("wrote %d files into %s", len(written), directory)
+    return written
+
+
+def init_config(
+    scheduler: Scheduler,
+    directory: str | Path,
+    *,
+    check_only: bool = False,
+    timeout: float = 5.0,
+    vasp: bool = True,
+    space: str | Path | None = None,
+    **options: Any,
+) -> list[Check]:
+    """Write the configuration for ``scheduler`` into ``directory`` and check it.
+
+    Parameters
+    ----------
+    scheduler : {"slurm", "pbs"}
+        Queue system.
+    directory : str or Path
+        Configuration directory (created).
+    check_only : bool, default=False
+        Only run the checks on an existing directory.
+    timeout : float, default=5.0
+        Seconds allowed for the database to answer.
+    vasp : bool, default=True
+        Check POTCARs and the VASP command (False for force-field/BVSE-only campaigns).
+    space : str or Path, optional
+        Composition space whose elements need POTCARs.
+    **options
+        Passed to :func:`write_config` (``mongo_uri``, ``database``, ``account``, ``queue``,
+        ``pre_rocket``, ``vasp_cmd``, ``potcar_dir``, ``offline``, ``resources``,
+        ``overwrite``).
+
+    Returns
+    -------
+    list of Check
+        See :func:`run_checks`.
+    """
+    if scheduler not in SCHEDULERS:
+        raise ConfigError(f"unknown {scheduler=}; valid options are {list(SCHEDULERS)}")
+    if not check_only:
+        write_config(scheduler, directory, **options)
+    elif not Path(directory).expanduser().is_dir():
+        raise ConfigError(f"{directory} does not exist; run without --check-only first")
+    potcar_dir = options.get("potcar_dir")
+    if potcar_dir is not None:
+        from pymatgen.core import SETTINGS
+
+        previous = SETTINGS.get("PMG_VASP_PSP_DIR")
+        SETTINGS["PMG_VASP_PSP_DIR"] = str(potcar_dir)
+        try:
+            return run_checks(scheduler, directory, timeout=timeout, vasp=vasp, space=space)
+        finally:
+            if previous is None:
+                SETTINGS.pop("PMG_VASP_PSP_DIR", None)
+            else:
+                SETTINGS["PMG_VASP_PSP_DIR"] = previous
+    return run_checks(scheduler, directory, timeout=timeout, vasp=vasp, space=space)

@@ -1,0 +1,3 @@
+"""The FireWorks LaunchPad tavbo uses: opening it (MongoDB or embedded), its hooks, config and job
+stores.
+"""

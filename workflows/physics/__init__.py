@@ -1,0 +1,3 @@
+"""Engine-independent migration physics: relaxation, carrier hops, CI-NEB, percolation E_b and its
+reference.
+"""

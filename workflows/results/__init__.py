@@ -1,0 +1,3 @@
+"""Results: barrier documents in the database, ingestion of finished workflows, export, reference
+data sets.
+"""

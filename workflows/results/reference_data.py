@@ -1,0 +1,198 @@
+"""Barrier data sets known in advance: the packaged references, or any exported barrier table.
+
+The packaged references (:data:`REFERENCE_DATA`) are ``tavbo screen --export`` files of the
+whole default space (``workflows/data/reference_<engine>.json.gz``). Benchmarks replay
+campaigns against them, and a campaign can take one as its transfer source (the fidelity
+ladder: a cheap engine's E_b of every composition informs the GP of an expensive one).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import NamedTuple
+
+from workflows.errors import ConfigError
+
+__all__ = [
+    "REFERENCE_DATA",
+    "BarrierValues",
+    "read_barrier_summaries",
+    "read_barrier_values",
+    "reference_path",
+    "resolve_data",
+    "select_summaries",
+]
+
+#: Reference data sets shipped with tavbo (``tavbo screen --engine NAME --export ...``).
+REFERENCE_DATA = ("chgnet", "bvse")
+
+
+def reference_path(name: str) -> Path:
+    """Path of the packaged reference data set ``name`` (``chgnet`` or ``bvse``)."""
+    import workflows.data
+
+    return Path(workflows.data.__file__).parent / f"reference_{name}.json.gz"
+
+
+class BarrierValues(NamedTuple):
+    """E_b of a barrier table, split by whether every NEB of the composition converged."""
+
+    values: dict[str, float]  #: finite E_b (eV) of converged results, by candidate ID
+    path: Path  #: the file they were read from
+    unconverged: frozenset[str] = frozenset()  #: IDs left out: a hop's NEB did not converge
+
+
+def read_barrier_values(
+    spec: str | Path, option: str = "--data", *, unconverged: bool = False
+) -> BarrierValues:
+    """Finite E_b (eV) by candidate ID of a packaged reference (by name) or a barrier table.
+
+    A result whose NEB of some hop did not converge is left out of ``values`` (and listed in
+    ``unconverged``), as a campaign leaves it out of its GP, unless ``unconverged`` is True.
+
+    Parameters
+    ----------
+    spec : str or Path
+        ``"chgnet"`` or ``"bvse"`` (packaged), or a CSV/JSON(.gz) table the ``table`` engine
+        reads, such as a ``tavbo screen --export`` file.
+    option : str, default="--data"
+        How the user gave ``spec``, for the error message.
+    unconverged : bool, default=False
+        Keep unconverged results in ``values`` (the campaign option ``unconverged: use``).
+
+    Raises
+    ------
+    ConfigError
+        If the reference file has not been generated yet (the message says how), the file does
+        not exist or cannot be parsed, or it holds no finite E_b.
+    """
+    from workflows.engines.table import read_table
+    from workflows.physics.schemas import HopBarrier, unconverged_hops
+
+    path = resolve_data(spec, option)
+    table = read_table(path)
+    values = {cid: float(row["e_b"]) for cid, row in table.items() if row["e_b"] is not None}
+    values = {k: v for k, v in values.items() if math.isfinite(v)}
+    flagged = frozenset(
+        cid
+        for cid in values
+        if unconverged_hops(HopBarrier.model_validate(h) for h in table[cid]["hops"])
+    )
+    if not unconverged:
+        values = {k: v for k, v in values.items() if k not in flagged}
+    if not values:
+        raise ConfigError(f"barrier table {path} holds no finite E_b")
+    return BarrierValues(values, path, flagged)
+
+
+def resolve_data(spec: str | Path, option: str = "--data") -> Path:
+    """File of a packaged reference (by name) or of a barrier table given by path.
+
+    Raises
+    ------
+    ConfigError
+        If the reference has not been generated yet (the message says how) or the file does
+        not exist.
+    """
+    if str(spec) in REFERENCE_DATA:
+        path = reference_path(str(spec))
+        if not path.exists():
+            raise ConfigError(
+                f"reference data set {str(spec)!r} is not there yet ({path}); compute it with "
+                f"`tavbo screen --engine {spec} --export {path}` (every composition, both "
+                f"carriers), or pass {option} FILE"
+            )
+        return path
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise ConfigError(
+            f"{option} {spec}: no such file; expected one of {list(REFERENCE_DATA)} "
+            "or a CSV/JSON barrier table"
+        )
+    return path
+
+
+def read_barrier_summaries(spec: str | Path, option: str = "--data") -> tuple[list[dict], Path]:
+    """Rows of a data set in the shape of :meth:`BarrierDocument.summary`, and its file.
+
+    A ``tavbo screen --export`` file (packaged references included) keeps its engine,
+    campaign, fidelity and date; a plain barrier table (CSV/JSON of the ``table`` engine) has
+    only E_b and hops, and its engine is shown as ``table``.
+    """
+    from workflows.engines.table import read_table
+    from workflows.physics.barrier_reference import endpoint_e_b
+    from workflows.physics.schemas import HopBarrier, unconverged_hops
+    from workflows.results.export import read_export
+
+    path = resolve_data(spec, option)
+    table = read_table(path)  # validates every entry, whatever the format
+    records: dict[str, dict] = {}
+    if path.name.endswith((".json", ".json.gz")):
+        data = read_export(path)
+        if isinstance(data, list):
+            records = {r.get("candidate_id") or r.get("id"): r for r in data}
+    rows = []
+    for cid, entry in table.items():
+        rec = records.get(cid, {})
+        sites = cid.split("-")
+        a, m, x, z = sites if len(sites) == 4 else (None,) * 4
+        rows.append(
+            {
+                "campaign": rec.get("campaign"),
+                "id": cid,
+                "engine": rec.get("engine", "table"),
+                "A": a,
+                "M": m,
+                "X": x,
+                "Z": z,
+                "e_b": entry["e_b"],
+                "e_b_from_min": entry.get("e_b_from_min"),
+                "e_b_endpoint": endpoint_e_b(
+                    entry["e_b"], entry.get("reference"), rec.get("extra")
+                ),
+                "fidelity": rec.get("fidelity"),
+                "n_hops": len(entry.get("hops") or []),
+                "converged": not unconverged_hops(
+                    HopBarrier.model_validate(h) for h in entry.get("hops") or []
+                ),
+                "decision": None,
+                "fw_ids": [],
+                "created": rec.get("date"),
+            }
+        )
+    return rows, path
+
+
+def select_summaries(
+    rows: list[dict],
+    *,
+    campaign: str | None = None,
+    engine: str | None = None,
+    carrier: str | None = None,
+    m: str | None = None,
+    x: str | None = None,
+    z: str | None = None,
+    e_min: float | None = None,
+    e_max: float | None = None,
+    sort: str = "e_b",
+    descending: bool = False,
+    limit: int = 0,
+) -> list[dict]:
+    """Filter and order summary rows as :func:`workflows.results.documents.find_barriers` does."""
+    wanted = {"campaign": campaign, "engine": engine, "A": carrier, "M": m, "X": x, "Z": z}
+    wanted = {k: v for k, v in wanted.items() if v is not None}
+    chosen = [
+        r
+        for r in rows
+        if all(r.get(k) == v for k, v in wanted.items())
+        and (e_min is None or r["e_b"] >= e_min)
+        and (e_max is None or r["e_b"] <= e_max)
+    ]
+
+    def key(r: dict) -> tuple:
+        rest = (r["id"], r.get("engine") or "", r.get("campaign") or "")
+        return rest if sort == "id" else (r["e_b"], *rest)
+
+    chosen.sort(key=key, reverse=descending)
+    return chosen[:limit] if limit else chosen

@@ -1,0 +1,3 @@
+"""Tavorite structures: candidate -> starting cell (substitution, volume), its checks, NEB
+supercells.
+"""
