@@ -3,7 +3,7 @@
 jobflow and FireWorks store the import path of what they will call: a Firework's jobs carry
 ``{"@module": "workflows.jobs", "@callable": "relax_job"}``, makers their class's module. When a
 module moves, a workflow stored before the move can no longer run. tavbo keeps no compatibility
-aliases; instead ``tavbo migrate-store`` rewrites those paths once, in every collection of the
+aliases; instead ``tavbo store migrate`` rewrites those paths once, in every collection of the
 LaunchPad's database (FireWorks, jobflow's job store, results), through the same client in both
 modes (MongoDB, embedded). Packaged data hold no module paths and need no migration.
 """
