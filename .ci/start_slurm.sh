@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start a single-node Slurm (munged, slurmctld, slurmd) on this machine, as root, for the
-# `slurm`-marked tests. Idempotent: a second call returns at once while the node is up.
+# `slurm`-marked tests, with Debian's PBS/Torque command wrappers (qsub, qstat, qdel, pbsnodes). Idempotent: a second call returns at once while the node is up.
 #
 #   .ci/start_slurm.sh            # install if needed, configure, start, wait for an idle node
 #   .ci/stop_slurm.sh             # stop the daemons started here (by PID)
@@ -51,11 +51,16 @@ missing=0
 for cmd in slurmctld slurmd sinfo sbatch munged; do
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing=1
 done
+# Debian's slurm-wlm-torque: PBS/Torque qsub, qstat, qdel and pbsnodes on top of Slurm, for the
+# PBS tests (jobs submitted with #PBS directives; sbatch reads them).
+for cmd in qsub qstat qdel pbsnodes; do
+    command -v "$cmd" >/dev/null 2>&1 || missing=1
+done
 if [ "$missing" -eq 1 ]; then
-    log "installing slurmctld slurmd slurm-client munge"
+    log "installing slurmctld slurmd slurm-client slurm-wlm-torque munge"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq slurmctld slurmd slurm-client munge >/dev/null
+    apt-get install -y -qq slurmctld slurmd slurm-client slurm-wlm-torque munge >/dev/null
 fi
 PATH="/usr/sbin:/usr/bin:$PATH"
 

@@ -25,10 +25,7 @@ its slot, so ``--qlaunch N`` never has more than N of the campaign's jobs in the
 
 from __future__ import annotations
 
-import getpass
 import logging
-import shutil
-import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +38,7 @@ if TYPE_CHECKING:
     from jobflow import JobStore
 
     from workflows.hpc.offline import OfflineRecovery, QueueLaunch
+    from workflows.hpc.queue_status import QueueJob
     from workflows.hpc.resources import QueueResources
 
 __all__ = ["QueueDriver", "QueueFill", "queued_job_ids"]
@@ -54,23 +52,19 @@ IN_FLIGHT = ("RESERVED", "RUNNING")
 def queued_job_ids(qadapter: QueueAdapterBase | None) -> set[str] | None:
     """Ids of this user's jobs the scheduler still holds (pending or running), or None.
 
-    Slurm only (``squeue -h -o %i -u USER``); None for other schedulers or when ``squeue``
-    fails, meaning "unknown": nothing is then concluded from a job's absence.
+    Slurm ``squeue`` or PBS ``qstat -f`` (:func:`workflows.hpc.queue_status.list_jobs`); None
+    when the scheduler cannot be asked, meaning "unknown": nothing is then concluded from a
+    job's absence.
     """
-    if str(getattr(qadapter, "q_type", "")).upper() != "SLURM" or shutil.which("squeue") is None:
-        return None
-    try:
-        out = subprocess.run(
-            ["squeue", "-h", "-o", "%i", "-u", getpass.getuser()],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        logger.warning("squeue failed (%s); cannot tell which queue jobs vanished", exc)
-        return None
-    return {line.strip() for line in out.splitlines() if line.strip()}
+    jobs = _queue_jobs(qadapter)
+    return None if jobs is None else set(jobs)
+
+
+def _queue_jobs(qadapter: QueueAdapterBase | None) -> dict[str, QueueJob] | None:
+    from workflows.hpc.queue_status import list_jobs
+
+    q_type = str(getattr(qadapter, "q_type", "") or "")
+    return list_jobs(q_type) if q_type else None
 
 
 @dataclass
@@ -106,6 +100,13 @@ class QueueDriver:
     vanished_retries : int, default=1
         Times a Firework whose job left the queue without starting is submitted again before
         it is marked FIZZLED (the agent then records the evaluation as failed).
+    held_timeout : float, default=3600
+        Seconds a queue job may stay held for a reason that never clears (``PartitionConfig``,
+        PBS "can never run", ...) before it is cancelled and its evaluation failed; the reason
+        shows in ``tavbo status`` from the first round that sees it.
+    max_rejections : int, default=3
+        Refused submissions (``sbatch``/``qsub`` errors) of one Firework before it is FIZZLED
+        with the scheduler's message.
     """
 
     qadapter: QueueAdapterBase | None = None
@@ -116,12 +117,18 @@ class QueueDriver:
     resources: QueueResources | None = None
     campaign: str | None = None
     vanished_retries: int = 1
+    held_timeout: float = 3600.0
+    max_rejections: int = 3
 
     def __post_init__(self) -> None:
         from workflows.errors import ConfigError
 
         if self.max_queued < 0:
             raise ConfigError(f"invalid max_queued={self.max_queued}; expected >= 0")
+        if self.held_timeout < 0:
+            raise ConfigError(f"invalid held_timeout={self.held_timeout}; expected >= 0 s")
+        if self.max_rejections < 1:
+            raise ConfigError(f"invalid max_rejections={self.max_rejections}; expected >= 1")
         if self.max_queued and self.qadapter is None:
             raise ConfigError("queue mode needs a queue adapter (my_qadapter.yaml)")
         if self.qadapter is not None and "singleshot" not in str(
@@ -203,9 +210,31 @@ class QueueDriver:
         report = recover_offline(lp, self.store or getattr(lp, "job_store", None))
         if report.completed:
             ingest_completed(lp, campaign=self.campaign)
-        if report.waiting:
-            self._handle_vanished(lp, report.waiting)
+        jobs = _queue_jobs(self.qadapter)
+        if report.waiting and jobs is not None:
+            self._handle_vanished(lp, report.waiting, set(jobs))
+        if jobs is not None:
+            self._watch_held(lp, jobs)
         return report
+
+    def _watch_held(self, lp: LaunchPad, jobs: dict[str, QueueJob]) -> None:
+        from workflows.hpc.queue_faults import watch_held
+
+        reserved = {}
+        for fw_id in self._fireworks(lp, {"state": "RESERVED"}):
+            fw = lp.fireworks.find_one({"fw_id": fw_id}, {"launches": 1})
+            launch_ids = (fw or {}).get("launches") or []
+            job = _reservation_id(lp, launch_ids[-1]) if launch_ids else None
+            if job is not None:
+                reserved[fw_id] = job
+        watch_held(
+            lp,
+            reserved,
+            jobs,
+            timeout=self.held_timeout,
+            q_type=str(getattr(self.qadapter, "q_type", "SLURM")),
+            launch_dir=self.launch_dir,
+        )
 
     def fill(self, lp: LaunchPad) -> QueueFill:
         """Submit READY Fireworks (lowest fw_id first) until ``max_queued`` are in flight.
@@ -232,20 +261,27 @@ class QueueDriver:
                     fw_id=fw_id,
                 )
             except SubmissionError as exc:
+                from workflows.hpc.queue_faults import record_rejection
+
                 logger.error("queue submission of fw_id %d failed: %s", fw_id, exc)
                 result.error = f"fw_id {fw_id}: {exc}"
-                break
+                failed = record_rejection(
+                    lp,
+                    fw_id,
+                    str(exc),
+                    max_rejections=self.max_rejections,
+                    launch_dir=self.launch_dir,
+                )
+                if not failed:  # maybe a passing hiccup: try again next round
+                    break
         return result
 
     # ------------------------------------------------------------------ vanished jobs
-    def _handle_vanished(self, lp: LaunchPad, waiting: list[int]) -> None:
+    def _handle_vanished(self, lp: LaunchPad, waiting: list[int], in_queue: set[str]) -> None:
         from monty.serialization import loadfn
 
         from workflows.hpc.offline_store import OFFLINE_FILE
 
-        in_queue = queued_job_ids(self.qadapter)
-        if in_queue is None:
-            return
         ids = self._fw_ids(lp)
         for fw_id in waiting:
             if ids is not None and fw_id not in ids:

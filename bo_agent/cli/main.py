@@ -14,6 +14,7 @@ from bo_agent.cli.commands.benchmark import benchmark
 from bo_agent.cli.commands.descriptors import descriptors
 from bo_agent.cli.commands.evaluate import evaluate
 from bo_agent.cli.commands.hpc import init_config
+from bo_agent.cli.commands.reapply import reapply
 from bo_agent.cli.commands.run import run
 from bo_agent.cli.commands.screen import export, screen
 from bo_agent.cli.commands.space import space_app
@@ -55,6 +56,7 @@ app.command()(export)
 app.command()(benchmark)
 app.command()(agreement)
 app.command("init-config")(init_config)
+app.command()(reapply)
 app.add_typer(space_app, name="space")
 app.add_typer(store_app, name="store")
 app.command()(descriptors)

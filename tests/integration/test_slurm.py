@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -27,27 +26,7 @@ import pytest
 
 pytestmark = pytest.mark.slurm
 
-REPO = Path(__file__).resolve().parents[2]
 JOB_TIMEOUT = 180  # s for one Slurm job to finish
-
-
-def _node_state() -> str:
-    out = subprocess.run(
-        ["sinfo", "-h", "-N", "-o", "%t"], capture_output=True, text=True, check=False
-    )
-    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
-
-
-@pytest.fixture(scope="module")
-def slurm():
-    """A Slurm with an idle node: the running one, or one started by .ci/start_slurm.sh."""
-    if shutil.which("sinfo") and _node_state().startswith(("idle", "mix")):
-        return
-    script = REPO / ".ci" / "start_slurm.sh"
-    if os.geteuid() != 0 or not script.exists():
-        pytest.skip("Slurm is not running (start it with .ci/start_slurm.sh as root)")
-    subprocess.run([str(script)], check=True, timeout=300)
-    assert _node_state().startswith(("idle", "mix"))
 
 
 @pytest.fixture

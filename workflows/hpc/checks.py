@@ -18,12 +18,13 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from workflows.errors import ConfigError
+from workflows.hpc.cluster import categories_for, check_fits, probe_cluster
 from workflows.hpc.resources import Scheduler
 
 __all__ = [
@@ -293,6 +294,7 @@ def run_checks(
     timeout: float = 5.0,
     vasp: bool = True,
     space: str | Path | None = None,
+    engines: Sequence[str] | None = None,
 ) -> list[Check]:
     """Check a configuration directory written by :func:`write_config`.
 
@@ -307,6 +309,9 @@ def run_checks(
         Check POTCARs and the VASP command (skip for force-field/BVSE-only campaigns).
     space : str or Path, optional
         Composition space whose elements need POTCARs (default: the packaged one).
+    engines : sequence of str, optional
+        Engines the campaigns use: ``resources.yaml`` is checked against the cluster for their
+        job categories (default: every category when ``vasp``, else ``screening``).
 
     Returns
     -------
@@ -348,6 +353,14 @@ def run_checks(
                     "the embedded LaunchPad needs offline jobs: add --offline to rocket_launch",
                 )
             )
+    checks.append(
+        check_resources_fit(
+            scheduler,
+            directory,
+            categories_for(engines or (("vasp",) if vasp else ())),
+            default_queue=qa.get("queue") if qa else None,
+        )
+    )
     if vasp:
         checks.append(check_potcars_present(space=space))
         a2_path = directory / "atomate2.yaml"
@@ -355,5 +368,31 @@ def run_checks(
             a2 = yaml.safe_load(a2_path.read_text()) or {}
             checks.append(_vasp_check(str(a2.get("VASP_CMD", "vasp_std"))))
     else:
-        checks.append(Check("potcars", "ok", "skipped (no VASP jobs)"))
+        checks.append(Check("potcars", "ok", "skipped: only the vasp engine needs POTCARs"))
     return checks
+
+
+def check_resources_fit(
+    scheduler: Scheduler,
+    directory: Path,
+    categories: Sequence[str],
+    *,
+    default_queue: str | None = None,
+) -> Check:
+    """Whether every request of ``resources.yaml`` the engines use fits a node of the cluster."""
+    from workflows.hpc.resources import QueueResources
+
+    path = directory / "resources.yaml"
+    try:
+        res = QueueResources.from_file(path)
+    except ConfigError as exc:
+        return Check("resources", "fail", str(exc))
+    try:
+        info = probe_cluster(scheduler, timeout=10.0)
+    except ConfigError as exc:
+        return Check("resources", "warn", f"not checked against the cluster: {exc}")
+    try:
+        check_fits(res, info, categories, default_queue=default_queue)
+    except ConfigError as exc:
+        return Check("resources", "fail", str(exc))
+    return Check("resources", "ok", f"{', '.join(categories)} requests fit the cluster")

@@ -24,24 +24,19 @@ from __future__ import annotations
 import io
 import logging
 import os
-import shlex
-import shutil
-import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from workflows.errors import ConfigError
 from workflows.hpc.checks import Check, run_checks
+from workflows.hpc.cluster import ClusterInfo, fit_resources, probe_cluster
+from workflows.hpc.dialects import PbsDialect
+from workflows.hpc.job_script import job_pre_rocket, rocket_launch_command
 from workflows.hpc.resources import CATEGORIES, SCHEDULERS, QueueResources, Scheduler
 
-__all__ = [
-    "environment_activation",
-    "init_config",
-    "rocket_launch_command",
-    "template_dir",
-    "write_config",
-]
+__all__ = ["init_config", "template_dir", "write_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,64 +116,6 @@ def _literal(text: str) -> Any:
     return LiteralScalarString(text.rstrip("\n") + "\n")
 
 
-def rocket_launch_command(config_dir: str | Path, *, offline: bool = True) -> str:
-    """The ``rocket_launch`` line: ``tavbo-rlaunch -c DIR singleshot [--offline]``.
-
-    Uses ``tavbo-rlaunch`` when it is on ``PATH``, else ``<this python> -m workflows.hpc.offline``
-    (the same program).
-    """
-    launcher = (
-        "tavbo-rlaunch"
-        if shutil.which("tavbo-rlaunch")
-        else f"{sys.executable} -m workflows.hpc.offline"
-    )
-    line = f"{launcher} -c {shlex.quote(str(config_dir))} singleshot"
-    return f"{line} --offline" if offline else line
-
-
-def environment_activation() -> str:
-    """The shell line that puts this Python environment (and ``tavbo-rlaunch``) on a job's PATH.
-
-    Job scripts start ``#!/bin/bash -l``: the login profile may reset PATH, so the environment
-    that ran ``init-config`` is activated explicitly in every script, after the profile: a
-    virtualenv by its ``activate`` script, a conda environment by conda's shell hook, anything
-    else by putting the interpreter's ``bin`` directory first on PATH.
-    """
-    prefix = Path(sys.prefix)
-    if sys.prefix != sys.base_prefix and (prefix / "bin" / "activate").is_file():
-        return f"source {shlex.quote(str(prefix / 'bin' / 'activate'))}   # tavbo's virtualenv"
-    conda_exe = os.environ.get("CONDA_EXE")
-    if conda_exe and (prefix / "conda-meta").is_dir():
-        return (
-            f'eval "$({shlex.quote(conda_exe)} shell.bash hook)" && '
-            f"conda activate {shlex.quote(str(prefix))}   # tavbo's conda environment"
-        )
-    bin_dir = shlex.quote(str(Path(sys.executable).parent))
-    return f'export PATH={bin_dir}:"$PATH"   # the Python environment holding tavbo'
-
-
-def _pre_rocket(
-    scheduler: Scheduler,
-    directory: Path,
-    extra_lines: Sequence[str],
-    potcar_dir: str | None,
-) -> str:
-    lines = list(extra_lines) or [
-        "# module load vasp/6.4.3   # site-specific: VASP and MPI for relax/neb jobs",
-    ]
-    lines.append(environment_activation())
-    lines += [
-        f"export FW_CONFIG_FILE={shlex.quote(str(directory / 'FW_config.yaml'))}",
-        f"export JOBFLOW_CONFIG_FILE={shlex.quote(str(directory / 'jobflow.yaml'))}",
-        f"export ATOMATE2_CONFIG_FILE={shlex.quote(str(directory / 'atomate2.yaml'))}",
-    ]
-    if potcar_dir:
-        lines.append(f"export PMG_VASP_PSP_DIR={shlex.quote(str(potcar_dir))}")
-    if scheduler == "slurm":
-        lines.append("export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}")
-    return "\n".join(lines)
-
-
 def _set_store(store: Any, *, uri: str | None, database: str, collection: str) -> None:
     store["database"] = database
     store["collection_name"] = collection
@@ -201,6 +138,8 @@ def write_config(
     potcar_dir: str | Path | None = None,
     offline: bool = True,
     resources: QueueResources | None = None,
+    cluster: ClusterInfo | None = None,
+    dialect: PbsDialect | None = None,
     overwrite: bool = False,
 ) -> list[Path]:
     """Fill in the templates for ``scheduler`` and write them into ``directory``.
@@ -231,7 +170,12 @@ def write_config(
         Jobs run ``--offline`` (no database access from compute nodes). Required without
         ``mongo_uri``.
     resources : QueueResources, optional
-        Per-category requests written to ``resources.yaml`` (default ``QueueResources()``).
+        Per-category requests written to ``resources.yaml``; default: fitted to ``cluster``
+        (:func:`workflows.hpc.cluster.fit_resources`), else ``QueueResources()``.
+    cluster : ClusterInfo, optional
+        The cluster as the scheduler reports it (:func:`workflows.hpc.cluster.probe_cluster`).
+    dialect : {"pbspro", "torque"}, optional
+        PBS job-script dialect (default: recognised from ``cluster``, else ``pbspro``).
     overwrite : bool, default=False
         Replace existing files; otherwise an existing ``DIR`` with any of them is an error.
 
@@ -288,9 +232,14 @@ def write_config(
     qa["account"] = account
     qa["queue"] = queue
     qa["pre_rocket"] = _literal(
-        _pre_rocket(scheduler, directory, pre_rocket, str(potcar_dir) if potcar_dir else None)
+        job_pre_rocket(scheduler, directory, pre_rocket, str(potcar_dir) if potcar_dir else None)
     )
     qa["rocket_launch"] = rocket_launch_command(directory, offline=offline)
+    if scheduler == "pbs":  # tavbo's PBS template (select= and nodes:ppn), copied next to it
+        template = directory / "PBS_template.txt"
+        _write(template, (template_dir() / "PBS_template.txt").read_text())
+        qa["_fw_template_file"] = str(template)
+        written.append(template)
     written.append(_dump(qa, directory / "my_qadapter.yaml"))
 
     # FireWorkers: one per category, plus one without a category for single-queue setups
@@ -330,13 +279,29 @@ def write_config(
     written.append(_dump(a2, directory / "atomate2.yaml"))
 
     # per-category resources
-    res = resources or QueueResources(scheduler=scheduler)
+    fitted = ""
+    if resources is not None:
+        res = resources
+    elif cluster is not None:
+        res = fit_resources(cluster, queue)
+        part = cluster.partition(queue)
+        mem = max((g[2] or 0) for g in part.groups)
+        fitted = (
+            f"# Fitted to {scheduler} partition/queue {part.name} as the scheduler reports it: "
+            f"{part.nodes} node(s), up to {part.max_cores} cores and {mem} MB per node.\n"
+        )
+    else:
+        res = QueueResources(scheduler=scheduler)
+    if scheduler == "pbs" and dialect is not None:
+        res = replace(res, dialect=dialect)
     if res.scheduler != scheduler:
         raise ConfigError(f"resources are for {res.scheduler!r} but --scheduler is {scheduler!r}")
     header = (
         "# Queue resources per job category (tavbo: workflows.hpc.resources.QueueResources).\n"
+        f"{fitted}"
         "# Each job's request reaches its queue script through spec._queueadapter; NEB jobs get\n"
-        "# a number of MPI tasks that is a multiple of their image count. Edit freely.\n"
+        "# a number of MPI tasks that is a multiple of their image count. After editing, check\n"
+        "# with `tavbo init-config --check-only` and fix queued workflows with `tavbo reapply`.\n"
     )
     body = yaml.safe_dump(res.to_dict(), sort_keys=False, default_flow_style=None, width=100)
     _write(directory / "resources.yaml", header + body)
@@ -373,11 +338,15 @@ def init_config(
     *,
     check_only: bool = False,
     timeout: float = 5.0,
-    vasp: bool = True,
+    engines: Sequence[str] = ("bvse", "chgnet", "table"),
     space: str | Path | None = None,
     **options: Any,
 ) -> list[Check]:
     """Write the configuration for ``scheduler`` into ``directory`` and check it.
+
+    Unless ``resources`` is given, the cluster is read first (:func:`probe_cluster`: ``sinfo``,
+    or ``pbsnodes``/``qstat -Q``) and ``resources.yaml`` is fitted to it; if the scheduler cannot
+    be read, tavbo's defaults are written and the ``cluster`` check says so.
 
     Parameters
     ----------
@@ -389,26 +358,47 @@ def init_config(
         Only run the checks on an existing directory.
     timeout : float, default=5.0
         Seconds allowed for the database to answer.
-    vasp : bool, default=True
-        Check POTCARs and the VASP command (False for force-field/BVSE-only campaigns).
+    engines : sequence of str, default=("bvse", "chgnet", "table")
+        Engines the campaigns will use: POTCARs and the VASP command are checked only with
+        ``vasp``, and ``resources.yaml`` only for the job categories they use.
     space : str or Path, optional
         Composition space whose elements need POTCARs.
     **options
         Passed to :func:`write_config` (``mongo_uri``, ``database``, ``account``, ``queue``,
-        ``pre_rocket``, ``vasp_cmd``, ``potcar_dir``, ``offline``, ``resources``,
+        ``pre_rocket``, ``vasp_cmd``, ``potcar_dir``, ``offline``, ``resources``, ``dialect``,
         ``overwrite``).
 
     Returns
     -------
     list of Check
-        See :func:`run_checks`.
+        See :func:`run_checks`, after a ``cluster`` check (what the scheduler reported).
     """
     if scheduler not in SCHEDULERS:
         raise ConfigError(f"unknown {scheduler=}; valid options are {list(SCHEDULERS)}")
+    unknown = sorted(set(engines) - {"vasp", "chgnet", "bvse", "table"})
+    if unknown:
+        raise ConfigError(f"unknown engine(s) {unknown}; expected vasp, chgnet, bvse or table")
+    cluster_check: list[Check] = []
     if not check_only:
+        if options.get("resources") is None and "cluster" not in options:
+            try:
+                options["cluster"] = probe_cluster(scheduler, timeout=2 * timeout)
+            except ConfigError as exc:
+                cluster_check.append(
+                    Check("cluster", "warn", f"{exc}; resources.yaml holds tavbo's defaults")
+                )
+        if options.get("cluster") is not None:
+            info = options["cluster"]
+            parts = ", ".join(
+                f"{p.name}{'*' if p.default else ''}: {p.nodes} node(s) x {p.max_cores} cores"
+                for p in info.partitions
+            )
+            cluster_check.append(Check("cluster", "ok", f"{scheduler} partitions {parts}"))
         write_config(scheduler, directory, **options)
     elif not Path(directory).expanduser().is_dir():
         raise ConfigError(f"{directory} does not exist; run without --check-only first")
+    vasp = "vasp" in engines
+    kwargs = {"timeout": timeout, "vasp": vasp, "space": space, "engines": tuple(engines)}
     potcar_dir = options.get("potcar_dir")
     if potcar_dir is not None:
         from pymatgen.core import SETTINGS
@@ -416,10 +406,10 @@ def init_config(
         previous = SETTINGS.get("PMG_VASP_PSP_DIR")
         SETTINGS["PMG_VASP_PSP_DIR"] = str(potcar_dir)
         try:
-            return run_checks(scheduler, directory, timeout=timeout, vasp=vasp, space=space)
+            return cluster_check + run_checks(scheduler, directory, **kwargs)
         finally:
             if previous is None:
                 SETTINGS.pop("PMG_VASP_PSP_DIR", None)
             else:
                 SETTINGS["PMG_VASP_PSP_DIR"] = previous
-    return run_checks(scheduler, directory, timeout=timeout, vasp=vasp, space=space)
+    return cluster_check + run_checks(scheduler, directory, **kwargs)

@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,8 +188,13 @@ def qlaunch(
         )
     offline = "--offline" in rocket_launch
     Path(launch_dir).mkdir(parents=True, exist_ok=True)
+    from workflows.hpc.queue_adapter import TavboQueueAdapter
+
+    TavboQueueAdapter.last_error = None
     launched: list[QueueLaunch] = []
-    with _staging_hook(store if offline else None):
+    with _staging_hook(store if offline else None), warnings.catch_warnings():
+        # fireworks 2.1.4's queue launcher uses monty's deprecated ``cd``: not the user's concern
+        warnings.filterwarnings("ignore", "cd is deprecated", FutureWarning)
         for _ in range(1 if fw_id is not None else njobs):
             reservation_id = launch_rocket_to_queue(
                 launchpad,
@@ -203,9 +209,12 @@ def qlaunch(
             if reservation_id is None:  # nothing READY for this fworker
                 break
             if reservation_id is False:
+                said = TavboQueueAdapter.last_error
                 raise SubmissionError(
-                    "queue submission failed (see the FireWorks log above); check the queue "
-                    "adapter, the scheduler (sinfo/qstat) and the per-job _queueadapter settings"
+                    f"the scheduler refused the job: {said}"
+                    if said
+                    else "queue submission failed (see the FireWorks log above); check the "
+                    "queue adapter, the scheduler (sinfo/qstat) and the per-job _queueadapter"
                 )
             doc = launchpad.launches.find_one(
                 {"state_history.reservation_id": str(reservation_id)},

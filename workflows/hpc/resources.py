@@ -24,6 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from workflows.errors import ConfigError
+from workflows.hpc.dialects import (
+    PBS_DIALECTS,
+    JobRequest,
+    PbsDialect,
+    check_extra_keys,
+    memory_mb,
+    queue_keys,
+)
 
 if TYPE_CHECKING:
     from jobflow import Job
@@ -82,7 +90,8 @@ class JobResources:
     queue : str, optional
         Partition (Slurm) or queue (PBS); None uses the queue adapter's default.
     mem : str, optional
-        Memory per node, e.g. ``"64G"`` (Slurm ``--mem``; PBS ``pmem``).
+        Memory per node, e.g. ``"64G"`` (Slurm ``--mem``; PBS Pro ``mem`` of each ``select``
+        chunk; Torque ``mem`` of the whole job, nodes x this).
     extra : dict, default={}
         Further queue-adapter keys, copied verbatim (e.g. ``{"qos": "high"}``,
         ``{"pre_rocket": "module load vasp/6.4"}``).
@@ -108,6 +117,8 @@ class JobResources:
             raise ConfigError(
                 f"invalid walltime={self.walltime!r}; expected HH:MM:SS or D-HH:MM:SS"
             )
+        if self.mem is not None:
+            memory_mb(self.mem)  # raises naming mem
 
 
 def _default_relax() -> JobResources:
@@ -129,8 +140,10 @@ class QueueResources:
     Parameters
     ----------
     scheduler : {"slurm", "pbs"}, default="slurm"
-        Decides the queue-adapter keys written (Slurm ``nodes``/``ntasks``; PBS
-        ``nnodes``/``ppnode``).
+        Decides the queue-adapter keys written (:mod:`workflows.hpc.dialects`).
+    dialect : {"pbspro", "torque"}, optional
+        PBS only: PBS Pro/OpenPBS ``select=`` chunks (the default), or Torque
+        ``nodes=N:ppn=P``.
     cores_per_node : int, default=128
         Cores of one compute node; sets the minimum node count of large jobs.
     relax, neb, screening : JobResources
@@ -146,6 +159,7 @@ class QueueResources:
     """
 
     scheduler: Scheduler = "slurm"
+    dialect: PbsDialect | None = None
     cores_per_node: int = 128
     relax: JobResources = field(default_factory=_default_relax)
     neb: JobResources = field(default_factory=_default_neb)
@@ -160,10 +174,15 @@ class QueueResources:
             raise ConfigError(
                 f"invalid scheduler={self.scheduler!r}; valid options are {list(SCHEDULERS)}"
             )
+        if self.dialect is not None and self.dialect not in PBS_DIALECTS:
+            raise ConfigError(
+                f"invalid dialect={self.dialect!r}; valid options are {list(PBS_DIALECTS)}"
+            )
         for cat in CATEGORIES:
             value = getattr(self, cat)
             if isinstance(value, dict):
                 setattr(self, cat, _job_resources(value, cat))
+            check_extra_keys(self.scheduler, getattr(self, cat).extra, f"{cat}.extra")
         for name in ("cores_per_node", "n_images"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"invalid {name}={getattr(self, name)!r}; expected >= 1")
@@ -206,6 +225,8 @@ class QueueResources:
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (YAML-safe): the inverse of :meth:`from_dict`."""
         data = asdict(self)
+        if data["dialect"] is None:
+            del data["dialect"]
         data["rules"] = [[cat, list(subs)] for cat, subs in self.rules]
         return data
 
@@ -236,6 +257,41 @@ class QueueResources:
             return self.tasks_per_image * n_images
         return max(n_images, self.neb.ntasks // n_images * n_images)
 
+    def request(self, category: Category, n_images: int | None = None) -> JobRequest:
+        """What one job of ``category`` asks for (NEB tasks a multiple of ``n_images``).
+
+        Parameters
+        ----------
+        category : {"relax", "neb", "screening"}
+            The job's category.
+        n_images : int, optional
+            Intermediate images of a NEB job (default ``self.n_images``).
+        """
+        if category not in CATEGORIES:
+            raise ConfigError(f"unknown category {category!r}; expected one of {CATEGORIES}")
+        res: JobResources = getattr(self, category)
+        ntasks = res.ntasks
+        step = 1
+        if category == "neb":
+            step = n_images or self.n_images
+            ntasks = self.neb_tasks(step)
+        per_node = self.cores_per_node // (res.cpus_per_task or 1) or 1
+        nodes = max(res.nodes, math.ceil(ntasks / per_node))
+        if self.scheduler == "pbs":
+            # PBS requests tasks per node, and mpirun starts nodes * ppnode tasks: make that a
+            # multiple of the image count too.
+            step = math.lcm(step, nodes)
+            ntasks = max(step, ntasks // step * step)
+        return JobRequest(
+            nodes=nodes,
+            ntasks=ntasks,
+            cpus_per_task=res.cpus_per_task,
+            walltime=res.walltime,
+            queue=res.queue,
+            mem=res.mem,
+            extra=tuple(res.extra.items()),
+        )
+
     def queueadapter(self, category: Category, n_images: int | None = None) -> dict[str, Any]:
         """Queue-adapter overrides (``spec._queueadapter``) of one job.
 
@@ -249,42 +305,14 @@ class QueueResources:
         Returns
         -------
         dict
-            Keys of the scheduler's FireWorks template: Slurm ``nodes``, ``ntasks``,
-            ``cpus_per_task``, ``walltime``, ``queue``, ``mem``; PBS ``nnodes``, ``ppnode``,
-            ``walltime``, ``queue``, ``pmem``; plus ``extra``. None values are left out.
+            Keys of the scheduler's job-script template (:func:`workflows.hpc.dialects.queue_keys`:
+            Slurm ``nodes``, ``ntasks``, ``cpus_per_task``, ``walltime``, ``queue``, ``mem``; PBS
+            Pro ``select``; Torque ``nnodes``, ``ppnode``, ``mem``; PBS ``omp_threads``), plus
+            ``extra``.
         """
-        if category not in CATEGORIES:
-            raise ConfigError(f"unknown category {category!r}; expected one of {CATEGORIES}")
-        res: JobResources = getattr(self, category)
-        ntasks = res.ntasks
-        step = 1
-        if category == "neb":
-            step = n_images or self.n_images
-            ntasks = self.neb_tasks(step)
-        nodes = max(res.nodes, math.ceil(ntasks / self.cores_per_node))
-        if self.scheduler == "pbs":
-            # PBS requests tasks per node, and mpirun starts nodes * ppnode tasks: make that a
-            # multiple of the image count too.
-            step = math.lcm(step, nodes)
-            ntasks = max(step, ntasks // step * step)
-            qa: dict[str, Any] = {
-                "nnodes": nodes,
-                "ppnode": ntasks // nodes,
-                "walltime": res.walltime,
-                "queue": res.queue,
-                "pmem": res.mem,
-            }
-        else:
-            qa = {
-                "nodes": nodes,
-                "ntasks": ntasks,
-                "cpus_per_task": res.cpus_per_task,
-                "walltime": res.walltime,
-                "queue": res.queue,
-                "mem": res.mem,
-            }
-        qa.update(res.extra)
-        return {k: v for k, v in qa.items() if v is not None}
+        return queue_keys(
+            self.request(category, n_images), self.scheduler, self.dialect or "pbspro"
+        )
 
 
 def _job_resources(data: dict[str, Any], category: str) -> JobResources:

@@ -35,7 +35,7 @@ from bo_agent.cli.campaign_options import (
     campaign_config,
 )
 
-__all__ = ["agent", "queue_driver"]
+__all__ = ["agent", "check_request_fits", "load_fireworks_file", "queue_driver"]
 
 
 def agent(
@@ -85,7 +85,11 @@ def agent(
     ] = None,
     resources: Annotated[
         Path | None,
-        typer.Option("--resources", help="Per-job queue requests (default: TAVBO_RESOURCES_FILE)."),
+        typer.Option(
+            "--resources",
+            help="Per-job queue requests (default: TAVBO_RESOURCES_FILE, else the resources.yaml "
+            "next to the queue adapter).",
+        ),
     ] = None,
     launch_dir: Annotated[
         Path | None,
@@ -93,6 +97,21 @@ def agent(
             "--launch-dir", help="Where queue jobs run (shared file system; default TAVBO_RUN_DIR)."
         ),
     ] = None,
+    held_timeout: Annotated[
+        float,
+        typer.Option(
+            "--held-timeout",
+            help="Seconds a queue job may stay held for a reason that never clears "
+            "(PartitionConfig, ...) before its evaluation fails.",
+        ),
+    ] = 3600.0,
+    max_rejections: Annotated[
+        int,
+        typer.Option(
+            "--max-rejections",
+            help="Refused submissions (sbatch/qsub errors) of a job before its evaluation fails.",
+        ),
+    ] = 3,
 ) -> None:
     """Long-lived agent next to a LaunchPad: poll, collect barriers, refit, submit.
 
@@ -114,7 +133,16 @@ def agent(
         max_pending=max_pending, seed=seed, poll_interval=poll,
     )  # fmt: skip
     console = Console(stderr=True)
-    queue = queue_driver(qlaunch, qadapter, fworker, resources, launch_dir)
+    queue = queue_driver(
+        qlaunch,
+        qadapter,
+        fworker,
+        resources,
+        launch_dir,
+        held_timeout=held_timeout,
+        max_rejections=max_rejections,
+        engine=cfg.engine,
+    )
     with using_launchpad() as lp:
         ag = CampaignAgent(cfg, lp, queue=queue)
         console.print(f"agent for campaign [bold]{ag.name}[/] as {ag.identity}")
@@ -154,10 +182,16 @@ def queue_driver(
     fworker: Path | None = None,
     resources: Path | None = None,
     launch_dir: Path | None = None,
+    *,
+    held_timeout: float = 3600.0,
+    max_rejections: int = 3,
+    engine: str | None = None,
 ) -> Any:
     """The agent's :class:`~bo_agent.campaign.queue.QueueDriver` from the queue options.
 
-    Every file is read now, so that a bad one fails before the agent starts.
+    Every file is read now, so that a bad one fails before the agent starts. In queue mode the
+    requests the engine's jobs will make are checked against the cluster (``sinfo``, or
+    ``pbsnodes``): a request no node can satisfy is refused before anything is submitted.
     """
     from bo_agent.campaign.queue import QueueDriver
     from workflows.errors import ConfigError
@@ -180,19 +214,57 @@ def queue_driver(
                     "by `tavbo init-config`) or set CONFIG_FILE_DIR in FW_config.yaml"
                 )
             qadapter = Path(QUEUEADAPTER_LOC)
-        qa = _load_fireworks_file(qadapter, "queue adapter")
+        qa = load_fireworks_file(qadapter, "queue adapter")
+    if res is None and qadapter is not None and (qadapter.parent / "resources.yaml").is_file():
+        res = QueueResources.from_file(qadapter.parent / "resources.yaml")  # init-config's
     if fworker is not None:
-        fw = _load_fireworks_file(fworker, "FireWorker")
+        fw = load_fireworks_file(fworker, "FireWorker")
+    if qlaunch and qa is not None:
+        check_request_fits(res, qa, engine)
     return QueueDriver(
         qadapter=qa,
         max_queued=qlaunch,
         fworker=fw,
         launch_dir=launch_dir or settings.run_dir,
         resources=res,
+        held_timeout=held_timeout,
+        max_rejections=max_rejections,
     )
 
 
-def _load_fireworks_file(path: Path, what: str) -> Any:
+def check_request_fits(resources: Any, qadapter: Any, engine: str | None) -> None:
+    """Refuse (ConfigError, exit 2) requests of ``engine``'s jobs that no node can satisfy.
+
+    The requests are ``resources`` (``resources.yaml``) or, without it, the queue adapter's own
+    defaults; a cluster that cannot be read is left to the scheduler (logged).
+    """
+    import logging
+
+    from workflows.errors import ConfigError
+    from workflows.hpc.cluster import categories_for, check_fits, probe_cluster
+    from workflows.hpc.resources import JobResources, QueueResources
+
+    scheduler = "pbs" if str(qadapter.q_type).upper() == "PBS" else "slurm"
+    if resources is None:  # the adapter's defaults are every job's request
+        nodes, ntasks = int(qadapter.get("nodes") or 1), int(qadapter.get("ntasks") or 1)
+        job = JobResources(
+            nodes=nodes,
+            ntasks=ntasks,
+            cpus_per_task=qadapter.get("cpus_per_task"),
+            walltime=str(qadapter.get("walltime") or "01:00:00"),
+            mem=qadapter.get("mem"),
+        )
+        resources = QueueResources(scheduler=scheduler, relax=job, neb=job, screening=job)
+    try:
+        info = probe_cluster(scheduler)
+    except ConfigError as exc:
+        logging.getLogger(__name__).warning("requests not checked against the cluster: %s", exc)
+        return
+    categories = categories_for([engine] if engine else ["vasp"])
+    check_fits(resources, info, categories, default_queue=qadapter.get("queue"))
+
+
+def load_fireworks_file(path: Path, what: str) -> Any:
     from fireworks import FWorker
     from fireworks.utilities.fw_serializers import load_object_from_file
 

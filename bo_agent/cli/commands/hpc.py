@@ -16,7 +16,23 @@ from bo_agent.cli.options import FormatOpt, OutputFormat, SpaceOpt
 from workflows.errors import TavboError
 from workflows.hpc.config import init_config as _init_config
 
-__all__ = ["SchedulerChoice", "init_config"]
+__all__ = ["DialectChoice", "EngineChoice", "SchedulerChoice", "init_config"]
+
+
+class EngineChoice(StrEnum):
+    """Engines whose needs init-config checks."""
+
+    vasp = "vasp"
+    chgnet = "chgnet"
+    bvse = "bvse"
+    table = "table"
+
+
+class DialectChoice(StrEnum):
+    """PBS job-script dialects."""
+
+    pbspro = "pbspro"
+    torque = "torque"
 
 
 class SchedulerChoice(StrEnum):
@@ -82,9 +98,25 @@ def init_config(
             help="Whether compute nodes reach the database (online needs --mongo-uri).",
         ),
     ] = False,
-    vasp: Annotated[
-        bool, typer.Option("--vasp/--no-vasp", help="Check POTCARs and the VASP command.")
-    ] = True,
+    engines: Annotated[
+        list[EngineChoice] | None,
+        typer.Option(
+            "--engine",
+            "-e",
+            help=(
+                "Engine the campaigns will use (repeatable; default bvse, chgnet, table). POTCARs "
+                "and the VASP command are checked only for vasp."
+            ),
+        ),
+    ] = None,
+    dialect: Annotated[
+        DialectChoice | None,
+        typer.Option(
+            "--pbs-dialect",
+            help="PBS job scripts: pbspro (select=...) or torque (nodes=N:ppn=P); default: "
+            "recognised from `qstat --version`, else pbspro.",
+        ),
+    ] = None,
     space: SpaceOpt = None,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds allowed for the database to answer.")
@@ -97,10 +129,11 @@ def init_config(
 ) -> None:
     """Write FireWorks/jobflow/atomate2 config for a cluster into DIR, then check it.
 
+    Reads the cluster first (sinfo, or pbsnodes and qstat -Q) and fits resources.yaml to it.
     Files: my_qadapter.yaml, my_fworker[_relax|_neb|_screening].yaml, jobflow.yaml, atomate2.yaml,
-    resources.yaml, FW_config.yaml (and my_launchpad.yaml with --mongo-uri). Checks: queue
-    commands, scheduler, database, file permissions, POTCARs, rocket launcher, VASP command.
-    Exits 1 if a check fails.
+    resources.yaml, FW_config.yaml (PBS: PBS_template.txt; my_launchpad.yaml with --mongo-uri).
+    Checks: cluster, queue commands, scheduler, database, file permissions, rocket launcher,
+    resources fit, and for --engine vasp POTCARs and the VASP command. Exits 1 if a check fails.
     """
     checks = _init_config(
         scheduler.value,
@@ -116,7 +149,8 @@ def init_config(
         vasp_cmd=vasp_cmd,
         potcar_dir=potcar_dir,
         offline=not online,
-        vasp=vasp,
+        engines=tuple(e.value for e in engines) if engines else ("bvse", "chgnet", "table"),
+        dialect=dialect.value if dialect else None,
         overwrite=force,
     )
     title = f"tavbo config in {directory.expanduser().resolve()} ({scheduler.value})"

@@ -23,14 +23,24 @@ def status(
         int, typer.Option("--next", help="Also show the next N proposals (mean/std).")
     ] = 0,
 ) -> None:
-    """Campaign status: counts, best so far, pending and failed evaluations, next proposals."""
+    """Campaign status: counts, best so far, pending and failed evaluations, next proposals.
+
+    Pending evaluations whose queue job is held for a reason that never clears (Slurm
+    PartitionConfig, ...) or whose submission was refused show it in a ``queue`` column.
+    """
     from bo_agent.campaign.report import campaign_names, summarise
+    from workflows.hpc.queue_faults import queue_notes
     from workflows.launchpad.opening import open_launchpad
 
     lp = open_launchpad(read_only=True)
     try:
         names = [campaign] if campaign else campaign_names()
         summaries = [summarise(n) for n in names]
+        for s in summaries:  # queue jobs held or refused: why an evaluation does not start
+            notes = queue_notes(lp, s.name)
+            for row in s.pending:
+                if notes.get(row["candidate_id"]):
+                    row["queue"] = notes[row["candidate_id"]]
         nexts: dict[str, list[dict[str, Any]]] = {}
         if next_n > 0:
             nexts = {s.name: _next_proposals(s, lp, next_n) for s in summaries}

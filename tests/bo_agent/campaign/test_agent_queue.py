@@ -1,7 +1,8 @@
 """The agent in queue mode (bo_agent.campaign.queue) against a stand-in Slurm.
 
 A stand-in ``sbatch`` (first on PATH) only records each job in a queue file and prints its id;
-a stand-in ``squeue`` lists that file. The test plays the scheduler: it runs a queued job's
+a stand-in ``squeue`` lists that file (every job pending, waiting its turn), and a stand-in
+``sinfo`` reports four 64-core nodes. The test plays the scheduler: it runs a queued job's
 offline rocket in-process (:func:`workflows.hpc.offline.run_offline_rocket`) and removes it from the
 queue, or "kills" it. tests/integration/test_slurm.py does the same through a real Slurm.
 """
@@ -25,7 +26,10 @@ echo "$n $PWD" >> "$FAKE_QUEUE"
 echo "Submitted batch job $n"
 """
 SQUEUE = """#!/bin/sh
-cut -d' ' -f1 "$FAKE_QUEUE" 2>/dev/null
+cut -d' ' -f1 "$FAKE_QUEUE" 2>/dev/null | sed 's/$/|PENDING|Priority/'
+"""
+SINFO = """#!/bin/sh
+echo 'debug*|up|4|64|256000|infinite'
 """
 
 
@@ -76,7 +80,7 @@ class FakeSlurm:
 def slurm(tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name, text in (("sbatch", SBATCH), ("squeue", SQUEUE)):
+    for name, text in (("sbatch", SBATCH), ("squeue", SQUEUE), ("sinfo", SINFO)):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")

@@ -55,7 +55,8 @@ def test_fworker_templates_have_one_category_each():
         assert data["category"] == cat
 
 
-def test_pbs_template_renders_a_job_script(tmp_path):
+@pytest.mark.parametrize("dialect", ["pbspro", "torque"])
+def test_pbs_job_script_requests_what_resources_say_in_either_dialect(tmp_path, dialect):
     cfg = tmp_path / "cfg"
     write_config(
         "pbs",
@@ -63,30 +64,45 @@ def test_pbs_template_renders_a_job_script(tmp_path):
         account="chem123",
         queue="short",
         pre_rocket=["module load vasp/6.4.3", "source /opt/venv/bin/activate"],
+        dialect=dialect,
     )
     qa = _adapter(cfg / "my_qadapter.yaml")
     assert qa.q_type == "PBS"
     res = QueueResources.from_file(cfg / "resources.yaml")
-    assert res.scheduler == "pbs"
+    assert (res.scheduler, res.dialect) == ("pbs", dialect)
     res.cores_per_node = 48
+    res.neb.mem = "96G"
+    res.screening.cpus_per_task = 4
     qa.update(res.queueadapter("neb", 4))  # what qlaunch -r does with spec._queueadapter
-    script = qa.get_script_str(str(tmp_path))
-    lines = script.splitlines()
+    lines = qa.get_script_str(str(tmp_path)).splitlines()
     assert lines[0] == "#!/bin/bash"
     assert "#PBS -A chem123" in lines
     assert "#PBS -q short" in lines
     assert "#PBS -l walltime=24:00:00" in lines
-    (nodes_line,) = [ln for ln in lines if ln.startswith("#PBS -l nodes=")]
-    nnodes, ppn = (int(x) for x in nodes_line.split("=", 1)[1].split(":ppn="))
-    assert (nnodes * ppn) % 4 == 0  # MPI ranks divisible by the 4 NEB images
+    assert "export OMP_NUM_THREADS=1" in lines
+    if dialect == "pbspro":  # 128 tasks over 4 images on 48-core nodes: 3 nodes x 40 ranks
+        assert "#PBS -l select=3:ncpus=40:mpiprocs=40:ompthreads=1:mem=96gb" in lines
+        assert not any(ln.startswith(("#PBS -l nodes=", "#PBS -l mem=")) for ln in lines)
+    else:  # Torque: cores per node, and mem of the whole job
+        assert "#PBS -l nodes=3:ppn=40" in lines
+        assert "#PBS -l mem=288gb" in lines
+        assert not any(ln.startswith("#PBS -l select=") for ln in lines)
+    assert not any("pmem" in ln for ln in lines)  # per-process memory is never written
     assert "module load vasp/6.4.3" in lines
     assert f"export JOBFLOW_CONFIG_FILE={cfg.resolve()}/jobflow.yaml" in lines
     assert f"export ATOMATE2_CONFIG_FILE={cfg.resolve()}/atomate2.yaml" in lines
     launch = next(ln for ln in lines if "singleshot" in ln)
     assert launch.endswith(f"-c {cfg.resolve()} singleshot --offline")
-    assert "$$" not in script
+    assert "$$" not in "\n".join(lines)
     a2 = yaml.safe_load((cfg / "atomate2.yaml").read_text())
     assert a2["VASP_CMD"] == "mpirun vasp_std"
+
+    threads = _adapter(cfg / "my_qadapter.yaml")
+    threads.update(res.queueadapter("screening"))
+    script = threads.get_script_str(str(tmp_path))
+    assert "export OMP_NUM_THREADS=4" in script.splitlines()  # thread exports as for Slurm
+    want = "select=1:ncpus=4:mpiprocs=1:ompthreads=4" if dialect == "pbspro" else "nodes=1:ppn=4"
+    assert f"#PBS -l {want}" in script.splitlines()
 
 
 def test_slurm_template_renders_per_job_resources(tmp_path):
@@ -237,15 +253,30 @@ def test_rocket_launcher_check(tmp_path):
 
 
 def test_init_config_runs_the_checks(tmp_path):
-    checks = init_config("pbs", tmp_path / "cfg", vasp=False, timeout=0.5)
+    checks = init_config("pbs", tmp_path / "cfg", timeout=0.5)
     assert all(isinstance(c, Check) for c in checks)
     names = [c.name for c in checks]
-    assert names[:3] == ["queue-commands", "scheduler", "database"]
+    assert names[names.index("queue-commands") :][:3] == ["queue-commands", "scheduler", "database"]
     assert "rocket-launcher" in names
-    again = init_config("pbs", tmp_path / "cfg", check_only=True, vasp=False, timeout=0.5)
-    assert [c.name for c in again] == names
+    again = init_config("pbs", tmp_path / "cfg", check_only=True, timeout=0.5)
+    assert [c.name for c in again] == [n for n in names if n != "cluster"]  # read when writing
     with pytest.raises(ConfigError, match="does not exist"):
         init_config("pbs", tmp_path / "other", check_only=True)
+
+
+def test_potcars_are_checked_only_for_the_vasp_engine(tmp_path, monkeypatch):
+    from pymatgen.core import SETTINGS
+
+    monkeypatch.setitem(SETTINGS, "PMG_VASP_PSP_DIR", str(tmp_path / "no-potcars"))
+    light = init_config("slurm", tmp_path / "a", engines=("bvse", "chgnet"), timeout=0.5)
+    (potcars,) = [c for c in light if c.name == "potcars"]
+    assert potcars.ok
+    assert "only the vasp engine" in potcars.message
+    heavy = init_config("slurm", tmp_path / "b", engines=("vasp",), timeout=0.5)
+    (potcars,) = [c for c in heavy if c.name == "potcars"]
+    assert potcars.status == "fail"
+    with pytest.raises(ConfigError, match="unknown engine"):
+        init_config("slurm", tmp_path / "c", engines=("dft",))
 
 
 def test_mask_uri():
@@ -265,7 +296,7 @@ def test_cli_writes_and_reports(tmp_path, monkeypatch):
     app.command("noop")(lambda: None)  # a second command keeps "init-config" a subcommand
     monkeypatch.setenv("TAVBO_MONGO_URI", URI)
     cfg = tmp_path / "cfg"
-    args = ["init-config", "--scheduler", "pbs", "--dir", str(cfg), "--no-vasp", "-f", "json"]
+    args = ["init-config", "--scheduler", "pbs", "--dir", str(cfg), "-f", "json"]
     result = CliRunner().invoke(app, [*args, "--timeout", "0.3"])
     # the database at 127.0.0.1:1 cannot answer: one failed check, reported as a TavboError
     assert isinstance(result.exception, TavboError)

@@ -87,11 +87,24 @@ def test_tasks_per_image_overrides_the_target():
 
 
 def test_pbs_keys_keep_ranks_divisible_by_images():
-    res = QueueResources(scheduler="pbs", neb=JobResources(ntasks=128), cores_per_node=48)
-    qa = res.queueadapter("neb", 4)
+    torque = QueueResources(
+        scheduler="pbs", dialect="torque", neb=JobResources(ntasks=128), cores_per_node=48
+    )
+    qa = torque.queueadapter("neb", 4)
     assert set(qa) >= {"nnodes", "ppnode", "walltime"}
     assert "ntasks" not in qa
     assert (qa["nnodes"] * qa["ppnode"]) % 4 == 0
+    pro = QueueResources(scheduler="pbs", neb=JobResources(ntasks=128), cores_per_node=48)
+    chunks, rest = pro.queueadapter("neb", 4)["select"].split(":", 1)
+    mpiprocs = int(rest.split("mpiprocs=")[1].split(":")[0])
+    assert (int(chunks) * mpiprocs) % 4 == 0
+
+
+def test_pbs_refuses_slurm_only_keys_instead_of_dropping_them():
+    with pytest.raises(ConfigError, match=r"relax\.extra: qos not understood by the pbs"):
+        QueueResources(scheduler="pbs", relax=JobResources(extra={"qos": "long"}))
+    with pytest.raises(ConfigError, match="invalid mem"):
+        JobResources(mem="lots")
 
 
 def test_screening_and_relax_get_fewer_tasks_than_neb():
