@@ -184,7 +184,8 @@ def _problem(path: Path) -> str | None:
         try:
             rows = con.execute("PRAGMA quick_check").fetchall()
             if rows != [("ok",)]:
-                return f"corrupt ({'; '.join(str(r[0]) for r in rows[:3])})"
+                first = " ".join(str(rows[0][0]).split())[:200]
+                return f"corrupt (integrity check: {first})"
             fmt = dict(con.execute("SELECT key, value FROM meta").fetchall()).get("format")
         finally:
             con.close()

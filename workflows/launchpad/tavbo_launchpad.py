@@ -266,13 +266,15 @@ class TavboLaunchPad(LaunchPad):
     # -- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:
-        """Checkpoint (embedded owner), release the lock and the client; idempotent."""
+        """Checkpoint and back up (embedded owner), release the lock and the client; idempotent."""
         global _CURRENT
         if self._closed:
             return
         with OPEN_LOCK:
             try:
                 self.checkpoint()
+                if self._sqlite is not None:  # the state just committed is the last good one
+                    self._sqlite.backup()
             finally:
                 self._closed = True
                 with contextlib.suppress(Exception):
