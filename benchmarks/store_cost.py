@@ -153,7 +153,8 @@ def run_campaign(label: str, budget: int, settings: dict, work: Path) -> dict:
 
 
 def _size(store: Path) -> int:
-    return sum(p.stat().st_size for p in (store, store.with_name(store.name + "-wal")) if p.exists())
+    files = (store, store.with_name(store.name + "-wal"))
+    return sum(p.stat().st_size for p in files if p.exists())
 
 
 def main() -> None:
@@ -163,15 +164,13 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tavbo-store-cost-"))
     space, table = synthetic_space(work)
+    default = {"carrier": "Na", "engine": "table", "engine_settings": {"table": str(REFERENCE)}}
+    synthetic = {"carrier": "Na", "engine": "table", "model": "random", "space": str(space),
+                 "engine_settings": {"table": str(table)}}  # fmt: skip
     runs = [
-        run_campaign("default-318", 100 if args.quick else 159,
-                     {"carrier": "Na", "engine": "table", "engine_settings": {"table": str(REFERENCE)}},
-                     work),
-        run_campaign("synthetic-1000", 100 if args.quick else 1000,
-                     {"carrier": "Na", "engine": "table", "model": "random", "space": str(space),
-                      "engine_settings": {"table": str(table)}},
-                     work),
-    ]  # fmt: skip
+        run_campaign("default-318", 100 if args.quick else 159, default, work),
+        run_campaign("synthetic-1000", 100 if args.quick else 1000, synthetic, work),
+    ]
     print(f"{'campaign':<16} {'evals':>6} {'median ms':>10} {'p95 ms':>8} {'ckpt/eval':>9} "
           f"{'store MB':>9} {'share of wall':>13}")  # fmt: skip
     for run in runs:
@@ -179,8 +178,9 @@ def main() -> None:
             print(f"{run['label']:<16} {mark:>6} {m['median_ms']:>10.2f} {m['p95_ms']:>8.2f} "
                   f"{m['checkpoints_per_evaluation']:>9.1f} {m['store_bytes'] / 1e6:>9.2f} "
                   f"{100 * m['share_of_wall_so_far']:>12.1f}%")  # fmt: skip
+        share = 100 * run["checkpoint_share_of_wall"]
         print(f"{run['label']:<16} whole campaign: {run['checkpoints']} checkpoints, "
-              f"{100 * run['checkpoint_share_of_wall']:.1f} % of {run['wall_s']:.0f} s wall")  # fmt: skip
+              f"{share:.1f} % of {run['wall_s']:.0f} s wall")  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     name = "store_cost_quick.json" if args.quick else "store_cost.json"
     (args.out / name).write_text(json.dumps(runs, indent=1))

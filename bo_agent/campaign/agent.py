@@ -29,7 +29,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bo_agent.campaign.lease import LEASE_SECONDS, acquire_lease, release_lease
+from bo_agent.campaign.lease import LEASE_SECONDS, LeaseHeartbeat, acquire_lease, release_lease
 from bo_agent.campaign.state import (
     Campaign,
     CandidateRecord,
@@ -95,6 +95,7 @@ class CampaignAgent(LaunchpadSync):
     ) -> None:
         self.lp = launchpad
         self.identity = identity or agent_identity()
+        self.lease_seconds = LEASE_SECONDS
         self.read_only = read_only
         self.campaign = open_campaign(config, read_only=read_only)
         self.queue = queue.for_campaign(self.name) if queue is not None else None
@@ -153,9 +154,15 @@ class CampaignAgent(LaunchpadSync):
         return str(self.campaign.name)
 
     # ------------------------------------------------------------------ lease
-    def acquire_lease(self, seconds: float = LEASE_SECONDS) -> None:
-        """Take or renew the campaign lease (:func:`bo_agent.campaign.lease.acquire_lease`)."""
-        acquire_lease(self.name, self.identity, seconds)
+    def acquire_lease(self, seconds: float | None = None) -> None:
+        """Take or renew the campaign lease (:func:`bo_agent.campaign.lease.acquire_lease`);
+        the owner of the embedded store's lock takes it whoever held it."""
+        acquire_lease(
+            self.name,
+            self.identity,
+            self.lease_seconds if seconds is None else seconds,
+            sole_owner=bool(getattr(self.lp, "owns_store", False)),
+        )
 
     def release_lease(self) -> None:
         """Give the lease up (at a clean exit)."""
@@ -377,9 +384,11 @@ class CampaignAgent(LaunchpadSync):
                 if self.completed:
                     break
                 if execute is not None:
-                    for rec in sorted(self.records(Status.pending), key=lambda r: r.fw_id or 0):
-                        if rec.fw_id is not None:
-                            execute(rec.fw_id)
+                    heartbeat = LeaseHeartbeat(self.acquire_lease, self.lease_seconds)
+                    with heartbeat.running():  # an evaluation may outlast the lease
+                        for rec in sorted(self.records(Status.pending), key=lambda r: r.fw_id or 0):
+                            if rec.fw_id is not None:
+                                execute(rec.fw_id)
                 elif max_rounds is None or rounds < max_rounds:  # no wait after the last round
                     sleep(self.config.poll_interval)
         finally:

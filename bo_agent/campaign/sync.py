@@ -133,7 +133,7 @@ class LaunchpadSync:
         """Re-queue evaluations whose rocket stopped pinging for ``expiration_secs``; each is
         recorded as a lost run, and :meth:`sync` fails a candidate once its runs died more than
         ``max_reruns`` times."""
-        self.lp.recover_lost_runs(expiration_secs)
+        self.lp.recover_lost_runs(expiration_secs, include_offline=True)  # pings copied first
 
     def _crash_loop(self, rec: CandidateRecord, nodes: list[int], report: RoundReport) -> bool:
         """Count the launches of a pending candidate's workflow whose process died; fail it

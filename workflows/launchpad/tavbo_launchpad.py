@@ -110,6 +110,11 @@ class TavboLaunchPad(LaunchPad):
     # -- persistence -------------------------------------------------------------------
 
     @property
+    def owns_store(self) -> bool:
+        """Whether this process holds the embedded store's lock (no other can write it)."""
+        return self.mode == "embedded" and self._lock is not None and self._lock.held
+
+    @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._closed
@@ -179,7 +184,9 @@ class TavboLaunchPad(LaunchPad):
         runs = self.offline_runs.find({"completed": False, "deprecated": False}, {"launch_id": 1})
         return sorted({run["launch_id"] for run in runs})
 
-    def recover_lost_runs(self, expiration_secs: float, *, sole_owner: bool = False) -> list[int]:
+    def recover_lost_runs(
+        self, expiration_secs: float, *, sole_owner: bool = False, include_offline: bool = False
+    ) -> list[int]:
         """Re-queue RUNNING fireworks not pinged for ``expiration_secs``; return their fw_ids.
 
         The same code in both modes; only what proves ownership differs. ``sole_owner`` (the
@@ -195,11 +202,12 @@ class TavboLaunchPad(LaunchPad):
         not rerun without end (the campaign agent fails it after ``max_reruns``).
 
         Offline queue jobs still in flight (:meth:`active_offline_launch_ids`) are left alone,
-        RESERVED (queued) or RUNNING: they run without the database, and only their files tell
-        whether they live. :func:`workflows.hpc.offline.recover_offline` copies their pings and
-        :func:`workflows.hpc.offline.handle_lost_runs` judges them.
+        RESERVED (queued) or RUNNING, unless ``include_offline`` (the agent, once
+        ``recover_offline`` has copied their pings): they run without the database, and only
+        their files tell whether they live (:func:`workflows.hpc.offline.recover_offline` copies
+        their pings and :func:`workflows.hpc.offline.handle_lost_runs` judges them).
         """
-        in_queue = self.active_offline_launch_ids()
+        in_queue = [] if include_offline else self.active_offline_launch_ids()
         if sole_owner:
             self.workflows.update_many({"locked": {"$exists": True}}, {"$unset": {"locked": ""}})
         for launch_id in self.detect_unreserved(expiration_secs=expiration_secs):

@@ -119,7 +119,9 @@ class TrackedServerStore(ServerStore):
     """mongomock's server store whose collections journal their changes (:meth:`take_changes`)."""
 
     def __init__(self) -> None:
-        super().__init__()
+        # Not ServerStore.__init__: mongomock-persistence (imported by FireWorks) replaces it
+        # with one that reads MONGOMOCK_SERVERSTORE_FILE and writes it back at exit.
+        self._databases: dict[str, Any] = {}
         self.journal = _Journal()
 
     def __getitem__(self, db_name: str) -> Any:

@@ -15,6 +15,10 @@ from workflows.errors import ConfigError, DatabaseError, LockError
 
 EMBEDDED = not os.environ.get("TAVBO_TEST_MONGO_URI")
 needs_embedded = pytest.mark.skipif(not EMBEDDED, reason="embedded-store behaviour")
+needs_pymongo = pytest.mark.skipif(
+    os.environ.get("TAVBO_TEST_MONGO_URI") == "mongomock://",
+    reason="pymongo's own client (connection and option errors)",
+)
 
 
 def _python(code: str, env: dict[str, str] | None = None, timeout: float = 60):
@@ -203,6 +207,7 @@ def test_missing_launchpad_file_is_a_config_error(tmp_path):
         load_launchpad_config(tmp_path / "nope.yaml")
 
 
+@needs_pymongo
 @pytest.mark.parametrize("uri_mode", [True, False])
 def test_unreachable_mongodb_fails_fast_without_leaking_the_password(
     session_launchpad, tmp_path, uri_mode
@@ -233,6 +238,7 @@ def test_unreachable_mongodb_fails_fast_without_leaking_the_password(
     assert current_launchpad() is session_launchpad  # the failed open changed nothing
 
 
+@needs_pymongo
 def test_bad_client_option_is_a_config_error(tmp_path, session_launchpad):
     from workflows.launchpad.opening import open_launchpad
 
