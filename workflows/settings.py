@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -91,6 +92,13 @@ class WorkflowSettings(BaseSettings):
         description=(
             "MongoDB: seconds without a ping after which a RUNNING firework is re-queued at "
             "open as a lost run (FireWorks' RUN_EXPIRATION_SECS; TAVBO_LOSTRUN_EXPIRATION)"
+        ),
+    )
+    store_sync: Literal["normal", "full"] = Field(
+        "normal",
+        description=(
+            "Embedded store: normal (a commit survives any kill of the process; a power cut may "
+            "roll back the last checkpoints) or full (fsync per checkpoint; TAVBO_STORE_SYNC)"
         ),
     )
     handle_signals: bool = Field(

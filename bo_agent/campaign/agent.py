@@ -30,16 +30,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bo_agent.campaign.lease import LEASE_SECONDS, LeaseHeartbeat, acquire_lease, release_lease
+from bo_agent.campaign.setup import check_engine_setup
 from bo_agent.campaign.state import (
     Campaign,
     CandidateRecord,
     Decision,
     Status,
     agent_identity,
+    effective_config,
     finishing_order,
     open_campaign,
     utcnow,
 )
+from bo_agent.campaign.submission import Submitter
 from bo_agent.campaign.sync import LaunchpadSync, RoundReport
 from bo_agent.config import CampaignConfig
 from bo_agent.decide.strategy import Pool, build_pool, decide
@@ -66,7 +69,7 @@ def load_observations(campaign: str) -> dict[str, float]:
     }
 
 
-class CampaignAgent(LaunchpadSync):
+class CampaignAgent(Submitter, LaunchpadSync):
     """Runs one campaign against a LaunchPad (real MongoDB or the embedded owner).
 
     Parameters
@@ -97,20 +100,20 @@ class CampaignAgent(LaunchpadSync):
         self.identity = identity or agent_identity()
         self.lease_seconds = LEASE_SECONDS
         self.read_only = read_only
-        self.campaign = open_campaign(config, read_only=read_only)
-        self.queue = queue.for_campaign(self.name) if queue is not None else None
-        self.config = CampaignConfig(**self.campaign.config)
+        if read_only:
+            self.campaign = open_campaign(config, read_only=True)
+            self.config = CampaignConfig(**self.campaign.config)
+        else:  # everything is checked before the campaign record is written
+            self.config = effective_config(config)
         self.space: CompositionSpace = load_space(self.config.space)
-        self.pool: Pool = build_pool(
-            self.space,
-            self.config.carrier,
-            self.config.groups,
-            source_carrier=self._source_carrier(),
-        )
+        self.pool: Pool = self._build_pool()
         self._source_data: dict[str, float] | None = None
         if not read_only:
-            self._ensure_candidate_table()
+            check_engine_setup(self.config, self.space)
             self.source_observations()  # a missing source file fails now, not in round 6
+            self.campaign = open_campaign(config)
+            self._ensure_candidate_table()
+        self.queue = queue.for_campaign(self.name) if queue is not None else None
 
     @classmethod
     def view(cls, name: str, launchpad: LaunchPad) -> CampaignAgent:
@@ -121,6 +124,20 @@ class CampaignAgent(LaunchpadSync):
         return cls(CampaignConfig(**camp.config), launchpad, "view", read_only=True)
 
     # ------------------------------------------------------------------ setup
+    def _build_pool(self) -> Pool:
+        carriers = sorted({c.carrier for c in self.space.candidates})
+        if self.config.carrier not in carriers:
+            raise ConfigError(
+                f"carrier {self.config.carrier!r} is not in space {self.space.name!r} "
+                f"(carriers: {', '.join(carriers)})"
+            )
+        return build_pool(
+            self.space,
+            self.config.carrier,
+            self.config.groups,
+            source_carrier=self._source_carrier(),
+        )
+
     def _source_carrier(self) -> str | None:
         if self.config.transfer == "none":
             return None
@@ -151,7 +168,7 @@ class CampaignAgent(LaunchpadSync):
     @property
     def name(self) -> str:
         """Campaign name."""
-        return str(self.campaign.name)
+        return str(self.config.name)
 
     # ------------------------------------------------------------------ lease
     def acquire_lease(self, seconds: float | None = None) -> None:
@@ -192,27 +209,6 @@ class CampaignAgent(LaunchpadSync):
     def _next_seq(self) -> int:
         camp = Campaign.objects(name=self.name).modify(inc__n_decisions=1, new=False)
         return int(camp.n_decisions)
-
-    def _submit(self, candidate_id: str, seq: int | None, report: RoundReport) -> None:
-        from workflows.flows.submit import submit_evaluation
-
-        sub = submit_evaluation(
-            self.lp,
-            self.space.get(candidate_id),
-            self.config.engine,
-            campaign=self.name,
-            decision=seq,
-            space=self.space,
-            on_duplicate="return",
-            resources=self.queue.resources if self.queue is not None else None,
-            **self.config.engine_settings,
-        )
-        CandidateRecord.objects(campaign=self.name, candidate_id=candidate_id).update_one(
-            set__fw_id=sub.fw_id, set__submitted=utcnow()
-        )
-        if seq is not None:
-            Decision.objects(campaign=self.name, seq=seq).update_one(set__fw_id=sub.fw_id)
-        report.submitted.append((candidate_id, sub.fw_id))
 
     def stop_reason(self) -> str | None:
         """Why the campaign must not submit more (budget or pool), or None."""
@@ -302,7 +298,7 @@ class CampaignAgent(LaunchpadSync):
                 model=decision.model,
                 extra={"expected_undiscovered": decision.expected_undiscovered},
             ).save()
-            self._submit(candidate_id, seq, report)
+            self._submit_or_release(candidate_id, seq, report)
 
     # ------------------------------------------------------------------ rounds
     def step(self, lostrun_expiration: float | None = None) -> RoundReport:

@@ -26,30 +26,15 @@ from typing import Any
 
 from mongoengine.queryset.visitor import Q
 
-from bo_agent.campaign.state import Campaign
+from bo_agent.campaign.state import Campaign, server_now
 from workflows.errors import LockError
 
-__all__ = ["LEASE_SECONDS", "LeaseHeartbeat", "acquire_lease", "release_lease", "server_now"]
+__all__ = ["LEASE_SECONDS", "LeaseHeartbeat", "acquire_lease", "release_lease"]
 
 logger = logging.getLogger(__name__)
 
 #: Seconds a lease lasts without renewal; an agent renews it every round and every third of it.
 LEASE_SECONDS = 600.0
-
-
-def server_now() -> dt.datetime:
-    """The database server's clock (naive UTC): ``hello``'s ``localTime`` on MongoDB; on the
-    embedded store, mongomock's clock (the server is this process)."""
-    db = Campaign._get_db()
-    try:
-        local = db.command("hello")["localTime"]
-    except NotImplementedError:  # mongomock: the server runs in this process
-        import mongomock
-
-        local = mongomock.utcnow()
-    if local.tzinfo is not None:
-        local = local.astimezone(dt.UTC).replace(tzinfo=None)
-    return local
 
 
 def acquire_lease(

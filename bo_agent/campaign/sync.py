@@ -52,7 +52,7 @@ class LaunchpadSync:
     def records(self, status: Status | None = None) -> list[CandidateRecord]:  # pragma: no cover
         raise NotImplementedError
 
-    def _submit(
+    def _submit_or_release(
         self, candidate_id: str, seq: int | None, report: RoundReport
     ) -> None:  # pragma: no cover
         raise NotImplementedError
@@ -89,7 +89,7 @@ class LaunchpadSync:
         for rec in pending:
             state, nodes = self._workflow_state(rec)
             if state is None:  # reserved, but the agent died before the workflow was added
-                self._submit(rec.candidate_id, rec.decision_seq, report)
+                self._submit_or_release(rec.candidate_id, rec.decision_seq, report)
             elif state not in ("COMPLETED", "FIZZLED", "DEFUSED") and self._crash_loop(
                 rec, nodes, report
             ):

@@ -198,7 +198,7 @@ def _open_embedded(
         if read_only:
             data = _read_only_data(path, legacy)
         else:
-            store = _owner_store(path, legacy)
+            store = _owner_store(path, legacy, settings.store_sync)
             data = store.load()
             store.backup()  # the last good state, named when a later open finds the file broken
         server_store = TrackedServerStore()
@@ -235,7 +235,7 @@ def _open_embedded(
     return lp
 
 
-def _owner_store(path: Path, legacy: Path) -> SqliteStore:
+def _owner_store(path: Path, legacy: Path, synchronous: str) -> SqliteStore:
     """Clean temp files, create the store if there is none (importing a legacy JSON store once,
     which stays as a backup), check and open it."""
     removed = clean_temp_files(path, legacy)
@@ -251,7 +251,7 @@ def _owner_store(path: Path, legacy: Path) -> SqliteStore:
             logger.warning(
                 "imported %d documents of %s into %s (kept as a backup)", n, legacy, path
             )
-    return SqliteStore.open(path)
+    return SqliteStore.open(path, synchronous)
 
 
 def _read_only_data(path: Path, legacy: Path) -> dict[tuple[str, str], list[tuple[Any, dict]]]:
