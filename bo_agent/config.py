@@ -96,7 +96,11 @@ class CampaignConfig(BaseModel):
     xi: float = Field(0.01, description="EI/PI exploration margin, eV")
     kappa: float = Field(2.0, description="LCB exploration weight")
     goal: Goal = Field("minimum", description="minimum: best E_b; threshold: all E_b < tau")
-    tau: float = Field(0.3, description="Threshold for goal=threshold and the 'below' acquisition")
+    tau: float = Field(
+        0.3,
+        gt=0,
+        description="Threshold E_b, eV (> 0), for goal=threshold and the 'below' acquisition",
+    )
     stop_undiscovered: float = Field(
         0.5, description="goal=threshold stops when expected undiscovered hits < this"
     )

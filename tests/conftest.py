@@ -7,6 +7,12 @@ anything that imports them at module level.
 With ``TAVBO_TEST_MONGO_URI`` set (e.g. ``mongodb://localhost:27017``), the same tests run
 against that server instead, in the database ``TAVBO_TEST_MONGO_DB`` (default ``tavbo_test``),
 which is reset before each test: never point it at a database you care about.
+
+``TAVBO_TEST_MONGO_URI=mongomock://`` runs them in MongoDB mode without a server: every
+``pymongo.MongoClient`` made in the test process is a plain ``mongomock.MongoClient`` over one
+shared in-memory server (clients connect, FireWorks, jobflow and mongoengine build their own as
+with pymongo), with none of the embedded store's machinery (no lock, no SQLite, no change
+tracking). Tests of embedded-only behaviour skip in both MongoDB modes.
 """
 
 from __future__ import annotations
@@ -20,17 +26,45 @@ import numpy as np
 import pytest
 
 MONGO_URI = os.environ.get("TAVBO_TEST_MONGO_URI")
+#: MongoDB mode over mongomock's plain client (no server needed).
+MOCK_SERVER = MONGO_URI == "mongomock://"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Embedded store in a fresh temp dir, unless a real MongoDB is given."""
+    """Embedded store in a fresh temp dir, unless a real MongoDB (or mongomock://) is given."""
     if MONGO_URI:
+        if MOCK_SERVER:
+            _serve_mongomock()
         return
     store = Path(tempfile.mkdtemp(prefix="tavbo-test-")) / "launchpad.json"
     store.write_text("{}")
     os.environ["MONGOMOCK_SERVERSTORE_FILE"] = str(store)
     os.environ["TAVBO_EMBEDDED_STORE"] = str(store)  # what commands opened in-process use
     os.environ.pop("TAVBO_LAUNCHPAD_FILE", None)
+
+
+def _serve_mongomock() -> None:
+    """Make ``pymongo.MongoClient`` a mongomock client of one shared in-memory server (before
+    FireWorks, maggma or mongoengine import it)."""
+    import mongomock
+    import pymongo
+    from mongomock.store import ServerStore
+
+    server = ServerStore()
+
+    class ServerClient(mongomock.MongoClient):
+        """A client of the test run's one mongomock server, built as pymongo's would be."""
+
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("_store", server)
+            for key in ("serverSelectionTimeoutMS", "uuidRepresentation", "connect"):
+                kwargs.pop(key, None)
+            super().__init__(*args, **kwargs)
+
+    pymongo.MongoClient = ServerClient
+    import mongomock.gridfs
+
+    mongomock.gridfs.enable_gridfs_integration()  # gridfs.GridFS accepts mongomock databases
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +77,8 @@ def session_launchpad(tmp_path_factory: pytest.TempPathFactory):
 
         lp_file = tmp_path_factory.mktemp("mongo") / "my_launchpad.yaml"
         name = os.environ.get("TAVBO_TEST_MONGO_DB", "tavbo_test")
-        lp_file.write_text(yaml.safe_dump({"host": MONGO_URI, "uri_mode": True, "name": name}))
+        host = "mongodb://localhost:27017" if MOCK_SERVER else MONGO_URI
+        lp_file.write_text(yaml.safe_dump({"host": host, "uri_mode": True, "name": name}))
         os.environ["TAVBO_LAUNCHPAD_FILE"] = str(lp_file)
         lp = open_launchpad(launchpad_file=lp_file)
     else:

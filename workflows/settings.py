@@ -6,23 +6,26 @@ Two LaunchPad modes share one code path (see :mod:`workflows.launchpad.opening`)
   database name, credentials, ``mongoclient_kwargs`` for TLS and timeouts). Many processes and
   remote workers may use it at once.
 * **Embedded** (default when no LaunchPad file is set): FireWorks' mongomock mode, persisted to
-  one JSON file. Only one process at a time may own it (a lock file enforces this). Its path is,
-  in order: ``TAVBO_EMBEDDED_STORE``, else ``MONGOMOCK_SERVERSTORE_FILE`` (FireWorks' own
-  variable, which the test suite sets), else ``./.tavbo/launchpad.json`` in the current
+  one SQLite file. Only one process at a time may own it (a lock file enforces this). Its path
+  is, in order: ``TAVBO_EMBEDDED_STORE``, else ``MONGOMOCK_SERVERSTORE_FILE`` (FireWorks' own
+  variable, which the test suite sets), else ``./.tavbo/launchpad.sqlite`` in the current
   directory: a campaign's store lives with the project it belongs to, like ``.git`` (the
-  repository's ``.gitignore`` lists ``/.tavbo/``).
+  repository's ``.gitignore`` lists ``/.tavbo/``). A path ending in ``.json`` (the format of
+  tavbo before the SQLite store) names the ``.sqlite`` file next to it, into which that JSON
+  store is imported once (the JSON file stays, as a backup).
 
 Examples
 --------
 >>> from workflows.settings import WorkflowSettings
 >>> WorkflowSettings(embedded_store="/tmp/x/launchpad.json").store_path.name
-'launchpad.json'
+'launchpad.sqlite'
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,7 +33,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = ["DEFAULT_STORE", "WorkflowSettings"]
 
 #: Default embedded store, relative to the current directory when a command runs.
-DEFAULT_STORE = Path(".tavbo") / "launchpad.json"
+DEFAULT_STORE = Path(".tavbo") / "launchpad.sqlite"
 
 
 class WorkflowSettings(BaseSettings):
@@ -48,8 +51,9 @@ class WorkflowSettings(BaseSettings):
     embedded_store: Path | None = Field(
         None,
         description=(
-            "JSON file of the embedded (mongomock) LaunchPad; default MONGOMOCK_SERVERSTORE_FILE "
-            "if set, else ./.tavbo/launchpad.json (TAVBO_EMBEDDED_STORE)"
+            "SQLite file of the embedded (mongomock) LaunchPad; default MONGOMOCK_SERVERSTORE_FILE "
+            "if set, else ./.tavbo/launchpad.sqlite; a .json path names the .sqlite file next "
+            "to it (TAVBO_EMBEDDED_STORE)"
         ),
     )
     db_name: str = Field("tavbo", description="Database name of the embedded LaunchPad")
@@ -82,6 +86,21 @@ class WorkflowSettings(BaseSettings):
     fireworks_log_level: str = Field(
         "WARNING", description="Stream log level of FireWorks' own loggers (they print to stdout)"
     )
+    lostrun_expiration: float = Field(
+        4 * 3600.0,
+        gt=0,
+        description=(
+            "MongoDB: seconds without a ping after which a RUNNING firework is re-queued at "
+            "open as a lost run (FireWorks' RUN_EXPIRATION_SECS; TAVBO_LOSTRUN_EXPIRATION)"
+        ),
+    )
+    store_sync: Literal["normal", "full"] = Field(
+        "normal",
+        description=(
+            "Embedded store: normal (a commit survives any kill of the process; a power cut may "
+            "roll back the last checkpoints) or full (fsync per checkpoint; TAVBO_STORE_SYNC)"
+        ),
+    )
     handle_signals: bool = Field(
         True,
         description=(
@@ -92,7 +111,18 @@ class WorkflowSettings(BaseSettings):
 
     @property
     def store_path(self) -> Path:
-        """Absolute path of the embedded store file (resolved against the current directory)."""
+        """Absolute path of the embedded store file (resolved against the current directory);
+        a configured ``.json`` path names the ``.sqlite`` file next to it."""
+        path = self._configured_store()
+        return path.with_suffix(".sqlite") if path.suffix == ".json" else path
+
+    @property
+    def legacy_store_path(self) -> Path:
+        """The JSON store of tavbo before the SQLite store, imported once if it exists."""
+        path = self._configured_store()
+        return path if path.suffix == ".json" else path.with_suffix(".json")
+
+    def _configured_store(self) -> Path:
         path = self.embedded_store
         if path is None:
             env = os.environ.get("MONGOMOCK_SERVERSTORE_FILE")

@@ -29,17 +29,20 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bo_agent.campaign.lease import LEASE_SECONDS, acquire_lease, release_lease
+from bo_agent.campaign.lease import LEASE_SECONDS, LeaseHeartbeat, acquire_lease, release_lease
+from bo_agent.campaign.setup import check_engine_setup
 from bo_agent.campaign.state import (
     Campaign,
     CandidateRecord,
     Decision,
     Status,
     agent_identity,
+    effective_config,
     finishing_order,
     open_campaign,
     utcnow,
 )
+from bo_agent.campaign.submission import Submitter
 from bo_agent.campaign.sync import LaunchpadSync, RoundReport
 from bo_agent.config import CampaignConfig
 from bo_agent.decide.strategy import Pool, build_pool, decide
@@ -66,7 +69,7 @@ def load_observations(campaign: str) -> dict[str, float]:
     }
 
 
-class CampaignAgent(LaunchpadSync):
+class CampaignAgent(Submitter, LaunchpadSync):
     """Runs one campaign against a LaunchPad (real MongoDB or the embedded owner).
 
     Parameters
@@ -95,21 +98,22 @@ class CampaignAgent(LaunchpadSync):
     ) -> None:
         self.lp = launchpad
         self.identity = identity or agent_identity()
+        self.lease_seconds = LEASE_SECONDS
         self.read_only = read_only
-        self.campaign = open_campaign(config, read_only=read_only)
-        self.queue = queue.for_campaign(self.name) if queue is not None else None
-        self.config = CampaignConfig(**self.campaign.config)
+        if read_only:
+            self.campaign = open_campaign(config, read_only=True)
+            self.config = CampaignConfig(**self.campaign.config)
+        else:  # everything is checked before the campaign record is written
+            self.config = effective_config(config)
         self.space: CompositionSpace = load_space(self.config.space)
-        self.pool: Pool = build_pool(
-            self.space,
-            self.config.carrier,
-            self.config.groups,
-            source_carrier=self._source_carrier(),
-        )
+        self.pool: Pool = self._build_pool()
         self._source_data: dict[str, float] | None = None
         if not read_only:
-            self._ensure_candidate_table()
+            check_engine_setup(self.config, self.space)
             self.source_observations()  # a missing source file fails now, not in round 6
+            self.campaign = open_campaign(config)
+            self._ensure_candidate_table()
+        self.queue = queue.for_campaign(self.name) if queue is not None else None
 
     @classmethod
     def view(cls, name: str, launchpad: LaunchPad) -> CampaignAgent:
@@ -120,6 +124,20 @@ class CampaignAgent(LaunchpadSync):
         return cls(CampaignConfig(**camp.config), launchpad, "view", read_only=True)
 
     # ------------------------------------------------------------------ setup
+    def _build_pool(self) -> Pool:
+        carriers = sorted({c.carrier for c in self.space.candidates})
+        if self.config.carrier not in carriers:
+            raise ConfigError(
+                f"carrier {self.config.carrier!r} is not in space {self.space.name!r} "
+                f"(carriers: {', '.join(carriers)})"
+            )
+        return build_pool(
+            self.space,
+            self.config.carrier,
+            self.config.groups,
+            source_carrier=self._source_carrier(),
+        )
+
     def _source_carrier(self) -> str | None:
         if self.config.transfer == "none":
             return None
@@ -150,12 +168,18 @@ class CampaignAgent(LaunchpadSync):
     @property
     def name(self) -> str:
         """Campaign name."""
-        return str(self.campaign.name)
+        return str(self.config.name)
 
     # ------------------------------------------------------------------ lease
-    def acquire_lease(self, seconds: float = LEASE_SECONDS) -> None:
-        """Take or renew the campaign lease (:func:`bo_agent.campaign.lease.acquire_lease`)."""
-        acquire_lease(self.name, self.identity, seconds)
+    def acquire_lease(self, seconds: float | None = None) -> None:
+        """Take or renew the campaign lease (:func:`bo_agent.campaign.lease.acquire_lease`);
+        the owner of the embedded store's lock takes it whoever held it."""
+        acquire_lease(
+            self.name,
+            self.identity,
+            self.lease_seconds if seconds is None else seconds,
+            sole_owner=bool(getattr(self.lp, "owns_store", False)),
+        )
 
     def release_lease(self) -> None:
         """Give the lease up (at a clean exit)."""
@@ -185,27 +209,6 @@ class CampaignAgent(LaunchpadSync):
     def _next_seq(self) -> int:
         camp = Campaign.objects(name=self.name).modify(inc__n_decisions=1, new=False)
         return int(camp.n_decisions)
-
-    def _submit(self, candidate_id: str, seq: int | None, report: RoundReport) -> None:
-        from workflows.flows.submit import submit_evaluation
-
-        sub = submit_evaluation(
-            self.lp,
-            self.space.get(candidate_id),
-            self.config.engine,
-            campaign=self.name,
-            decision=seq,
-            space=self.space,
-            on_duplicate="return",
-            resources=self.queue.resources if self.queue is not None else None,
-            **self.config.engine_settings,
-        )
-        CandidateRecord.objects(campaign=self.name, candidate_id=candidate_id).update_one(
-            set__fw_id=sub.fw_id, set__submitted=utcnow()
-        )
-        if seq is not None:
-            Decision.objects(campaign=self.name, seq=seq).update_one(set__fw_id=sub.fw_id)
-        report.submitted.append((candidate_id, sub.fw_id))
 
     def stop_reason(self) -> str | None:
         """Why the campaign must not submit more (budget or pool), or None."""
@@ -295,7 +298,7 @@ class CampaignAgent(LaunchpadSync):
                 model=decision.model,
                 extra={"expected_undiscovered": decision.expected_undiscovered},
             ).save()
-            self._submit(candidate_id, seq, report)
+            self._submit_or_release(candidate_id, seq, report)
 
     # ------------------------------------------------------------------ rounds
     def step(self, lostrun_expiration: float | None = None) -> RoundReport:
@@ -377,9 +380,11 @@ class CampaignAgent(LaunchpadSync):
                 if self.completed:
                     break
                 if execute is not None:
-                    for rec in sorted(self.records(Status.pending), key=lambda r: r.fw_id or 0):
-                        if rec.fw_id is not None:
-                            execute(rec.fw_id)
+                    heartbeat = LeaseHeartbeat(self.acquire_lease, self.lease_seconds)
+                    with heartbeat.running():  # an evaluation may outlast the lease
+                        for rec in sorted(self.records(Status.pending), key=lambda r: r.fw_id or 0):
+                            if rec.fw_id is not None:
+                                execute(rec.fw_id)
                 elif max_rounds is None or rounds < max_rounds:  # no wait after the last round
                     sleep(self.config.poll_interval)
         finally:

@@ -34,8 +34,10 @@ __all__ = [
     "Decision",
     "Status",
     "agent_identity",
+    "effective_config",
     "finishing_order",
     "open_campaign",
+    "server_now",
     "utcnow",
 ]
 
@@ -73,6 +75,21 @@ class Campaign(Document):
     n_decisions = IntField(default=0)  # sequence counter for Decision.seq
 
     meta = {"db_alias": DB_ALIAS, "collection": "tavbo_campaigns"}  # noqa: RUF012
+
+
+def server_now() -> dt.datetime:
+    """The database server's clock (naive UTC): ``hello``'s ``localTime`` on MongoDB; on the
+    embedded store, mongomock's clock (the server is this process)."""
+    db = Campaign._get_db()
+    try:
+        local = db.command("hello")["localTime"]
+    except NotImplementedError:  # mongomock: the server runs in this process
+        import mongomock
+
+        local = mongomock.utcnow()
+    if local.tzinfo is not None:
+        local = local.astimezone(dt.UTC).replace(tzinfo=None)
+    return local
 
 
 class CandidateRecord(Document):
@@ -156,8 +173,45 @@ RESUMABLE = frozenset(
 )
 
 
+def effective_config(config: CampaignConfig) -> CampaignConfig:
+    """The configuration a run of ``config.name`` will use, without writing anything: ``config``
+    for a new campaign; for an existing one its stored configuration with the RESUMABLE fields
+    given now (anything else that differs is refused).
+
+    Raises
+    ------
+    ConfigError
+        If the campaign exists with other settings.
+    """
+    existing = Campaign.objects(name=config.name).first()
+    if existing is None:
+        return config
+    stored = CampaignConfig(**existing.config)
+    changed = _changed(stored, config)
+    if changed - RESUMABLE:
+        raise ConfigError(
+            f"campaign {config.name!r} exists with other settings "
+            f"({', '.join(sorted(changed - RESUMABLE))}); use a new --campaign name"
+        )
+    given = config.model_dump()
+    return stored.model_copy(update={k: given[k] for k in changed})
+
+
+def _changed(stored: CampaignConfig, config: CampaignConfig) -> set[str]:
+    given = config.model_dump()
+    return {
+        k
+        for k, v in stored.model_dump().items()
+        if k in config.model_fields_set and given[k] != v and k != "name"
+    }
+
+
 def open_campaign(config: CampaignConfig, *, read_only: bool = False) -> Campaign:
-    """The stored campaign of ``config.name``, created if new (a resume changes only RESUMABLE)."""
+    """The stored campaign of ``config.name``, created if new (a resume changes only RESUMABLE).
+
+    Validate everything the campaign needs first (``CampaignAgent`` does): a record written
+    here is a campaign that exists.
+    """
     existing = Campaign.objects(name=config.name).first()
     if existing is not None and read_only:
         return existing
@@ -167,21 +221,11 @@ def open_campaign(config: CampaignConfig, *, read_only: bool = False) -> Campaig
         camp = Campaign(name=config.name, config=config.model_dump(mode="json"))
         camp.save()
         return camp
-    stored = CampaignConfig(**existing.config)
-    given = config.model_dump()
-    changed = {
-        k
-        for k, v in stored.model_dump().items()
-        if k in config.model_fields_set and given[k] != v and k != "name"
-    }
-    if changed - RESUMABLE:
-        raise ConfigError(
-            f"campaign {config.name!r} exists with other settings "
-            f"({', '.join(sorted(changed - RESUMABLE))}); use a new --campaign name"
-        )
+    effective_config(config)  # refuses other settings
+    changed = _changed(CampaignConfig(**existing.config), config)
     if changed:
-        update = {k: given[k] for k in changed}
-        existing.update(**{f"set__config__{k}": v for k, v in update.items()})
+        given = config.model_dump()
+        existing.update(**{f"set__config__{k}": given[k] for k in changed})
         existing.reload()
         if existing.status == "completed" and "budget" in changed:
             existing.update(set__status="running", unset__stop_reason=True)

@@ -1,7 +1,8 @@
 """Sync a campaign with its LaunchPad: finished, failed and lost evaluations -> candidate table.
 
 The first step of every agent round (:meth:`~bo_agent.campaign.agent.CampaignAgent.step`): read
-the state of each pending candidate's workflow, record E_b or the error, rerun or fail lost runs.
+the state of each pending candidate's workflow, record E_b or the error, fail
+evaluations whose worker process died more than ``max_reruns`` times (a crash loop).
 :class:`LaunchpadSync` is a mixin of :class:`~bo_agent.campaign.agent.CampaignAgent`; it is its
 own module because reading the LaunchPad is a concept apart from deciding and submitting.
 """
@@ -51,7 +52,7 @@ class LaunchpadSync:
     def records(self, status: Status | None = None) -> list[CandidateRecord]:  # pragma: no cover
         raise NotImplementedError
 
-    def _submit(
+    def _submit_or_release(
         self, candidate_id: str, seq: int | None, report: RoundReport
     ) -> None:  # pragma: no cover
         raise NotImplementedError
@@ -88,7 +89,11 @@ class LaunchpadSync:
         for rec in pending:
             state, nodes = self._workflow_state(rec)
             if state is None:  # reserved, but the agent died before the workflow was added
-                self._submit(rec.candidate_id, rec.decision_seq, report)
+                self._submit_or_release(rec.candidate_id, rec.decision_seq, report)
+            elif state not in ("COMPLETED", "FIZZLED", "DEFUSED") and self._crash_loop(
+                rec, nodes, report
+            ):
+                continue
             elif state == "COMPLETED":
                 doc = stored_barrier(self.lp, rec.candidate_id, self.config.engine, self.name)
                 if doc is None:
@@ -125,27 +130,33 @@ class LaunchpadSync:
         )
 
     def handle_lost_runs(self, expiration_secs: float, report: RoundReport) -> None:
-        """Rerun (up to ``max_reruns``) or fail evaluations whose rocket stopped pinging."""
-        _, lost_fw_ids, _ = self.lp.detect_lostruns(expiration_secs=expiration_secs)
-        for fw_id in sorted(lost_fw_ids):
-            wf = self.lp.workflows.find_one({"nodes": fw_id}, {"metadata": 1})
-            meta = (wf or {}).get("metadata", {})
-            if meta.get("campaign") != self.name:
-                continue
-            rec = CandidateRecord.objects(
-                campaign=self.name, candidate_id=meta.get("candidate_id")
-            ).first()
-            if rec is None or rec.status != Status.pending.value:
-                continue
-            if self.config.lostrun_action == "rerun" and rec.attempts < self.config.max_reruns:
-                self.lp.rerun_fw(fw_id)
-                rec.update(inc__attempts=1)
-                report.rerun.append(rec.candidate_id)
-            else:
-                self.lp.defuse_wf(fw_id)
-                rec.update(
-                    set__status=Status.failed.value,
-                    set__error=f"lost run of firework {fw_id} (killed or out of walltime)",
-                    set__finished=utcnow(),
-                )
-                report.failed.append((rec.candidate_id, "lost run"))
+        """Re-queue evaluations whose rocket stopped pinging for ``expiration_secs``; each is
+        recorded as a lost run, and :meth:`sync` fails a candidate once its runs died more than
+        ``max_reruns`` times."""
+        self.lp.recover_lost_runs(expiration_secs, include_offline=True)  # pings copied first
+
+    def _crash_loop(self, rec: CandidateRecord, nodes: list[int], report: RoundReport) -> bool:
+        """Count the launches of a pending candidate's workflow whose process died; fail it
+        (workflow defused) once more died than the campaign allows. Returns whether it failed."""
+        deaths = self.lp.lost_run_count(nodes)
+        if deaths == (rec.attempts or 0):
+            return False
+        allowed = self.config.max_reruns if self.config.lostrun_action == "rerun" else 0
+        if deaths <= allowed:
+            CandidateRecord.objects(id=rec.id).update_one(set__attempts=deaths)
+            report.rerun.append(rec.candidate_id)
+            return False
+        msg = (
+            f"worker process died {deaths} time{'s' if deaths > 1 else ''} running fireworks "
+            f"{sorted(nodes)} (killed, out of memory or walltime); max_reruns is "
+            f"{self.config.max_reruns}"
+        )
+        self.lp.defuse_wf(nodes[0])
+        CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
+            set__status=Status.failed.value,
+            set__attempts=deaths,
+            set__error=msg,
+            set__finished=utcnow(),
+        )
+        report.failed.append((rec.candidate_id, msg))
+        return True

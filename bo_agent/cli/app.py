@@ -2,8 +2,9 @@
 
 A :class:`~workflows.errors.TavboError` becomes one line on stderr, ``tavbo: error: <message>``;
 bad input (unknown ID, engine or malformed config: a ``ValueError``/``KeyError`` subclass) exits 2
-like a usage error, a failure while running exits 1. ``--traceback`` (or ``TAVBO_TRACEBACK=1``)
-re-raises for debugging.
+like a usage error, a failure while running exits 1. Typer's own usage errors (bad option value,
+unknown command or option) are printed the same way, on one line, and exit 2. ``--traceback``
+(or ``TAVBO_TRACEBACK=1``) re-raises for debugging.
 """
 
 from __future__ import annotations
@@ -47,8 +48,13 @@ class TavboTyper(typer.Typer):
         except Exception as exc:  # click's usage errors and aborts (typer vendors its own click)
             name = type(exc).__name__
             code = getattr(exc, "exit_code", None)
-            if callable(getattr(exc, "show", None)) and code is not None:
-                exc.show()  # type: ignore[attr-defined]
+            if name == "NoArgsIsHelpError" and callable(getattr(exc, "show", None)):
+                exc.show()  # type: ignore[attr-defined]  # the help text itself
+                sys.exit(code or 2)
+            if callable(getattr(exc, "format_message", None)) and code is not None:
+                message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+                command = getattr(getattr(exc, "ctx", None), "command_path", "tavbo")
+                typer.echo(f"tavbo: error: {message} (see {command} --help)", err=True)
                 sys.exit(code)
             if name == "Abort":
                 sys.exit(1)

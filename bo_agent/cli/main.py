@@ -11,6 +11,7 @@ from bo_agent.cli.commands.agent import agent
 from bo_agent.cli.commands.agreement import agreement
 from bo_agent.cli.commands.barriers import barriers
 from bo_agent.cli.commands.benchmark import benchmark
+from bo_agent.cli.commands.campaign import campaign_app
 from bo_agent.cli.commands.descriptors import descriptors
 from bo_agent.cli.commands.evaluate import evaluate
 from bo_agent.cli.commands.hpc import init_config
@@ -59,5 +60,6 @@ app.command("init-config")(init_config)
 app.command()(reapply)
 app.add_typer(space_app, name="space")
 app.add_typer(store_app, name="store")
+app.add_typer(campaign_app, name="campaign")
 app.command()(descriptors)
 app.command()(structure)

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -65,12 +67,16 @@ class TableBarrierMaker(Maker):
         Test only: these IDs raise CalculationError, like a crashed calculation.
     delay_s : float, default=0.0
         Test only: seconds the job sleeps before answering (to interrupt a running job).
+    kill_ids : list of str, default=[]
+        Test only: for these IDs the job SIGKILLs its own process, like an out-of-memory kill
+        or a segfault of a real engine (crash loops, kill storms).
     """
 
     name: str = JOB_NAME
     table: str = ""
     fail_ids: list[str] = field(default_factory=list)
     delay_s: float = 0.0
+    kill_ids: list[str] = field(default_factory=list)
 
     engine: ClassVar[str] = "table"
     #: The table needs no structure, so :mod:`workflows.flows.submit` does not build one.
@@ -92,6 +98,7 @@ class TableBarrierMaker(Maker):
             candidate_id,
             fail=candidate_id in self.fail_ids,
             delay_s=self.delay_s,
+            kill=candidate_id in self.kill_ids,
         )
         lookup.name = self.name
         return Flow([lookup], output=lookup.output, name=f"{self.name} {candidate_id}")
@@ -175,7 +182,7 @@ def _hop(index: int, hop: Any) -> dict[str, Any]:
 
 @job(output_schema=BarrierResult)
 def table_barrier(
-    table: str, candidate_id: str, fail: bool = False, delay_s: float = 0.0
+    table: str, candidate_id: str, fail: bool = False, delay_s: float = 0.0, kill: bool = False
 ) -> BarrierResult:
     """Look ``candidate_id`` up in ``table`` (see :func:`read_table`).
 
@@ -189,6 +196,8 @@ def table_barrier(
         time.sleep(delay_s)
     if fail:
         raise CalculationError(f"simulated crash of {candidate_id} (fail_ids; test only)")
+    if kill:  # test only: the worker process dies mid-job (kill_ids)
+        os.kill(os.getpid(), signal.SIGKILL)
     entries = read_table(table)
     if candidate_id not in entries:
         raise CalculationError(

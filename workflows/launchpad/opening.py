@@ -21,22 +21,26 @@ SIGTERM saves nothing). So here one process *owns* the store file:
   other ``LaunchPad`` made in the process sees the same data instead of a stale copy). This works
   whatever the import order; FireWorks' own ``MONGOMOCK_SERVERSTORE_FILE`` switch is not needed
   (that variable is still honoured as the default store path);
-* the store is checkpointed atomically (serialise, write a temp file, fsync, ``os.replace``)
-  after every LaunchPad method that changes FireWorks state, after results are written, at
-  close, at exit, and on SIGINT/SIGTERM before the process dies by that signal;
+* the store is a SQLite file in WAL mode (:mod:`workflows.launchpad.sqlite_store`): mongomock
+  journals which documents change (:mod:`workflows.launchpad.tracking`) and a checkpoint writes
+  just those, in one transaction, after every LaunchPad method that changes FireWorks state,
+  after results are written, at close, at exit, and on SIGINT/SIGTERM before the process dies
+  by that signal. A kill at any byte leaves the last committed checkpoint;
+* at open, temp files of interrupted writes are removed, the store is checked (an empty,
+  truncated or corrupt one is refused, naming the last good backup) and backed up
+  (``<store>.backup``); a JSON store of an earlier tavbo is imported once and kept;
 * at open, RUNNING fireworks are lost runs by definition (their owner died) and are re-queued,
   and RESERVED ones get their reservation cancelled; offline queue jobs in flight (a batch job
   holds them, not this process) are left alone.
 
-The checkpoint format is mongomock-persistence's: ``bson.json_util`` JSON of
-``{db: {collection: {"name": ..., "documents": [[_id, doc], ...]}}}`` (indexes are not kept;
-FireWorks and mongoengine rebuild theirs). Read-only commands use
-``open_launchpad(read_only=True)``: the last checkpoint, no lock, never written back.
+Read-only commands use ``open_launchpad(read_only=True)``: a consistent snapshot of the last
+checkpoint (one SQLite read transaction, no lock, while the owner keeps writing), never written
+back.
 
 This module opens the LaunchPad; the pieces live in :mod:`workflows.launchpad.tavbo_launchpad` (the
 class, checkpoints, lost runs, closing, the current LaunchPad), :mod:`workflows.launchpad.hooks`
 (the checkpointed FireWorks methods, the client-class swap), :mod:`workflows.launchpad.config` (the
-YAML file), :mod:`workflows.launchpad.embedded` (lock and checkpoint files) and
+YAML file), :mod:`workflows.launchpad.embedded` (the lock, legacy JSON import) and
 :mod:`workflows.launchpad.stores` (the JobStore's maggma stores).
 """
 
@@ -44,6 +48,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -52,25 +57,24 @@ from fireworks import LaunchPad
 
 from workflows.errors import ConfigError, DatabaseError
 from workflows.launchpad.config import load_launchpad_config, redact
-from workflows.launchpad.embedded import (
-    StoreLock,
-    load_checkpoint,
-    server_store_from_dict,
-    write_atomic,
-)
+from workflows.launchpad.embedded import StoreLock, load_legacy_json
 from workflows.launchpad.hooks import client_factory
+from workflows.launchpad.sqlite_store import SqliteStore, clean_temp_files, read_snapshot
 from workflows.launchpad.tavbo_launchpad import (
     OPEN_LOCK,
     TavboLaunchPad,
     current_launchpad,
     set_current,
 )
+from workflows.launchpad.tracking import TrackedServerStore, track_in_place_updates
 from workflows.settings import WorkflowSettings
 
 __all__ = [
     "open_launchpad",
     "using_launchpad",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 def _key(settings: WorkflowSettings) -> tuple[str, str]:
@@ -98,9 +102,10 @@ def open_launchpad(
     store_path : path, optional
         Embedded store file; overrides the settings (ignored with a LaunchPad file).
     read_only : bool, default=False
-        Embedded: load the last checkpoint without taking the lock (what ``tavbo barriers``
-        does); nothing is ever written back. If this process owns that store, the owner is
-        returned instead (live data).
+        Embedded: load a consistent snapshot of the last checkpoint without taking the lock
+        (what ``tavbo barriers`` does, also while an owner writes); nothing is ever written
+        back. If this process owns that store, the owner is returned instead (live data).
+        MongoDB: no recovery of lost runs at open.
     handle_signals : bool, optional
         Embedded owner: checkpoint on SIGINT/SIGTERM, then die by the signal. Default from
         the settings (True).
@@ -137,15 +142,19 @@ def open_launchpad(
             )
         if settings.launchpad_file:
             lp = _open_mongodb(settings, key)
+            lp.read_only = read_only
         else:
             signals = settings.handle_signals if handle_signals is None else handle_signals
             lp = _open_embedded(settings, key, read_only=read_only, handle_signals=signals)
         set_current(lp)
         if not lp.read_only:
             lp.initialize()
-    if lp.mode == "embedded" and not lp.read_only:
-        try:
-            lp.lost_fw_ids = lp.recover_lost_runs(expiration_secs=0)
+    if not lp.read_only:
+        try:  # the same recovery in both modes; the store lock proves sole ownership
+            if lp.mode == "embedded":
+                lp.lost_fw_ids = lp.recover_lost_runs(0, sole_owner=True)
+            else:
+                lp.lost_fw_ids = lp.recover_lost_runs(settings.lostrun_expiration)
             lp.checkpoint()
         except BaseException:
             lp.close()
@@ -176,17 +185,25 @@ def _open_embedded(
     import mongomock
     import mongomock.gridfs
 
-    path = settings.store_path
+    path, legacy = settings.store_path, settings.legacy_store_path
     lock = None
+    store: SqliteStore | None = None
     restore: Callable[[], None] | None = None
+    track_in_place_updates()
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = StoreLock(path)
         lock.acquire()
     try:
-        if not read_only and not path.exists():
-            write_atomic(path, "{}")
-        server_store = server_store_from_dict(load_checkpoint(path))
+        if read_only:
+            data = _read_only_data(path, legacy)
+        else:
+            store = _owner_store(path, legacy, settings.store_sync)
+            data = store.load()
+            store.backup()  # the last good state, named when a later open finds the file broken
+        server_store = TrackedServerStore()
+        for (db, coll), docs in data.items():
+            server_store.load(db, coll, docs)
         client = mongomock.MongoClient(_store=server_store)
         mongomock.gridfs.enable_gridfs_integration()  # LaunchPad builds a GridFS fallback
 
@@ -200,8 +217,9 @@ def _open_embedded(
         lp._tavbo_init(settings, key)
         lp.mode, lp.read_only, lp.store_path = "embedded", read_only, path
         lp._server_store = server_store
+        server_store.take_changes()  # what FireWorks' constructor touched is already on disk
         if not read_only:
-            lp._lock = lock
+            lp._lock, lp._sqlite = lock, store
             lp._restore_factory = restore
             atexit.register(lp._at_exit)
             if handle_signals:
@@ -209,10 +227,43 @@ def _open_embedded(
     except BaseException:
         if restore is not None:
             restore()
+        if store is not None:
+            store.close()
         if lock is not None:
             lock.release()
         raise
     return lp
+
+
+def _owner_store(path: Path, legacy: Path, synchronous: str) -> SqliteStore:
+    """Clean temp files, create the store if there is none (importing a legacy JSON store once,
+    which stays as a backup), check and open it."""
+    removed = clean_temp_files(path, legacy)
+    if removed:
+        logger.warning(
+            "removed %d temp file(s) of interrupted writes next to %s", len(removed), path
+        )
+    if not path.exists():
+        initial = load_legacy_json(legacy) if legacy != path else {}
+        SqliteStore.create(path, initial)
+        if initial:
+            n = sum(len(docs) for docs in initial.values())
+            logger.warning(
+                "imported %d documents of %s into %s (kept as a backup)", n, legacy, path
+            )
+    return SqliteStore.open(path, synchronous)
+
+
+def _read_only_data(path: Path, legacy: Path) -> dict[tuple[str, str], list[tuple[Any, dict]]]:
+    """A consistent snapshot for a reader: the SQLite store, else a legacy JSON store, or {}."""
+    if path.exists():
+        return read_snapshot(path)
+    if legacy != path and legacy.exists():
+        return {
+            where: [(doc.get("_id"), doc) for doc in docs]
+            for where, docs in load_legacy_json(legacy).items()
+        }
+    return {}
 
 
 def _open_mongodb(settings: WorkflowSettings, key: tuple[str, str]) -> TavboLaunchPad:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import datetime as dt
 import logging
 import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,20 +25,16 @@ from typing import Any
 from fireworks import LaunchPad
 
 from workflows.errors import DatabaseError
-from workflows.launchpad.embedded import (
-    CheckpointInfo,
-    StoreLock,
-    dumps_store,
-    server_store_to_dict,
-    write_atomic,
-)
+from workflows.launchpad.embedded import StoreLock
 from workflows.launchpad.hooks import install_checkpoints
+from workflows.launchpad.sqlite_store import CheckpointInfo, SqliteStore
 from workflows.launchpad.stores import SharedGridFSStore, SharedMongoStore
 from workflows.settings import WorkflowSettings
 
 __all__ = [
     "BARRIERS_COLLECTION",
     "DB_ALIAS",
+    "LOST_RUNS_COLLECTION",
     "OPEN_LOCK",
     "TavboLaunchPad",
     "current_launchpad",
@@ -51,6 +47,8 @@ logger = logging.getLogger(__name__)
 DB_ALIAS = "tavbo"
 #: Collection of :class:`workflows.results.documents.BarrierDocument` in the LaunchPad's database.
 BARRIERS_COLLECTION = "barriers"
+#: One document per launch whose process died (found RUNNING without pings): crash-loop counts.
+LOST_RUNS_COLLECTION = "tavbo_lost_runs"
 
 _CURRENT: TavboLaunchPad | None = None
 #: Held while a LaunchPad is opened or closed (one current LaunchPad per process).
@@ -101,6 +99,7 @@ class TavboLaunchPad(LaunchPad):
         self._ckpt_lock = threading.RLock()
         self._lock: StoreLock | None = None
         self._server_store: Any = None
+        self._sqlite: SqliteStore | None = None
         self._restore_factory: Callable[[], None] | None = None
         self._prev_handlers: dict[int, Any] = {}
         self.job_store = JobStore(
@@ -111,36 +110,43 @@ class TavboLaunchPad(LaunchPad):
     # -- persistence -------------------------------------------------------------------
 
     @property
+    def owns_store(self) -> bool:
+        """Whether this process holds the embedded store's lock (no other can write it)."""
+        return self.mode == "embedded" and self._lock is not None and self._lock.held
+
+    @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._closed
 
     def checkpoint(self) -> CheckpointInfo | None:
-        """Write the embedded store to its file atomically; no-op on MongoDB or a snapshot.
+        """Write what changed in the embedded store since the last checkpoint, in one SQLite
+        transaction; a no-op on MongoDB or a snapshot.
 
         Returns
         -------
         CheckpointInfo or None
-            Path, size (bytes) and time (s) of the write; None when nothing was written.
+            Path, size on disk, documents and bytes written, time (s); None when nothing was
+            written.
         """
-        if self.mode != "embedded" or self.read_only or self._server_store is None:
+        if self.mode != "embedded" or self.read_only or self._sqlite is None:
             return None
         if self._closed:
             raise DatabaseError(f"LaunchPad on {self.store_path} is closed")
         with self._ckpt_lock:
-            start = time.perf_counter()
-            for attempt in range(5):  # a rocket's ping thread may change a dict meanwhile
-                try:
-                    text = dumps_store(server_store_to_dict(self._server_store))
-                    break
-                except RuntimeError:
-                    if attempt == 4:
-                        raise
-            assert self.store_path is not None
-            write_atomic(self.store_path, text)
-            info = CheckpointInfo(self.store_path, len(text), time.perf_counter() - start)
+            changes = self._server_store.take_changes()
+            if not changes:
+                return None
+            try:
+                info = self._sqlite.write(changes, self._server_store)
+            except BaseException:
+                self._server_store.give_back(changes)  # written next time
+                raise
             self.last_checkpoint = info
-        logger.debug("checkpoint %s: %d bytes in %.3f s", info.path, info.size, info.seconds)
+        logger.debug(
+            "checkpoint %s: %d documents, %d bytes in %.4f s",
+            info.path, info.documents, info.written, info.seconds,
+        )  # fmt: skip
         return info
 
     def reset(self, password: str, require_password: bool = True, max_reset_wo_password: int = 25):
@@ -152,6 +158,7 @@ class TavboLaunchPad(LaunchPad):
             f"{data}.files",
             f"{data}.chunks",
             BARRIERS_COLLECTION,
+            LOST_RUNS_COLLECTION,
         ):
             self.db[name].delete_many({})
         self.checkpoint()
@@ -177,35 +184,76 @@ class TavboLaunchPad(LaunchPad):
         runs = self.offline_runs.find({"completed": False, "deprecated": False}, {"launch_id": 1})
         return sorted({run["launch_id"] for run in runs})
 
-    def recover_lost_runs(self, expiration_secs: float) -> list[int]:
+    def recover_lost_runs(
+        self, expiration_secs: float, *, sole_owner: bool = False, include_offline: bool = False
+    ) -> list[int]:
         """Re-queue RUNNING fireworks not pinged for ``expiration_secs``; return their fw_ids.
 
-        The embedded owner calls this with 0 at open (no rocket of this store can run in
-        another process), which also cancels the reservations of RESERVED fireworks and clears
-        workflow locks. On MongoDB, use FireWorks' expiration (``RUN_EXPIRATION_SECS``, 4 h) or
+        The same code in both modes; only what proves ownership differs. ``sole_owner`` (the
+        embedded owner at open: its store lock proves no other process runs a rocket of this
+        store) also cancels every reservation and clears every workflow lock. Otherwise
+        (MongoDB, where other machines run rockets) only reservations older than
+        ``expiration_secs`` are cancelled and only the locks of workflows with a lost run are
+        cleared (their holder died). Use FireWorks' expiration (``RUN_EXPIRATION_SECS``, 4 h) or
         longer than your longest job without pings, or live runs on other machines are rerun.
 
+        Every lost launch is recorded in :data:`LOST_RUNS_COLLECTION` (a process that died
+        counts as an attempt: :meth:`lost_run_count`), so a job that kills its own process is
+        not rerun without end (the campaign agent fails it after ``max_reruns``).
+
         Offline queue jobs still in flight (:meth:`active_offline_launch_ids`) are left alone,
-        RESERVED (queued) or RUNNING: they run without the database, and only their files tell
-        whether they live. :func:`workflows.hpc.offline.recover_offline` copies their pings and
-        :func:`workflows.hpc.offline.handle_lost_runs` judges them.
+        RESERVED (queued) or RUNNING, unless ``include_offline`` (the agent, once
+        ``recover_offline`` has copied their pings): they run without the database, and only
+        their files tell whether they live (:func:`workflows.hpc.offline.recover_offline` copies
+        their pings and :func:`workflows.hpc.offline.handle_lost_runs` judges them).
         """
-        in_queue = self.active_offline_launch_ids()
-        if self.mode == "embedded":  # no other process can hold a lock or a reservation
+        in_queue = [] if include_offline else self.active_offline_launch_ids()
+        if sole_owner:
             self.workflows.update_many({"locked": {"$exists": True}}, {"$unset": {"locked": ""}})
-            for launch_id in self.detect_unreserved(expiration_secs=expiration_secs):
-                if launch_id not in in_queue:
-                    self.cancel_reservation(launch_id)
-        _, lost, _ = self.detect_lostruns(
-            expiration_secs=expiration_secs,
-            rerun=True,
-            launch_query={"launch_id": {"$nin": in_queue}},
+        for launch_id in self.detect_unreserved(expiration_secs=expiration_secs):
+            if launch_id not in in_queue:
+                self.cancel_reservation(launch_id)
+        lost_launches, lost, _ = self.detect_lostruns(
+            expiration_secs=expiration_secs, launch_query={"launch_id": {"$nin": in_queue}}
         )
         if lost:
+            self._record_lost(lost_launches)
+            if not sole_owner:
+                self.workflows.update_many(
+                    {"nodes": {"$in": lost}, "locked": {"$exists": True}},
+                    {"$unset": {"locked": ""}},
+                )
+            self.detect_lostruns(
+                expiration_secs=expiration_secs,
+                rerun=True,
+                launch_query={"launch_id": {"$in": lost_launches}},
+            )
             logger.warning("re-queued %d lost firework(s): fw_ids %s", len(lost), sorted(lost))
         if in_queue:
             logger.info("left %d offline queue job(s) in flight alone", len(in_queue))
         return sorted(lost)
+
+    def _record_lost(self, launch_ids: list[int]) -> None:
+        """One document per lost launch (idempotent): fw_id, launch_id, host, when found."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        for launch in self.launches.find(
+            {"launch_id": {"$in": launch_ids}}, {"launch_id": 1, "fw_id": 1, "host": 1}
+        ):
+            self.db[LOST_RUNS_COLLECTION].update_one(
+                {"launch_id": launch["launch_id"]},
+                {
+                    "$setOnInsert": {
+                        "fw_id": launch["fw_id"],
+                        "host": launch.get("host"),
+                        "found": now,
+                    }
+                },
+                upsert=True,
+            )
+
+    def lost_run_count(self, fw_ids: list[int]) -> int:
+        """How many launches of ``fw_ids`` died with their process (:meth:`recover_lost_runs`)."""
+        return self.db[LOST_RUNS_COLLECTION].count_documents({"fw_id": {"$in": list(fw_ids)}})
 
     def ping_launch(self, launch_id: int, ptime: Any = None, checkpoint: Any = None) -> None:
         """FireWorks' ping, except that a launch it cannot read is skipped instead of raising.
@@ -226,13 +274,15 @@ class TavboLaunchPad(LaunchPad):
     # -- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:
-        """Checkpoint (embedded owner), release the lock and the client; idempotent."""
+        """Checkpoint and back up (embedded owner), release the lock and the client; idempotent."""
         global _CURRENT
         if self._closed:
             return
         with OPEN_LOCK:
             try:
                 self.checkpoint()
+                if self._sqlite is not None:  # the state just committed is the last good one
+                    self._sqlite.backup()
             finally:
                 self._closed = True
                 with contextlib.suppress(Exception):
@@ -241,6 +291,9 @@ class TavboLaunchPad(LaunchPad):
                 if self._restore_factory is not None:
                     self._restore_factory()
                     self._restore_factory = None
+                if self._sqlite is not None:
+                    self._sqlite.close()
+                    self._sqlite = None
                 if self._lock is not None:
                     self._lock.release()
                 if _CURRENT is self:

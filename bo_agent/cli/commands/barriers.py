@@ -84,6 +84,8 @@ def barriers(
     or the MongoDB LaunchPad set by TAVBO_LAUNCHPAD_FILE; with --data, a reference data set
     or an exported file instead.
     """
+    if e_min is not None and e_max is not None and e_min > e_max:
+        raise ConfigError(f"--min {e_min:g} eV is above --max {e_max:g} eV: no E_b can match")
     filters: dict[str, Any] = {
         "campaign": campaign,
         "engine": engine,

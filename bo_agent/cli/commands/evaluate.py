@@ -103,4 +103,6 @@ def evaluate(
     elif rows:
         print_records(rows, "table", title=title, columns=HOP_COLUMNS)
     else:
-        typer.echo(title)
+        typer.echo(
+            f"{title}\n  no hop barriers stored with this result (e.g. a table without hops)"
+        )

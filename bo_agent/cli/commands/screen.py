@@ -151,6 +151,12 @@ def export(
         raise ConfigError(f"--reference {reference!r}: use one of {', '.join(REFERENCES)}")
     lp = open_launchpad(read_only=True)
     try:
+        known = sorted(set(lp.db["barriers"].distinct("campaign")))
+        if campaign not in known:
+            raise ConfigError(
+                f"no results of campaign {campaign!r} to export; campaigns with results: "
+                f"{', '.join(known) or 'none'}"
+            )
         n = export_campaign(
             campaign,
             path,

@@ -100,6 +100,18 @@ def _next_proposals(summary: Any, lp: Any, n: int) -> list[dict[str, Any]]:
 
     decision = CampaignAgent.view(summary.name, lp).plan(n)
     return [
-        {"rank": p.rank, "id": cid, "acq": p.value, "mean": p.mean, "std": p.std}
+        {
+            "rank": p.rank + 1,
+            "id": cid,
+            "strategy": decision.strategy,
+            f"acq ({p.acquisition})": _significant(p.value),
+            "mean E_b (eV)": p.mean,
+            "std (eV)": p.std,
+        }
         for cid, p in decision.proposals
     ]
+
+
+def _significant(value: float) -> str:
+    """Acquisition values span decades (an EI of 1e-5 eV is not 0.000): 3 significant digits."""
+    return "n/a" if value != value else f"{value:.3g}"

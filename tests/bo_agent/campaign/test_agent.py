@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import os
-
-import pytest
-
 from bo_agent.config import CampaignConfig
 
 
@@ -60,41 +56,6 @@ def test_pending_aware_batch_gives_distinct_proposals(clean_lp, full_table):
     batch = [d for d in Decision.objects(campaign="t") if d.strategy == "abo"]
     assert len(batch) >= 4
     assert len({d.candidate_id for d in batch}) == len(batch)
-
-
-def test_second_agent_on_the_same_campaign_is_refused(clean_lp, full_table):
-    from bo_agent.campaign.agent import CampaignAgent
-    from workflows.errors import LockError
-
-    first = _agent(clean_lp, full_table, budget=3)
-    first.acquire_lease()
-    second = CampaignAgent(first.config, clean_lp, identity="other-host:1")
-    with pytest.raises(LockError, match="is run by agent"):
-        second.acquire_lease()
-    first.release_lease()
-    second.acquire_lease()
-
-
-def test_lease_of_a_killed_agent_on_this_host_is_taken_over_at_once(clean_lp, full_table):
-    import socket
-    import subprocess
-    import sys
-
-    from bo_agent.campaign.agent import CampaignAgent
-    from workflows.errors import LockError
-
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
-    host = socket.gethostname()
-    crashed = _agent(clean_lp, full_table, budget=3)
-    crashed.identity = f"{host}:{int(gone.stdout)}"  # that process has exited
-    crashed.acquire_lease()
-    CampaignAgent(crashed.config, clean_lp, identity=f"{host}:{os.getpid()}").acquire_lease()
-
-    # an agent on another host may still run: its lease is respected until it expires
-    remote = CampaignAgent(crashed.config, clean_lp, identity="other-host:1")
-    with pytest.raises(LockError, match=f"is run by agent {host}:{os.getpid()}"):
-        remote.acquire_lease()
 
 
 def test_reserved_but_unsubmitted_candidate_is_submitted_once_on_restart(clean_lp, full_table):

@@ -194,7 +194,9 @@ def test_a_job_killed_mid_run_is_rerun_or_failed(clean_lp, full_table, slurm, dr
         rec = CandidateRecord.objects(campaign="q", candidate_id=cid).first()
         assert (rec.status, rec.attempts) == (Status.done.value, 1)
     else:
-        assert report.failed == [(cid, "lost run")]
+        ((failed_id, reason),) = report.failed
+        assert failed_id == cid
+        assert reason.startswith("worker process died 1 time running fireworks")
         assert report.queued == []
         assert agent.completed
         wf = clean_lp.workflows.find_one({"nodes": fw_id}, {"state": 1})

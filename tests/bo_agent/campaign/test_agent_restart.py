@@ -55,10 +55,11 @@ def test_sigkill_at_random_points_never_duplicates_or_loses_results(full_table, 
     assert len(ids) == len(set(ids)) == BUDGET
 
     # The store itself: one workflow per composition, one result document per composition.
-    data = json.loads(store.read_text())
-    (db,) = [d for d in data.values() if "workflows" in d]
-    wf_ids = Counter(doc[1]["metadata"]["candidate_id"] for doc in db["workflows"]["documents"])
+    from workflows.launchpad.sqlite_store import read_snapshot
+
+    data = read_snapshot(store.with_suffix(".sqlite"))
+    wf_ids = Counter(doc["metadata"]["candidate_id"] for _, doc in data[("tavbo", "workflows")])
     assert max(wf_ids.values()) == 1
-    barrier_ids = Counter(doc[1]["candidate_id"] for doc in db["barriers"]["documents"])
+    barrier_ids = Counter(doc["candidate_id"] for _, doc in data[("tavbo", "barriers")])
     assert set(barrier_ids) == set(ids)
     assert max(barrier_ids.values()) == 1

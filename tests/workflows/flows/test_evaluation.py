@@ -189,18 +189,21 @@ print(json.dumps(out), flush=True)
 """
 
 
-def _running_fw(store) -> list[int]:
-    from workflows.launchpad.embedded import load_checkpoint
+def _docs(store, collection: str) -> list[dict]:
+    from workflows.launchpad.sqlite_store import read_snapshot
 
-    docs = load_checkpoint(store).get("tavbo", {}).get("fireworks", {}).get("documents", [])
-    return [doc["fw_id"] for _, doc in docs if doc["state"] == "RUNNING"]
+    if not store.exists():
+        return []
+    return [doc for _, doc in read_snapshot(store).get(("tavbo", collection), [])]
+
+
+def _running_fw(store) -> list[int]:
+    return [doc["fw_id"] for doc in _docs(store, "fireworks") if doc["state"] == "RUNNING"]
 
 
 def test_sigterm_mid_workflow_loses_nothing_and_the_run_is_redone(tmp_path, barrier_table):
     """A real owner process is killed while its firework runs; a new owner finishes the job."""
-    from workflows.launchpad.embedded import load_checkpoint
-
-    store = tmp_path / "store" / "launchpad.json"
+    store = tmp_path / "store" / "launchpad.sqlite"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAVBO_")}
     env.pop("MONGOMOCK_SERVERSTORE_FILE", None)
     env["TAVBO_RUN_DIR"] = str(tmp_path / "runs")
@@ -222,11 +225,10 @@ def test_sigterm_mid_workflow_loses_nothing_and_the_run_is_redone(tmp_path, barr
     assert owner.returncode == -signal.SIGTERM, err.decode()
     assert not out  # the slow evaluation never finished
 
-    data = load_checkpoint(store)["tavbo"]  # what the killed owner left
-    (running,) = _running_fw(store)
-    results = [doc["candidate_id"] for _, doc in data["barriers"]["documents"]]
+    (running,) = _running_fw(store)  # what the killed owner left
+    results = [doc["candidate_id"] for doc in _docs(store, "barriers")]
     assert results == ["Li-Mg-S-F"]
-    assert not (store.parent / "launchpad.json.lock").read_text().strip()  # released
+    assert not (store.parent / "launchpad.sqlite.lock").read_text().strip()  # released
 
     restart = subprocess.run(
         [*args, "Na-Ga-P-F", "0"], env=env, capture_output=True, text=True, timeout=60
@@ -235,10 +237,9 @@ def test_sigterm_mid_workflow_loses_nothing_and_the_run_is_redone(tmp_path, barr
     out = json.loads(restart.stdout.splitlines()[-1])
     assert out["lost"] == [running]
     assert out["e_b"] == pytest.approx(0.42)
-    data = load_checkpoint(store)["tavbo"]
-    results = sorted(doc["candidate_id"] for _, doc in data["barriers"]["documents"])
+    results = sorted(doc["candidate_id"] for doc in _docs(store, "barriers"))
     assert results == ["Li-Mg-S-F", "Na-Ga-P-F"]
-    assert len(data["workflows"]["documents"]) == 2  # rerun, not resubmitted
+    assert len(_docs(store, "workflows")) == 2  # rerun, not resubmitted
 
 
 def _path_named_pytask() -> type:

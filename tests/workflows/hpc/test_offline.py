@@ -344,7 +344,6 @@ def test_qlaunch_needs_singleshot(launchpad, queue):
 def test_reopening_the_store_leaves_queue_jobs_in_flight_alone(launchpad, queue, hold, tmp_path):
     """At open the embedded owner re-queues RUNNING and un-reserves RESERVED fireworks, except
     those an offline queue job holds: queued or running, the job is alive beyond this process."""
-    import shutil
     import subprocess
 
     from fireworks import FWorker
@@ -363,8 +362,10 @@ def test_reopening_the_store_leaves_queue_jobs_in_flight_alone(launchpad, queue,
     before = _states(launchpad)
     assert [before[ids[n]] for n in ids] == ["RESERVED", "RUNNING", "RUNNING", "RESERVED"]
 
-    copy = tmp_path / "reopened.json"
-    shutil.copy(launchpad.store_path, copy)
+    from workflows.launchpad.sqlite_store import copy_store
+
+    copy = tmp_path / "reopened.sqlite"
+    copy_store(launchpad.store_path, copy)
     code = f"""
 import json
 from workflows.launchpad.opening import open_launchpad

@@ -300,8 +300,15 @@ class VaspBarrierMaker(Maker):
             },
         }
 
+    def check_potcars_for(self, elements: list[str]) -> None:
+        """Raise SubmissionError unless every POTCAR the makers need for ``elements`` exists
+        (a campaign checks its whole space before it starts; no-op without ``check_potcars``)."""
+        if self.check_potcars:
+            makers = [self.bulk_relax_maker, self.endpoint_relax_maker, self.neb_maker]
+            self._check_potcars(elements, [m for m in makers if m is not None])
+
     @staticmethod
-    def _check_potcars(structure: Structure, makers: list[Any]) -> None:
+    def _check_potcars(structure: Structure | list[str], makers: list[Any]) -> None:
         seen = set()
         for gen in (g for m in makers for g in _generators(m)):
             functional = gen.user_potcar_functional or gen.config_dict.get("POTCAR_FUNCTIONAL")

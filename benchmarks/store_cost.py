@@ -1,0 +1,190 @@
+"""What the embedded store costs a campaign: time per checkpoint and store size as it grows.
+
+Runs table-engine campaigns in this process, on a fresh embedded store each (what ``tavbo run``
+does), and times every checkpoint (``TavboLaunchPad.checkpoint``: the SQLite transaction of the
+documents that changed). Prints, at 10, 100 and 1,000 evaluations: the median and 95th-percentile
+checkpoint time over the last evaluations, checkpoints per evaluation, the store's size on disk
+and the share of the campaign's wall time spent checkpointing.
+
+Spaces: the packaged 318-composition space (Na pool of 159, reference CHGNet E_b table, the
+default aBO model) and a synthetic 1,000-composition Na space (elements of the same sites with
+Shannon radii; a smooth synthetic E_b table; ``model: random`` so 1,000 rounds do not wait on GP
+fits: the store's share of wall time is then an upper bound). Targets (issue 17): flat with
+the number of evaluations, <= 5 ms per checkpoint, <= 5 % of wall time at 1,000 evaluations.
+
+Usage: ``python benchmarks/store_cost.py [--quick] [--out DIR]`` (``--quick``: 10 and 100
+evaluations only). Results are written to ``benchmarks/results/store_cost.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "workflows" / "data" / "reference_chgnet.json.gz"
+MARKS = (10, 100, 1000)
+
+_M = {
+    2: "Mg Ca Zn Cd Sr Ba Mn Fe Co Ni Cu Be Pb Eu Hg Pd Pt",
+    3: "Al Ga In Sc Y La Nd Gd Dy Er Lu Ce Pr Sm Tb Ho Tm Yb Cr Bi Tl Rh Ir Au Sb",
+    4: "Ti Zr Sn Hf Ge Si Th U Pu Np Te Os Re",
+}
+_X = {5: "P As V Nb Ta", 6: "S Se Mo W Cr Te"}
+
+
+def synthetic_space(directory: Path, n: int = 1000) -> tuple[Path, Path]:
+    """A space file of ``n`` Na compositions and a table of smooth synthetic E_b (eV)."""
+    from bo_agent.features.descriptors import shannon_radius
+    from workflows.space.compositions import load_space
+
+    def has_radius(el: str, ox: int, cn: int) -> bool:
+        try:
+            shannon_radius(el, ox, cn)
+        except Exception:
+            return False
+        return True
+
+    sites: dict[str, dict[str, int]] = {
+        "A": {"Na": 1},
+        "M": {},
+        "X": {},
+        "Z": {"F": -1, "OH": -1, "O": -2, "Cl": -1, "Br": -1, "I": -1},
+    }
+    for ox, els in _M.items():
+        for el in els.split():
+            if el not in sites["M"] and has_radius(el, ox, 6):
+                sites["M"][el] = ox
+    for ox, els in _X.items():
+        for el in els.split():
+            if el not in sites["X"] and el not in sites["M"] and has_radius(el, ox, 4):
+                sites["X"][el] = ox
+    full = directory / "all.yaml"
+    full.write_text(yaml.safe_dump({"name": "all", "framework_oxygen": 4, "sites": sites}))
+    cands = list(load_space(full).candidates)[:n]
+    if len(cands) < n:
+        raise SystemExit(f"only {len(cands)} synthetic compositions, {n} wanted")
+    comps = [{"A": c.carrier, "M": c.m, "X": c.x, "Z": c.z} for c in cands]
+    space = directory / f"synthetic_{n}.yaml"
+    data = {"name": f"synthetic-{n}", "framework_oxygen": 4, "sites": sites, "compositions": comps}
+    space.write_text(yaml.safe_dump(data))
+    table = directory / f"synthetic_{n}.json"
+    values = {
+        c.id: round(0.15 + 0.9 * int(hashlib.sha256(c.id.encode()).hexdigest()[:8], 16) / 2**32, 4)
+        for c in cands
+    }
+    table.write_text(json.dumps(values))
+    return space, table
+
+
+def run_campaign(label: str, budget: int, settings: dict, work: Path) -> dict:
+    """One campaign on a fresh store; every checkpoint timed."""
+    from bo_agent.campaign.agent import CampaignAgent
+    from bo_agent.campaign.state import CandidateRecord
+    from bo_agent.config import CampaignConfig
+    from workflows.flows.evaluation import run_workflow
+    from workflows.launchpad.opening import open_launchpad
+    from workflows.launchpad.tavbo_launchpad import TavboLaunchPad
+
+    store = work / label / "launchpad.sqlite"
+    os.environ["TAVBO_RUN_DIR"] = str(work / label / "runs")
+    times: list[tuple[int, float]] = []  # (evaluations finished, seconds)
+    done = [0]
+    original = TavboLaunchPad.checkpoint
+
+    def timed(self: TavboLaunchPad):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        info = original(self)
+        if info is not None:
+            times.append((done[0], time.perf_counter() - start))
+        return info
+
+    TavboLaunchPad.checkpoint = timed  # type: ignore[method-assign]
+    sizes: dict[int, int] = {}
+    lp = open_launchpad(store_path=store, handle_signals=False)
+    start = time.perf_counter()
+    try:
+        cfg = CampaignConfig(name=label, budget=budget, **settings)
+        agent = CampaignAgent(cfg, lp)
+
+        def on_round(report) -> None:  # type: ignore[no-untyped-def]
+            done[0] = CandidateRecord.objects(campaign=label, status="done").count()
+            for mark in MARKS:
+                if done[0] >= mark and mark not in sizes:
+                    sizes[mark] = _size(store)
+                    print(f"  {label}: {done[0]} evaluations, {time.perf_counter() - start:.0f} s",
+                          file=sys.stderr, flush=True)  # fmt: skip
+
+        agent.run(execute=lambda fw_id: run_workflow(lp, fw_id), on_round=on_round,
+                  lostrun_expiration=None)  # fmt: skip
+        wall = time.perf_counter() - start
+    finally:
+        lp.close()
+        TavboLaunchPad.checkpoint = original  # type: ignore[method-assign]
+    out = {"label": label, "budget": budget, "wall_s": round(wall, 2), "marks": {}}
+    total_ckpt = sum(t for _, t in times)
+    out["checkpoints"] = len(times)
+    out["checkpoint_share_of_wall"] = round(total_ckpt / wall, 4)
+    prev = 0
+    for mark in MARKS:
+        if mark > budget:
+            break
+        window = [t for n, t in times if prev <= n < mark] or [t for n, t in times if n >= prev]
+        evals = max(mark - prev, 1)
+        share = sum(t for n, t in times if n < mark) / max(wall, 1e-9)
+        out["marks"][mark] = {
+            "median_ms": round(1000 * statistics.median(window), 3),
+            "p95_ms": round(1000 * sorted(window)[int(0.95 * (len(window) - 1))], 3),
+            "checkpoints_per_evaluation": round(len(window) / evals, 1),
+            "store_bytes": sizes.get(mark, _size(store)),
+            "share_of_wall_so_far": round(share, 4),
+        }
+        prev = mark
+    return out
+
+
+def _size(store: Path) -> int:
+    files = (store, store.with_name(store.name + "-wal"))
+    return sum(p.stat().st_size for p in files if p.exists())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 and 100 evaluations only")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="tavbo-store-cost-"))
+    space, table = synthetic_space(work)
+    default = {"carrier": "Na", "engine": "table", "engine_settings": {"table": str(REFERENCE)}}
+    synthetic = {"carrier": "Na", "engine": "table", "model": "random", "space": str(space),
+                 "engine_settings": {"table": str(table)}}  # fmt: skip
+    runs = [
+        run_campaign("default-318", 100 if args.quick else 159, default, work),
+        run_campaign("synthetic-1000", 100 if args.quick else 1000, synthetic, work),
+    ]
+    print(f"{'campaign':<16} {'evals':>6} {'median ms':>10} {'p95 ms':>8} {'ckpt/eval':>9} "
+          f"{'store MB':>9} {'share of wall':>13}")  # fmt: skip
+    for run in runs:
+        for mark, m in run["marks"].items():
+            print(f"{run['label']:<16} {mark:>6} {m['median_ms']:>10.2f} {m['p95_ms']:>8.2f} "
+                  f"{m['checkpoints_per_evaluation']:>9.1f} {m['store_bytes'] / 1e6:>9.2f} "
+                  f"{100 * m['share_of_wall_so_far']:>12.1f}%")  # fmt: skip
+        share = 100 * run["checkpoint_share_of_wall"]
+        print(f"{run['label']:<16} whole campaign: {run['checkpoints']} checkpoints, "
+              f"{share:.1f} % of {run['wall_s']:.0f} s wall")  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    name = "store_cost_quick.json" if args.quick else "store_cost.json"
+    (args.out / name).write_text(json.dumps(runs, indent=1))
+
+
+if __name__ == "__main__":
+    main()

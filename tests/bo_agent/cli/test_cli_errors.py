@@ -1,0 +1,82 @@
+"""One error contract: every usage error prints ``tavbo: error: ...`` on one line and exits 2,
+and a failed start leaves no campaign behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REFERENCE = Path(__file__).parents[3] / "workflows" / "data" / "reference_chgnet.json.gz"
+TABLE = ["--engine", "table", "--set", f"table={REFERENCE}"]
+
+
+def _tavbo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAVBO_")}
+    env.pop("MONGOMOCK_SERVERSTORE_FILE", None)
+    env.update(TAVBO_EMBEDDED_STORE=str(tmp_path / "lp.sqlite"), TAVBO_RUN_DIR=str(tmp_path / "r"))
+    return subprocess.run(
+        [sys.executable, "-m", "bo_agent.cli", *args],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+
+
+def _one_line_usage_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.startswith("tavbo: error: "), proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["run", "--budget", "abc"], ["--budget", "valid integer"]),  # typer's own
+        (["nosuch"], ["No such command 'nosuch'"]),
+        (["space", "list", "--bogus"], ["No such option: --bogus"]),
+        (["run", "-c", "t", "--goal", "threshold", "--tau", "-1", *TABLE], ["tau"]),
+        (["run", "-c", "t", "--tau", "0", *TABLE], ["tau"]),
+        (["barriers", "--min", "1", "--max", "0.5"], ["--min 1 eV is above --max 0.5 eV"]),
+    ],
+    ids=["typer-value", "typer-command", "typer-option", "tau-negative", "tau-zero", "min-max"],
+)
+def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, args, fragments):
+    """In this process (these fail before any database is opened): the real entry point."""
+    from bo_agent.cli.main import app
+
+    monkeypatch.setattr(sys, "argv", ["tavbo", *args])
+    with pytest.raises(SystemExit) as exc:
+        app()
+    err = capsys.readouterr().err
+    _one_line_usage_error(subprocess.CompletedProcess(args, exc.value.code, "", err), *fragments)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["export", "x.json", "-c", "nosuch"], ["no results of campaign 'nosuch'"]),
+        (["run", "-c", "cx", "--carrier", "XX", *TABLE], ["carrier 'XX' is not in space"]),
+    ],
+    ids=["export-unknown-campaign", "unknown-carrier"],
+)
+def test_bad_input_found_in_the_database_is_one_line_and_exit_2(tmp_path, args, fragments):
+    _one_line_usage_error(_tavbo(tmp_path, *args), *fragments)
+
+
+def test_a_failed_start_leaves_no_campaign_and_the_name_stays_free(tmp_path):
+    missing = _tavbo(tmp_path, "run", "-c", "cx", "--carrier", "Na", "--engine", "table",
+                     "--set", f"table={tmp_path / 'missing.csv'}", "--budget", "1")  # fmt: skip
+    _one_line_usage_error(missing, "missing.csv")
+    bad_space = tmp_path / "space.yaml"
+    bad_space.write_text("sites: [not, a, mapping]\n")
+    (tmp_path / "cfg.yaml").write_text(f"space: {bad_space}\n")
+    space = _tavbo(tmp_path, "run", "-c", "cx", "--config", str(tmp_path / "cfg.yaml"), *TABLE)
+    assert space.returncode == 2, space.stderr
+    listed = _tavbo(tmp_path, "campaign", "list", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == []  # the name cx was never taken
