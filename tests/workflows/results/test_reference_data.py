@@ -69,18 +69,23 @@ def test_one_protocol_per_reference_set():
         assert len(physics) == 1, f"{engine}: {len(physics)} different settings"
 
 
-def test_unconverged_nebs_are_flagged_and_left_out_of_the_values():
-    from workflows.physics.schemas import unconverged_hops
+def test_untrusted_results_are_flagged_and_left_out_of_the_values():
+    from workflows.physics.schemas import trust_issues, unconverged_hops
     from workflows.results.reference_data import read_barrier_values
 
     records = read_export(DATA / "reference_chgnet.json.gz")
-    flagged = set()
+    flagged, unconverged = set(), set()
     for rec in records:
-        hops = unconverged_hops(BarrierResult.model_validate(rec).hops)
+        result = BarrierResult.model_validate(rec)
+        hops = unconverged_hops(result.hops)
         assert rec["extra"]["unconverged_hops"] == hops
-        if hops:
+        if trust_issues(result.hops, result.extra):
             flagged.add(rec["candidate_id"])
-    values, _, unconverged = read_barrier_values("chgnet")
-    assert unconverged == flagged
+        if hops:
+            unconverged.add(rec["candidate_id"])
+    values, _, left_out = read_barrier_values("chgnet")
+    assert left_out == flagged
+    assert unconverged <= flagged
     assert set(values) == {r["candidate_id"] for r in records} - flagged
-    assert len(read_barrier_values("chgnet", unconverged=True).values) == len(records)
+    kept = read_barrier_values("chgnet", unconverged=True, untrusted=True)
+    assert len(kept.values) == len(records)

@@ -173,7 +173,7 @@ class VaspBarrierMaker(Maker):
     wall_time : int or None, default=None
         Queue walltime of the VASP jobs in seconds: custodian's WalltimeHandler stops VASP
         cleanly (STOPCAR) 5 minutes before it, so a job near its limit leaves readable output.
-    reference : {"path_minimum", "endpoint"}, default="path_minimum"
+    reference : {"network", "path_minimum", "endpoint"}, default="network"
         What E_b is measured from: the lowest image of each hop's path, or the relaxed vacancy
         endpoint (kept in ``extra["e_b_endpoint"]`` either way; see
         :mod:`workflows.physics.barrier_reference`).
@@ -202,7 +202,7 @@ class VaspBarrierMaker(Maker):
     endpoint_symprec: float = 0.01
     check_potcars: bool = True
     wall_time: int | None = None
-    reference: Reference = "path_minimum"
+    reference: Reference = "network"
 
     def make(self, structure: Structure, candidate_id: str) -> Flow:
         """Build the flow; its output is the composition's :class:`BarrierResult`.
