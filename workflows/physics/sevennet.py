@@ -62,8 +62,13 @@ class SevennetModel:
     is_intensive = False
 
     def __init__(self, spec: str = "7net-0") -> None:
+        import torch
         from sevenn.calculator import SevenNetCalculator
 
+        # TorchScript's profiling executor re-specialises the e3nn layers as shapes change
+        # (every NEB image has its own edge count): an 80-atom energy+forces call took 6 s with
+        # it and 2.9 s without, on one loaded core (CHGNet: 1.9 s). Process-wide, so only here.
+        torch._C._jit_set_profiling_executor(False)
         self.spec = spec
         name, modal = parse_model(spec)
         self.calculator = SevenNetCalculator(model=name, modal=modal, device="cpu")
