@@ -103,6 +103,15 @@ def main() -> None:
         "Li deepest dip (eV)": lambda li, na: li["dip"],
         "Na deepest dip (eV)": lambda li, na: na["dip"],
     }
+    print("  medians, Na below Li / the others:")
+    for name, fn in feats.items():
+        groups = [[], []]
+        for f, (li, na) in pairs.items():
+            value = fn(li, na)
+            if value is not None:
+                groups[f not in below].append(value)
+        low, rest = statistics.median(groups[0]), statistics.median(groups[1])
+        print(f"    {name:38s} {low:+.3f} / {rest:+.3f}")
     print("  Spearman of Na - Li against:")
     for name, fn in feats.items():
         xs, ys = [], []
