@@ -124,6 +124,12 @@ class CampaignConfig(BaseModel):
         description="A finished evaluation whose NEB of some hop did not converge: fail "
         "(kept in the barrier store, left out of the GP, never proposed again) or use its E_b",
     )
+    untrusted: Literal["fail", "use"] = Field(
+        "fail",
+        description="A finished NEB evaluation whose path still dips below its endpoint after "
+        "the repairs, or whose framework reconstructed: fail (kept, flagged, out of the GP) or "
+        "use its E_b",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CampaignConfig:

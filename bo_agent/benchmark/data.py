@@ -28,8 +28,9 @@ __all__ = [
 class BenchmarkData:
     """A fully known data set: E_b (eV) by candidate ID, and where it came from.
 
-    ``failed`` lists compositions whose evaluation fails: their NEB did not converge, so a
-    campaign (option ``unconverged: fail``, the default) leaves them out of the GP. They stay in
+    ``failed`` lists compositions whose evaluation fails: a NEB did not converge, a path dips
+    below its endpoint or the framework reconstructed, so a campaign (options ``unconverged`` and
+    ``untrusted: fail``, the defaults) leaves them out of the GP. They stay in
     a benchmark's pool; proposing one costs an evaluation and teaches the GP nothing.
     """
 
@@ -100,5 +101,5 @@ def load_benchmark_data(spec: str | Path, option: str = "--data") -> BenchmarkDa
             f"{option} {spec}: no such file; expected one of {[*REFERENCE_DATA, 'synthetic']} "
             "or a CSV/JSON barrier table"
         )
-    values, path, unconverged = read_barrier_values(spec, option)
-    return BenchmarkData(values=values, source=str(path), failed=unconverged)
+    values, path, flagged = read_barrier_values(spec, option)
+    return BenchmarkData(values=values, source=str(path), failed=flagged)

@@ -232,7 +232,10 @@ class CampaignAgent(Submitter, LaunchpadSync):
             return load_observations(cfg.source_campaign)
         if self._source_data is None:
             values = read_barrier_values(
-                str(cfg.source_data), "source_data", unconverged=cfg.unconverged == "use"
+                str(cfg.source_data),
+                "source_data",
+                unconverged=cfg.unconverged == "use",
+                untrusted=cfg.untrusted == "use",
             ).values
             carrier = self._source_carrier()
             ids = (c.id for c in self.space.filter(A=carrier))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bo_agent.campaign.state import CandidateRecord, Decision, Status, utcnow
-from workflows.physics.schemas import unconverged_hops
+from workflows.physics.schemas import trust_issues
 
 if TYPE_CHECKING:
     from fireworks import LaunchPad
@@ -98,6 +98,7 @@ class LaunchpadSync:
                 doc = stored_barrier(self.lp, rec.candidate_id, self.config.engine, self.name)
                 if doc is None:
                     continue  # unreadable for now; try again next round
+                self._audit_committee(rec, doc)
                 if msg := self._rejected(doc):
                     CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
                         set__status=Status.failed.value, set__error=msg, set__finished=utcnow()
@@ -119,14 +120,33 @@ class LaunchpadSync:
                 report.failed.append((rec.candidate_id, msg))
         return report
 
+    def _audit_committee(self, rec: Any, doc: Any) -> None:
+        """Copy a committee's verdict (both E_b, the flag) into the decision's audit record."""
+        committee = dict(doc.extra or {}).get("committee")
+        if committee and rec.decision_seq is not None:
+            Decision.objects(campaign=self.name, seq=rec.decision_seq).update_one(
+                set__extra__committee=committee
+            )
+
     def _rejected(self, doc: Any) -> str | None:
-        """Why a finished result must not enter the GP (an unconverged NEB), or None."""
-        hops = unconverged_hops(doc.hops)
-        if not hops or self.config.unconverged == "use":
+        """Why a finished result must not enter the GP, or None.
+
+        An unconverged NEB (unless ``unconverged: use``), a path that still dips below its
+        endpoint or a reconstructed framework (unless ``untrusted: use``).
+        """
+        issues = trust_issues(doc.hops, dict(doc.extra or {}))
+        if self.config.unconverged == "use":
+            issues.pop("unconverged", None)
+        if self.config.untrusted == "use":
+            issues.pop("dipped", None)
+            issues.pop("framework", None)
+        if not issues:
             return None
+        options = {"unconverged": "unconverged: use"}
+        hint = " or ".join(sorted({options.get(k, "untrusted: use") for k in issues}))
         return (
-            f"NEB of hops {hops} did not converge: E_b {doc.e_b:.3f} eV kept in the barrier "
-            "store but not used (campaign option unconverged: use would)"
+            f"{'; '.join(issues.values())}: E_b {doc.e_b:.3f} eV kept in the barrier store but "
+            f"not used (campaign option {hint} would)"
         )
 
     def handle_lost_runs(self, expiration_secs: float, report: RoundReport) -> None:

@@ -20,6 +20,7 @@ __all__ = ["ENGINES", "check_engine", "get_maker"]
 ENGINES: dict[str, str] = {
     "vasp": "workflows.engines.vasp.engine:VaspBarrierMaker",
     "chgnet": "workflows.engines.chgnet:ChgnetBarrierMaker",
+    "sevennet": "workflows.engines.sevennet:SevennetBarrierMaker",
     "bvse": "workflows.engines.bvse:BvseBarrierMaker",
     "table": "workflows.engines.table:TableBarrierMaker",
 }

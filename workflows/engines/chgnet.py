@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from jobflow import Flow, Maker
 
-from workflows.engines.jobs import chgnet_hop_nebs, chgnet_relax, find_hops_job
+from workflows.engines.jobs import MLP_PACKAGES, chgnet_hop_nebs, chgnet_relax, find_hops_job
+from workflows.errors import ConfigError
 from workflows.physics.schemas import Reference
 
 if TYPE_CHECKING:
@@ -76,10 +77,25 @@ class ChgnetBarrierMaker(Maker):
         (see :func:`workflows.physics.neb.run_neb`).
     torch_threads : int or None, default=None
         Torch threads per job; None means ``$TAVBO_TORCH_THREADS``, else 1.
-    reference : {"path_minimum", "endpoint"}, default="path_minimum"
-        What E_b is measured from: the lowest image of each hop's path, or the relaxed vacancy
-        endpoint (kept in ``extra["e_b_endpoint"]`` either way; see
-        :mod:`workflows.physics.barrier_reference`).
+    reference : {"network", "path_minimum", "endpoint"}, default="network"
+        What E_b is measured from: the lowest point of the percolating network, the lowest image
+        of each hop's path, or the relaxed vacancy endpoint (the others are kept in ``extra``;
+        see :mod:`workflows.physics.barrier_reference`).
+    dip_tolerance : float, default=0.05
+        A path more than this (eV) below an endpoint has it relaxed again from the lowest image,
+        and the NEB rerun (:mod:`workflows.physics.dip_repair`).
+    repair_rounds : int, default=2
+        Repair rounds per hop; a dip that survives them is flagged (0 turns repairs off).
+    check_framework : bool, default=True
+        Check the framework of the relaxed cell, the endpoints and the NEB images
+        (:mod:`workflows.structures.integrity`); a reconstructed one makes the result untrusted.
+    committee : str or None, default=None
+        Another MLP engine (``sevennet``, or ``chgnet`` for a SevenNet campaign) that evaluates
+        the composition too, with the same settings; ``extra["committee"]`` then records both
+        E_b and flags them when they differ by more than ``committee_margin``
+        (:mod:`workflows.engines.committee`). Doubles the cost.
+    committee_margin : float, default=0.2
+        Largest E_b difference (eV) the committee accepts without a flag.
     """
 
     engine: ClassVar[str] = "chgnet"
@@ -103,7 +119,27 @@ class ChgnetBarrierMaker(Maker):
     climb_after_fmax: float | None = 0.5
     use_symmetry: bool = True
     torch_threads: int | None = None
-    reference: Reference = "path_minimum"
+    reference: Reference = "network"
+    dip_tolerance: float = 0.05
+    repair_rounds: int = 2
+    check_framework: bool = True
+    committee: str | None = None
+    committee_margin: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.committee is not None and (
+            self.committee == self.engine or self.committee not in MLP_PACKAGES
+        ):
+            others = sorted(set(MLP_PACKAGES) - {self.engine})
+            raise ConfigError(
+                f"committee {self.committee!r}: a {self.engine} committee needs another "
+                f"potential engine, one of {others}"
+            )
+
+    @property
+    def potential(self) -> str:
+        """Name of the potential the jobs load (:func:`workflows.physics.relax.get_model`)."""
+        return "chgnet"
 
     def neb_kwargs(self) -> dict:
         """Keyword arguments of :func:`workflows.physics.neb.run_neb`."""
@@ -135,6 +171,7 @@ class ChgnetBarrierMaker(Maker):
         Flow
             Output: the :class:`~workflows.physics.schemas.BarrierResult`.
         """
+        checked = candidate_id if self.check_framework else None
         relax = chgnet_relax(
             structure,
             fmax=self.relax_fmax,
@@ -142,7 +179,10 @@ class ChgnetBarrierMaker(Maker):
             relax_cell=True,
             torch_threads=self.torch_threads,
             optimizer=self.relax_optimizer,
+            potential=self.potential,
+            candidate_id=checked,
         )
+        relax.name = f"{self.engine} relax"
         hops = find_hops_job(
             relax.output.structure,
             max_distance=self.max_hop_distance,
@@ -167,5 +207,29 @@ class ChgnetBarrierMaker(Maker):
             },
             torch_threads=self.torch_threads,
             reference=self.reference,
+            potential=self.potential,
+            engine=self.engine,
+            repair={
+                "tolerance": self.dip_tolerance,
+                "max_rounds": self.repair_rounds,
+                "relax_fmax": self.endpoint_fmax,
+                "relax_max_steps": self.endpoint_max_steps,
+                "relax_optimizer": self.relax_optimizer,
+            },
+            framework_problems=relax.output.framework_problems,
+            check_framework=self.check_framework,
         )
-        return Flow([relax, hops, nebs], output=nebs.output, name=f"{self.name} {candidate_id}")
+        nebs.name = f"{self.engine} nebs"
+        flow = Flow([relax, hops, nebs], output=nebs.output, name=f"{self.name} {candidate_id}")
+        if self.committee is None:
+            return flow
+        from workflows.engines.committee import committee_flow
+
+        shared = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(ChgnetBarrierMaker)
+            if f.name not in ("name", "committee")
+        }
+        return committee_flow(
+            flow, self.committee, shared, structure, candidate_id, self.committee_margin
+        )

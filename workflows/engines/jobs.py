@@ -20,16 +20,12 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from jobflow import Flow, Response, job
 
-from workflows.errors import CalculationError
 from workflows.physics.schemas import (
     BarrierResult,
     Fidelity,
-    HopBarrier,
     Reference,
-    unconverged_hops,
 )
 
 if TYPE_CHECKING:
@@ -44,9 +40,9 @@ __all__ = [
     "COLLECT_NAME",
     "ENDPOINTS_NAME",
     "HOPS_NAME",
+    "MLP_PACKAGES",
     "NEBS_NAME",
     "RELAX_NAME",
-    "build_barrier_result",
     "chgnet_endpoints",
     "chgnet_hop_nebs",
     "chgnet_neb",
@@ -64,13 +60,15 @@ HOPS_NAME = "find hops"
 NEBS_NAME = "chgnet nebs"
 ENDPOINTS_NAME = "chgnet endpoints"
 COLLECT_NAME = "collect barrier"
+#: Packages of the potential of each machine-learned-potential engine, recorded with its results.
+MLP_PACKAGES: dict[str, tuple[str, ...]] = {"chgnet": ("chgnet",), "sevennet": ("sevenn", "e3nn")}
 #: Packages whose versions every BarrierResult records.
 VERSIONED = ("tavbo", "pymatgen", "pymatgen-analysis-diffusion", "jobflow")
 
 
-def neb_job_name(hop_index: int) -> str:
+def neb_job_name(hop_index: int, engine: str = "chgnet") -> str:
     """Name of the NEB job of one hop: ``chgnet neb hop 2``."""
-    return f"chgnet neb hop {hop_index}"
+    return f"{engine} neb hop {hop_index}"
 
 
 def package_versions(packages: Sequence[str] = VERSIONED) -> dict[str, str]:
@@ -109,119 +107,6 @@ def find_hops_job(
     return hopset.model_copy(update={"wall_time": time.perf_counter() - start})
 
 
-def _path(path: Any) -> dict[str, Any]:
-    if hasattr(path, "model_dump"):
-        path = path.model_dump(exclude={"images"})
-    if not isinstance(path, Mapping) or "hop_index" not in path or "energies" not in path:
-        raise CalculationError(f"a hop path needs hop_index and energies, got {path!r:.80}")
-    return dict(path)
-
-
-def build_barrier_result(
-    candidate_id: str,
-    engine: str,
-    fidelity: Fidelity,
-    hopset: HopSet,
-    paths: Sequence[NebResult | Mapping[str, Any]],
-    *,
-    settings: Mapping[str, Any] | None = None,
-    versions: Mapping[str, str] | None = None,
-    wall_time: float | None = None,
-    extra: Mapping[str, Any] | None = None,
-    reference: Reference = "path_minimum",
-) -> BarrierResult:
-    """E_b of a composition from the energy profile of each distinct hop.
-
-    Parameters
-    ----------
-    candidate_id, engine, fidelity
-        Recorded as given.
-    hopset : HopSet
-        Hops and periodic hop graph of the relaxed cell.
-    paths : sequence of NebResult or mapping
-        One per distinct hop: ``hop_index`` and ``energies`` (eV, any zero; the first is the
-        initial endpoint), optionally ``converged`` and ``n_steps``.
-    settings, versions, wall_time, extra
-        Recorded as given (``extra`` is extended with percolation details).
-    reference : {"path_minimum", "endpoint"}
-        What ``e_b`` is measured from (:mod:`workflows.physics.barrier_reference`); the endpoint
-        value is always kept in ``extra["e_b_endpoint"]``.
-
-    Returns
-    -------
-    BarrierResult
-        ``e_b`` and its percolating network measured from ``reference``; ``e_b_from_min`` always
-        from the path minimum.
-
-    Raises
-    ------
-    CalculationError
-        If a hop has no path, or the hops do not percolate.
-    """
-    from workflows.physics.barrier_reference import percolate_by_reference
-
-    by_hop = {int(p["hop_index"]): p for p in map(_path, paths)}
-    missing = [h.hop_index for h in hopset.hops if h.hop_index not in by_hop]
-    if missing:
-        raise CalculationError(f"{candidate_id}: no energy profile for hops {missing}")
-    hops = []
-    for info in hopset.hops:
-        path = by_hop[info.hop_index]
-        energies = np.asarray(path["energies"], dtype=float)
-        relative = energies - energies[0]
-        hops.append(
-            HopBarrier(
-                **info.model_dump(),
-                energies=[float(e) for e in relative],
-                barrier=float(relative.max()),
-                barrier_from_min=float(relative.max() - relative.min()),
-                converged=bool(path.get("converged", True)),
-                n_steps=path.get("n_steps"),
-            )
-        )
-    by_reference = percolate_by_reference(hops, hopset.edges)
-    endpoint, from_min = by_reference["endpoint"], by_reference["path_minimum"]
-    chosen = by_reference[reference]
-    if endpoint.e_b is None:
-        raise CalculationError(
-            f"{candidate_id}: the {len(hops)} hops up to {hopset.max_distance} A do not "
-            "percolate; raise max_hop_distance"
-        )
-    unconverged = unconverged_hops(hops)
-    if unconverged:
-        logger.warning("%s: NEB of hops %s did not converge", candidate_id, unconverged)
-    structure = hopset.structure
-    details = {
-        "e_b_endpoint": endpoint.e_b,
-        "percolation_thresholds": {f"E_{d}D": e for d, e in endpoint.thresholds.items()},
-        "percolation_thresholds_from_min": {f"E_{d}D": e for d, e in from_min.thresholds.items()},
-        "percolating_hops_from_min": from_min.hop_indices,
-        "percolation_dimension_from_min": from_min.dimension,
-        "unconverged_hops": unconverged,
-        "carrier": hopset.carrier,
-        "hop_cutoff": hopset.max_distance,
-        "supercell_matrix": hopset.supercell_matrix,
-        "edges": [e.model_dump() for e in hopset.edges],
-    }
-    return BarrierResult(
-        candidate_id=candidate_id,
-        engine=engine,
-        fidelity=fidelity,
-        e_b=chosen.e_b,
-        e_b_from_min=from_min.e_b,
-        reference=reference,
-        percolation_dimension=chosen.dimension,
-        percolating_hops=chosen.hop_indices,
-        hops=hops,
-        structure=structure.as_dict(),
-        volume=float(structure.volume),
-        settings=dict(settings or {}),
-        versions=dict(versions or package_versions()),
-        wall_time=wall_time,
-        extra={**details, **(extra or {})},
-    )
-
-
 @job(name=COLLECT_NAME)
 def collect_barrier(
     candidate_id: str,
@@ -233,10 +118,20 @@ def collect_barrier(
     packages: Sequence[str] = VERSIONED,
     wall_times: Sequence[float | None] = (),
     extra: Mapping[str, Any] | None = None,
-    reference: Reference = "path_minimum",
+    reference: Reference = "network",
+    framework_problems: Sequence[Sequence[str] | None] = (),
 ) -> BarrierResult:
-    """The composition's BarrierResult; ``wall_time`` is the sum of ``wall_times`` and its own."""
+    """The composition's BarrierResult; ``wall_time`` is the sum of ``wall_times`` and its own.
+
+    ``framework_problems`` (one list per upstream job) land in ``extra["framework_failures"]``:
+    a reconstructed framework makes the result untrusted
+    (:func:`workflows.physics.schemas.trust_issues`).
+    """
     start = time.perf_counter()
+    failures = [p for problems in framework_problems for p in problems or []]
+    extra = {**(extra or {}), "framework_failures": failures}
+    from workflows.physics.barrier_result import build_barrier_result
+
     result = build_barrier_result(
         candidate_id,
         engine,
@@ -263,6 +158,24 @@ def collect_barrier(
 # --------------------------------------------------------------------------- CHGNet
 
 
+def _framework_check(
+    candidate_id: str | None,
+    pairs: Sequence[tuple[Structure, Structure | None, str]],
+) -> list[str]:
+    """:func:`workflows.structures.integrity.framework_problems` of ``(cell, reference, label)``."""
+    if not candidate_id or not pairs:
+        return []
+    from workflows.structures.integrity import candidate_of, framework_problems
+
+    candidate = candidate_of(pairs[0][0], candidate_id)
+    problems: list[str] = []
+    for structure, reference, label in pairs:
+        problems += framework_problems(structure, candidate, reference, label)
+    if problems:
+        logger.warning("%s: %s", candidate_id, problems[0])
+    return problems
+
+
 @job(name=RELAX_NAME)
 def chgnet_relax(
     structure: Structure,
@@ -271,16 +184,30 @@ def chgnet_relax(
     relax_cell: bool = True,
     torch_threads: int | None = None,
     optimizer: RelaxOptimizer = "LBFGS",
+    potential: str = "chgnet",
+    candidate_id: str | None = None,
 ) -> RelaxResult:
-    """CHGNet relaxation; see :func:`workflows.physics.relax.relax_structure`."""
-    from workflows.physics.relax import relax_structure, set_torch_threads
+    """Relaxation with ``potential`` (CHGNet or a SevenNet model); checks the framework.
+
+    See :func:`workflows.physics.relax.relax_structure`; with ``candidate_id`` the relaxed cell's
+    framework is checked against ``structure`` (``framework_problems`` of the output).
+    """
+    from workflows.physics.relax import BatchEvaluator, relax_structure, set_torch_threads
 
     start = time.perf_counter()
     set_torch_threads(torch_threads)
     result = relax_structure(
-        structure, fmax=fmax, max_steps=max_steps, relax_cell=relax_cell, optimizer=optimizer
+        structure,
+        fmax=fmax,
+        max_steps=max_steps,
+        relax_cell=relax_cell,
+        optimizer=optimizer,
+        evaluator=BatchEvaluator(potential=potential, task="efs" if relax_cell else "ef"),
     )
-    return result.model_copy(update={"wall_time": time.perf_counter() - start})
+    problems = _framework_check(candidate_id, [(result.structure, structure, "relaxed cell")])
+    return result.model_copy(
+        update={"wall_time": time.perf_counter() - start, "framework_problems": problems}
+    )
 
 
 @job(name=ENDPOINTS_NAME)
@@ -290,29 +217,77 @@ def chgnet_endpoints(
     max_steps: int = 300,
     torch_threads: int | None = None,
     optimizer: RelaxOptimizer = "LBFGS",
+    potential: str = "chgnet",
+    candidate_id: str | None = None,
 ) -> EndpointSet:
-    """Relaxed endpoints of every hop; see :func:`workflows.physics.neb.relax_endpoints`."""
+    """Relaxed endpoints of every hop; see :func:`workflows.physics.neb.relax_endpoints`.
+
+    With ``candidate_id`` each endpoint's framework is checked against the unrelaxed one.
+    """
+    from workflows.physics.hops import hop_endpoints
     from workflows.physics.neb import relax_endpoints
-    from workflows.physics.relax import set_torch_threads
+    from workflows.physics.relax import BatchEvaluator, set_torch_threads
 
     start = time.perf_counter()
     set_torch_threads(torch_threads)
-    result = relax_endpoints(hopset, fmax=fmax, max_steps=max_steps, optimizer=optimizer)
-    return result.model_copy(update={"wall_time": time.perf_counter() - start})
+    result = relax_endpoints(
+        hopset,
+        fmax=fmax,
+        max_steps=max_steps,
+        optimizer=optimizer,
+        evaluator=BatchEvaluator(potential=potential, task="ef"),
+    )
+    pairs = []
+    for ep in result.endpoints:
+        unrelaxed = hop_endpoints(hopset, ep.hop_index)
+        label = f"hop {ep.hop_index} endpoint"
+        pairs += [(ep.initial, unrelaxed.initial, f"{label} initial")]
+        pairs += [(ep.final, unrelaxed.final, f"{label} final")]
+    problems = _framework_check(candidate_id, pairs)
+    return result.model_copy(
+        update={"wall_time": time.perf_counter() - start, "framework_problems": problems}
+    )
 
 
 @job
 def chgnet_neb(
-    endpoints: Endpoints, torch_threads: int | None = None, **neb_kwargs: Any
+    endpoints: Endpoints,
+    torch_threads: int | None = None,
+    potential: str = "chgnet",
+    candidate_id: str | None = None,
+    repair: Mapping[str, Any] | None = None,
+    **neb_kwargs: Any,
 ) -> NebResult:
-    """CHGNet climbing-image NEB of one hop; see :func:`workflows.physics.neb.run_neb`."""
-    from workflows.physics.neb import run_neb
-    from workflows.physics.relax import set_torch_threads
+    """Climbing-image NEB of one hop with ``potential``, dips repaired, images checked.
+
+    See :func:`workflows.physics.dip_repair.run_neb_repaired` (``repair`` holds its tolerance,
+    rounds and relaxation settings; ``{"max_rounds": 0}`` turns repairs off) and
+    :func:`workflows.physics.neb.run_neb`. With ``candidate_id`` every final image and every
+    re-relaxed endpoint is checked against the initial endpoint's framework.
+    """
+    from workflows.physics.dip_repair import run_neb_repaired
+    from workflows.physics.relax import BatchEvaluator, set_torch_threads
 
     start = time.perf_counter()
     set_torch_threads(torch_threads)
-    result = run_neb(endpoints, **neb_kwargs)
-    return result.model_copy(update={"wall_time": time.perf_counter() - start})
+    evaluator = BatchEvaluator(potential=potential, task="ef")
+    result, used = run_neb_repaired(endpoints, evaluator=evaluator, **(repair or {}), **neb_kwargs)
+    label = f"hop {endpoints.hop_index}"
+    pairs = [
+        (image, endpoints.initial, f"{label} image {i}")
+        for i, image in enumerate(result.images or [])
+    ]
+    if result.repairs:
+        pairs += [(used.initial, endpoints.initial, f"{label} re-relaxed initial endpoint")]
+        pairs += [(used.final, endpoints.final, f"{label} re-relaxed final endpoint")]
+    problems = _framework_check(candidate_id, pairs)
+    return result.model_copy(
+        update={
+            "wall_time": time.perf_counter() - start,
+            "framework_problems": problems,
+            "images": None,
+        }
+    )
 
 
 @job(name=NEBS_NAME)
@@ -325,7 +300,12 @@ def chgnet_hop_nebs(
     wall_times: Sequence[float | None] = (),
     extra: Mapping[str, Any] | None = None,
     torch_threads: int | None = None,
-    reference: Reference = "path_minimum",
+    reference: Reference = "network",
+    potential: str = "chgnet",
+    engine: str = "chgnet",
+    repair: Mapping[str, Any] | None = None,
+    framework_problems: Sequence[str] = (),
+    check_framework: bool = True,
 ) -> Response:
     """Replace itself by the endpoint job, one NEB job per hop and ``collect barrier``.
 
@@ -342,28 +322,47 @@ def chgnet_hop_nebs(
     wall_times : sequence of float
         Seconds of the upstream jobs (relax, find hops), added to the result's wall time.
     torch_threads : int, optional
-        Torch threads of every CHGNet job.
-    reference : {"path_minimum", "endpoint"}
+        Torch threads of every job.
+    reference : {"network", "path_minimum", "endpoint"}
         What E_b is measured from (passed to ``collect barrier``).
+    potential, engine : str
+        The potential every job uses and the engine name (job names and the result).
+    repair : mapping, optional
+        Dip repair settings of :func:`chgnet_neb`.
+    framework_problems : sequence of str
+        Problems found upstream (the relaxed cell), kept with the endpoints' and images'.
+    check_framework : bool, default=True
+        Check the endpoints' and images' framework.
     """
-    endpoints = chgnet_endpoints(hopset, torch_threads=torch_threads, **(endpoint_kwargs or {}))
+    checked = candidate_id if check_framework else None
+    endpoints = chgnet_endpoints(
+        hopset,
+        torch_threads=torch_threads,
+        potential=potential,
+        candidate_id=checked,
+        **(endpoint_kwargs or {}),
+    )
+    endpoints.name = f"{engine} endpoints"
     nebs = []
     for hop in hopset.hops:
         neb = chgnet_neb(
             endpoints.output.endpoints[hop.hop_index],
             torch_threads=torch_threads,
+            potential=potential,
+            candidate_id=checked,
+            repair=repair,
             **(neb_kwargs or {}),
         )
-        neb.name = neb_job_name(hop.hop_index)
+        neb.name = neb_job_name(hop.hop_index, engine)
         nebs.append(neb)
     collect = collect_barrier(
         candidate_id,
-        "chgnet",
+        engine,
         "mlp-neb",
         hopset,
         [neb.output for neb in nebs],
         settings=settings,
-        packages=(*VERSIONED, "chgnet", "torch", "ase"),
+        packages=(*VERSIONED, *MLP_PACKAGES.get(engine, ()), "torch", "ase"),
         wall_times=[
             *wall_times,
             endpoints.output.wall_time,
@@ -373,8 +372,14 @@ def chgnet_hop_nebs(
             **(extra or {}),
             "n_endpoints_relaxed": endpoints.output.n_relaxed,
             "endpoint_relax_steps": endpoints.output.relax_steps,
+            "potential": potential,
         },
         reference=reference,
+        framework_problems=[
+            list(framework_problems),
+            endpoints.output.framework_problems,
+            *(neb.output.framework_problems for neb in nebs),
+        ],
     )
     flow = Flow([endpoints, *nebs, collect], output=collect.output, name=f"{candidate_id} nebs")
     return Response(replace=flow)

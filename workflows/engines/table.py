@@ -168,7 +168,11 @@ def _parse_row(row: Any, where: str) -> tuple[str, dict[str, Any]]:
         raise ConfigError(f"{where} ({cid}): no e_b") from None
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where} ({cid}): {exc}") from None
-    return str(cid), {"e_b": e_b, "e_b_from_min": from_min, "hops": hops, "reference": reference}
+    extra = row.get("extra") if isinstance(row.get("extra"), dict) else {}
+    entry = {"e_b": e_b, "e_b_from_min": from_min, "hops": hops, "reference": reference}
+    entry["framework_failures"] = list(extra.get("framework_failures") or [])
+    entry["committee"] = extra.get("committee")
+    return str(cid), entry
 
 
 def _hop(index: int, hop: Any) -> dict[str, Any]:

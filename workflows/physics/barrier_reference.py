@@ -1,18 +1,24 @@
-"""Which zero E_b is measured from: the relaxed vacancy endpoint or the lowest point of each path.
+"""What E_b is measured from: the network's lowest point, the vacancy endpoint or each path's min.
 
-A NEB engine gives every distinct hop an energy profile. Its barrier can be measured from the
-initial endpoint (``endpoint``: max(E) - E(endpoint)) or from the lowest image of the path
-(``path_minimum``: max(E) - min(E)). The two agree when the endpoint is the minimum of the path.
-They differ when the path dips below it: a split carrier site, or an endpoint that the
-positions-only relaxation left on a symmetric saddle. In the CHGNet reference, Li-Nd-W-O's hop
-dips 0.93 eV below its endpoint: measured from the endpoint its E_b is 0.00 eV, which no ion has
-when it sits in the deeper well (docs/engines.md lists how often this happens). The NEB engines
-therefore report ``path_minimum`` by default and keep the endpoint value in
-``extra["e_b_endpoint"]``.
+A NEB engine gives every distinct hop an energy profile on a common zero (the composition's relaxed
+vacancy endpoint; ``HopBarrier.e_initial`` shifts a hop whose endpoint was relaxed again after a
+dip). Three rules turn the hops into E_b:
 
-:func:`percolate_hops` is the one place that turns per-hop barriers into E_b for a reference;
-:func:`with_reference` re-measures a stored result (from its hops and hop graph), so an export
-can make old and new results comparable.
+``network`` (the default of the NEB engines)
+    E* is the lowest saddle energy at which the hops with E(saddle) <= E* percolate; E_b is E*
+    minus the lowest energy the ion reaches on that percolating network (its sites and every image
+    of its hops). One zero for the whole network: an ion that sits in the deepest well of the
+    network must climb from there to the highest saddle it needs.
+``endpoint``
+    The percolation threshold of the per-hop barriers max(E) - E(initial endpoint).
+``path_minimum``
+    The percolation threshold of the per-hop barriers max(E) - min(E): each hop measured from its
+    own minimum. It is never above ``network`` and agrees with it when every hop of the network
+    has the same minimum; the CHGNet reference v1 used it.
+
+All three agree when no path dips below its endpoints. :func:`percolate_hops` is the one place
+that turns per-hop profiles into E_b for a reference; :func:`with_reference` re-measures a stored
+result (from its hops and hop graph), so an export can make old and new results comparable.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ __all__ = [
     "REFERENCES",
     "endpoint_e_b",
     "hop_barriers",
+    "network_barrier",
+    "network_floor",
     "percolate_by_reference",
     "percolate_hops",
     "with_reference",
@@ -40,10 +48,79 @@ REFERENCES: tuple[str, ...] = get_args(Reference)
 
 
 def hop_barriers(hops: Iterable[HopBarrier], reference: Reference) -> dict[int, float]:
-    """Barrier of each hop type (by ``hop_index``) measured from ``reference``."""
+    """Barrier of each hop type (by ``hop_index``) measured from ``reference``.
+
+    For ``network`` this is the saddle energy on the common zero (``e_initial + barrier``).
+    """
     if reference == "path_minimum":
         return {h.hop_index: h.barrier_from_min for h in hops}
+    if reference == "network":
+        return {h.hop_index: h.e_initial + h.barrier for h in hops}
     return {h.hop_index: h.barrier for h in hops}
+
+
+def network_floor(hops: Iterable[HopBarrier], hop_indices: Iterable[int]) -> float:
+    """Lowest energy (common zero) on the hops ``hop_indices``: their sites and images."""
+    wanted = set(hop_indices)
+    return min(h.e_initial + h.barrier - h.barrier_from_min for h in hops if h.hop_index in wanted)
+
+
+def network_barrier(hops: Sequence[HopBarrier], edges: Iterable[object]) -> PercolationResult:
+    """E_b by the ``network`` rule: percolating saddle level minus the network's lowest point.
+
+    The thresholds ``E_1D..E_3D`` follow the same rule, each from the floor of its own network.
+
+    Examples
+    --------
+    A chain that needs hops 0 and 1; hop 1's path dips 0.3 eV below the common zero, so the ion
+    climbs 0.5 + 0.3 eV, not hop 0's own 0.5 eV or hop 1's own 0.2 + 0.3 eV:
+
+    >>> from workflows.physics.schemas import HopBarrier
+    >>> def hop(i, energies):
+    ...     e = max(energies)
+    ...     return HopBarrier(hop_index=i, length=4.0, isite=0, esite=1, to_jimage=(0, 0, 0),
+    ...                       energies=energies, barrier=e - energies[0],
+    ...                       barrier_from_min=e - min(energies))
+    >>> edges = [(0, 1, (0, 0, 0), 0), (0, 1, (1, 0, 0), 1)]
+    >>> r = network_barrier([hop(0, [0, 0.5, 0]), hop(1, [0, -0.3, 0.2, -0.3, 0])], edges)
+    >>> round(r.e_b, 3), r.hop_indices
+    (0.8, [0, 1])
+    """
+    from workflows.physics.percolation import (
+        PercolationResult,
+        network_components,
+        percolation_barrier,
+    )
+
+    edges = list(edges)
+    saddles = hop_barriers(hops, "network")
+    result = percolation_barrier(edges, saddles)
+    if result.e_b is None:
+        return result
+    thresholds: dict[int, float | None] = {}
+    for d, level in result.thresholds.items():
+        if level is None:
+            thresholds[d] = None
+            continue
+        open_edges = [e for e in edges if saddles.get(_hop_of(e), float("inf")) <= level]
+        network = {
+            h for c in network_components(open_edges) if c.dimension >= d for h in c.hop_indices
+        }
+        thresholds[d] = level - network_floor(hops, network)
+    return PercolationResult(
+        e_b=result.e_b - network_floor(hops, result.hop_indices),
+        dimension=result.dimension,
+        hop_indices=result.hop_indices,
+        thresholds=thresholds,
+    )
+
+
+def _hop_of(edge: object) -> int:
+    if isinstance(edge, tuple | list):
+        return int(edge[3])
+    if isinstance(edge, dict):
+        return int(edge["hop_index"])
+    return int(edge.hop_index)  # type: ignore[attr-defined]
 
 
 def percolate_hops(
@@ -52,6 +129,8 @@ def percolate_hops(
     """E_b, dimension and percolating hops of a hop graph, barriers measured from ``reference``."""
     from workflows.physics.percolation import percolation_barrier
 
+    if reference == "network":
+        return network_barrier(hops, edges)
     return percolation_barrier(edges, hop_barriers(hops, reference))
 
 
@@ -109,6 +188,10 @@ def with_reference(result: BarrierResult, reference: Reference) -> BarrierResult
             "percolation_dimension": chosen.dimension,
             "percolating_hops": chosen.hop_indices,
             "settings": settings,
-            "extra": {**result.extra, "e_b_endpoint": endpoint.e_b},
+            "extra": {
+                **result.extra,
+                "e_b_endpoint": endpoint.e_b,
+                "e_b_network": by_reference["network"].e_b,
+            },
         }
     )

@@ -17,25 +17,29 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from ase.calculators.calculator import Calculator, all_changes
 from pymatgen.core import Lattice, Structure
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ase import Atoms
     from pymatgen.core.operations import SymmOp
 
     from workflows.physics.endpoints import Endpoints, Side
 
 __all__ = [
     "EndpointTask",
+    "MirrorCalculator",
     "PathMirror",
     "SymmetryMapping",
     "find_symmetry_mapping",
     "map_relaxed",
     "plan_endpoint_relaxations",
+    "symmetric_neb_class",
 ]
 
 logger = logging.getLogger(__name__)
@@ -263,3 +267,74 @@ class PathMirror:
         ):
             return None
         return mirror
+
+
+class MirrorCalculator(Calculator):
+    """Energy and forces of an image from its mirror partner (no model evaluation)."""
+
+    implemented_properties = ("energy", "free_energy", "forces")
+
+    def __init__(self, partner: Atoms, mirror: PathMirror) -> None:
+        super().__init__()
+        self.partner = partner
+        self.mirror = mirror
+
+    def calculate(
+        self,
+        atoms: Atoms | None = None,
+        properties: Sequence[str] | None = None,
+        system_changes: Sequence[str] = tuple(all_changes),
+    ) -> None:
+        super().calculate(atoms, properties, system_changes)
+        energy = float(self.partner.get_potential_energy())
+        self.results = {
+            "energy": energy,
+            "free_energy": energy,
+            "forces": self.mirror.forces(self.partner.get_forces()),
+        }
+
+
+def symmetric_neb_class() -> type:
+    """ASE's NEB class extended to keep a band symmetric under a :class:`PathMirror`."""
+    from ase.mep import NEB
+
+    class SymmetricNEB(NEB):
+        """ASE NEB whose band is kept exactly symmetric under a :class:`PathMirror`.
+
+        Images in the second half are mirrors of the first half (positions and forces), the
+        middle image is its own mirror: only ``(n_images + 1) // 2`` images need the model.
+        If the highest image is in the first half, its mirror climbs too.
+        """
+
+        def __init__(self, images: list[Atoms], mirror: PathMirror, **kwargs: Any) -> None:
+            super().__init__(images, **kwargs)
+            self.mirror = mirror
+
+        def pairs(self) -> list[tuple[int, int]]:
+            """``(i, j)`` with image ``j`` the mirror of ``i``, ``i <= j`` (equal: middle)."""
+            n = self.nimages
+            return [(i, n - 1 - i) for i in range(1, n - 1) if i <= n - 1 - i]
+
+        def symmetrize(self) -> None:
+            """Make the band exactly symmetric (second half from the first, middle averaged)."""
+            for i, j in self.pairs():
+                pos = self.images[i].positions
+                new = self.mirror.positions(pos)
+                if i == j:
+                    self.images[i].set_positions(0.5 * (pos + new), apply_constraint=False)
+                else:
+                    self.images[j].set_positions(new, apply_constraint=False)
+
+        def set_positions(self, positions: np.ndarray, *args: Any, **kwargs: Any) -> None:
+            super().set_positions(positions, *args, **kwargs)
+            self.symmetrize()
+
+        def get_forces(self) -> np.ndarray:
+            forces = super().get_forces().reshape(self.nimages - 2, self.natoms, 3)
+            for i, j in self.pairs():
+                mirrored = self.mirror.forces(forces[i - 1])
+                forces[j - 1] = 0.5 * (forces[i - 1] + mirrored) if i == j else mirrored
+            self.residuals = list(np.linalg.norm(forces, axis=2).max(axis=1))
+            return forces.reshape(-1, 3)
+
+    return SymmetricNEB

@@ -15,22 +15,25 @@ image at a time, was measured 3.7 times slower. A NEB that runs out of steps ret
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from ase.calculators.calculator import Calculator, all_changes
 from pydantic import BaseModel, ConfigDict, Field
 from pymatgen.core import Structure
 
 from workflows.errors import CalculationError
 from workflows.physics.endpoints import Endpoints
-from workflows.physics.hop_symmetry import PathMirror, map_relaxed, plan_endpoint_relaxations
+from workflows.physics.hop_symmetry import (
+    MirrorCalculator,
+    PathMirror,
+    map_relaxed,
+    plan_endpoint_relaxations,
+    symmetric_neb_class,
+)
 from workflows.physics.hops import HopSet, hop_endpoints
 from workflows.physics.relax import BatchEvaluator, RelaxOptimizer, relax_structure, to_atoms
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from ase import Atoms
 
     from workflows.physics.endpoints import Side
@@ -53,6 +56,9 @@ class EndpointSet(BaseModel):
     n_relaxed: int = Field(description="Endpoints relaxed with CHGNet")
     n_mapped: int = Field(description="Endpoints obtained by a symmetry operation")
     relax_steps: list[int] = Field(default_factory=list, description="Steps of each relaxation")
+    framework_problems: list[str] = Field(
+        default_factory=list, description="Framework integrity failures, filled in by the job"
+    )
     wall_time: float | None = Field(None, description="Seconds spent, filled in by the job")
 
 
@@ -70,6 +76,11 @@ class NebResult(BaseModel):
     max_force: float = Field(description="Largest NEB force at the end, eV/A")
     n_evaluations: int = Field(description="Structures evaluated by CHGNet")
     symmetric: bool = Field(False, description="Whether the band was kept inversion-symmetric")
+    endpoint_energy: float | None = Field(None, description="Total energy of the initial endpoint")
+    repairs: list[dict] = Field(default_factory=list, description="Dip repairs before this NEB")
+    framework_problems: list[str] = Field(
+        default_factory=list, description="Framework integrity failures, filled in by the job"
+    )
     images: list[Structure] | None = Field(None, description="Final images, if requested")
     wall_time: float | None = Field(None, description="Seconds spent, filled in by the job")
 
@@ -186,76 +197,6 @@ def relax_endpoints(
     )
 
 
-class _MirrorCalculator(Calculator):
-    """Energy and forces of an image from its mirror partner (no model evaluation)."""
-
-    implemented_properties = ("energy", "free_energy", "forces")
-
-    def __init__(self, partner: Atoms, mirror: PathMirror) -> None:
-        super().__init__()
-        self.partner = partner
-        self.mirror = mirror
-
-    def calculate(
-        self,
-        atoms: Atoms | None = None,
-        properties: Sequence[str] | None = None,
-        system_changes: Sequence[str] = tuple(all_changes),
-    ) -> None:
-        super().calculate(atoms, properties, system_changes)
-        energy = float(self.partner.get_potential_energy())
-        self.results = {
-            "energy": energy,
-            "free_energy": energy,
-            "forces": self.mirror.forces(self.partner.get_forces()),
-        }
-
-
-def _symmetric_neb_class() -> type:
-    from ase.mep import NEB
-
-    class SymmetricNEB(NEB):
-        """ASE NEB whose band is kept exactly symmetric under a :class:`PathMirror`.
-
-        Images in the second half are mirrors of the first half (positions and forces), the
-        middle image is its own mirror: only ``(n_images + 1) // 2`` images need the model.
-        If the highest image is in the first half, its mirror climbs too.
-        """
-
-        def __init__(self, images: list[Atoms], mirror: PathMirror, **kwargs: Any) -> None:
-            super().__init__(images, **kwargs)
-            self.mirror = mirror
-
-        def pairs(self) -> list[tuple[int, int]]:
-            """``(i, j)`` with image ``j`` the mirror of ``i``, ``i <= j`` (equal: middle)."""
-            n = self.nimages
-            return [(i, n - 1 - i) for i in range(1, n - 1) if i <= n - 1 - i]
-
-        def symmetrize(self) -> None:
-            """Make the band exactly symmetric (second half from the first, middle averaged)."""
-            for i, j in self.pairs():
-                pos = self.images[i].positions
-                new = self.mirror.positions(pos)
-                if i == j:
-                    self.images[i].set_positions(0.5 * (pos + new), apply_constraint=False)
-                else:
-                    self.images[j].set_positions(new, apply_constraint=False)
-
-        def set_positions(self, positions: np.ndarray, *args: Any, **kwargs: Any) -> None:
-            super().set_positions(positions, *args, **kwargs)
-            self.symmetrize()
-
-        def get_forces(self) -> np.ndarray:
-            forces = super().get_forces().reshape(self.nimages - 2, self.natoms, 3)
-            for i, j in self.pairs():
-                mirrored = self.mirror.forces(forces[i - 1])
-                forces[j - 1] = 0.5 * (forces[i - 1] + mirrored) if i == j else mirrored
-            self.residuals = list(np.linalg.norm(forces, axis=2).max(axis=1))
-            return forces.reshape(-1, 3)
-
-    return SymmetricNEB
-
-
 def run_neb(
     endpoints: Endpoints,
     *,
@@ -356,7 +297,7 @@ def run_neb(
         neb = (
             NEB(images, **kwargs)
             if mirror is None
-            else _symmetric_neb_class()(images, mirror, **kwargs)
+            else symmetric_neb_class()(images, mirror, **kwargs)
         )
         # endpoints are continuous (no atom wrapped): interpolate the true displacements, and let
         # IDPP see minimum-image pair distances
@@ -372,7 +313,7 @@ def run_neb(
                     image, energy=energy, forces=np.zeros((len(image), 3))
                 )
             elif mirror is not None and last_index / 2 < i < last_index:
-                image.calc = _MirrorCalculator(images[last_index - i], mirror)
+                image.calc = MirrorCalculator(images[last_index - i], mirror)
             else:
                 batch.calculator().attach(image)
         if mirror is not None:
@@ -404,6 +345,7 @@ def run_neb(
         max_force=max_force,
         n_evaluations=batch.n_structures,
         symmetric=mirror is not None,
+        endpoint_energy=float(energies[0]),
         images=[_image_structure(a, initial) for a in images] if store_images else None,
     )
     log = logger.info if converged else logger.warning

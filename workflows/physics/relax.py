@@ -52,15 +52,25 @@ MAX_VOLUME_FACTOR = 2.0
 GPA_TO_EV_A3 = 1.0 / 160.21766208
 
 
-@cache
-def get_model() -> CHGNet:
-    """The pretrained CHGNet, loaded once per process (weights ship in the chgnet wheel).
+#: Potential names: CHGNet, or a SevenNet model (:mod:`workflows.physics.sevennet`).
+CHGNET = "chgnet"
 
-    Loading also applies the default torch threads (:func:`set_torch_threads`).
+
+@cache
+def get_model(potential: str = CHGNET) -> Any:
+    """The pretrained potential, loaded once per process (its weights ship in its wheel).
+
+    ``"chgnet"`` gives the CHGNet model; any other name is a SevenNet model such as
+    ``"7net-0"`` (:class:`workflows.physics.sevennet.SevennetModel`). Loading also applies the
+    default torch threads (:func:`set_torch_threads`).
     """
+    set_torch_threads()
+    if potential != CHGNET:
+        from workflows.physics.sevennet import load_sevennet
+
+        return load_sevennet(potential)
     from chgnet.model import CHGNet
 
-    set_torch_threads()
     model = CHGNet.load(verbose=False, use_device="cpu")
     model.eval()
     return model
@@ -116,22 +126,28 @@ def _to_structure(atoms: Atoms) -> Structure:
 
 
 class BatchEvaluator:
-    """Evaluates many structures in one CHGNet call.
+    """Evaluates many structures in one CHGNet call (SevenNet: one after the other).
 
     Parameters
     ----------
-    model : CHGNet, optional
-        Defaults to :func:`get_model`.
+    model : CHGNet or SevennetModel, optional
+        Defaults to :func:`get_model` of ``potential``.
     task : {"e", "ef", "efs"}, default="ef"
         What to compute. Stress costs a second backward pass; ask for it only for cell relaxations.
     batch_size : int, default=16
         Graphs per forward pass.
+    potential : str, default="chgnet"
+        Which potential :func:`get_model` loads when ``model`` is None.
     """
 
     def __init__(
-        self, model: CHGNet | None = None, task: Task = "ef", batch_size: int = 16
+        self,
+        model: CHGNet | Any | None = None,
+        task: Task = "ef",
+        batch_size: int = 16,
+        potential: str = CHGNET,
     ) -> None:
-        self.model = model if model is not None else get_model()
+        self.model = model if model is not None else get_model(potential)
         self.task = task
         self.batch_size = batch_size
         self.n_calls = 0
@@ -148,6 +164,15 @@ class BatchEvaluator:
         """
         if not atoms_list:
             return []
+        if hasattr(self.model, "predict_atoms"):  # SevenNet
+            results = self.model.predict_atoms(atoms_list, self.task)
+            self.n_calls += 1
+            self.n_structures += len(atoms_list)
+            for res in results:
+                res["free_energy"] = res["energy"]
+                if not all(np.all(np.isfinite(v)) for v in res.values()):
+                    raise CalculationError("SevenNet returned a non-finite energy, force or stress")
+            return results
         try:
             graphs = [self.model.graph_converter(_to_structure(a)) for a in atoms_list]
             preds = self.model.predict_graph(graphs, task=self.task, batch_size=self.batch_size)
@@ -237,6 +262,9 @@ class RelaxResult(BaseModel):
     n_steps: int = Field(description="Optimiser steps taken")
     converged: bool = Field(description="Whether max force (and stress) fell below fmax")
     relax_cell: bool = Field(description="Whether the cell was relaxed with the ions")
+    framework_problems: list[str] = Field(
+        default_factory=list, description="Framework integrity failures, filled in by the job"
+    )
     wall_time: float | None = Field(None, description="Seconds spent, filled in by the job")
 
 

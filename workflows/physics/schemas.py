@@ -11,12 +11,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-__all__ = ["BarrierResult", "Fidelity", "HopBarrier", "Reference", "unconverged_hops"]
+__all__ = [
+    "DIP_TOLERANCE",
+    "BarrierResult",
+    "Fidelity",
+    "HopBarrier",
+    "Reference",
+    "dip_depth",
+    "dipped_hops",
+    "trust_issues",
+    "unconverged_hops",
+]
 
 #: What an engine's E_b is worth: a NEB on a DFT or ML potential, a rough BVSE estimate, a table.
 Fidelity = Literal["dft-neb", "mlp-neb", "bvse-rough", "table"]
-#: Zero of the barrier: the relaxed vacancy endpoint, or the lowest point along the path.
-Reference = Literal["endpoint", "path_minimum"]
+#: Zero of the barrier: the lowest point the ion reaches on the percolating network (sites and
+#: images of all its hops), the relaxed vacancy endpoint, or the lowest point of each hop's path.
+Reference = Literal["network", "endpoint", "path_minimum"]
+#: A path more than this (eV) below the lower of its endpoints dips: its endpoint is no minimum.
+DIP_TOLERANCE = 0.05
 
 
 class HopBarrier(BaseModel):
@@ -36,6 +49,15 @@ class HopBarrier(BaseModel):
     barrier_from_min: float = Field(description="max(E) - min(E) along the path, eV")
     converged: bool = Field(True, description="Whether the NEB met its force criterion")
     n_steps: int | None = Field(None, description="Optimiser steps taken by the NEB")
+    e_initial: float = Field(
+        0.0,
+        description="Energy of the initial endpoint above the composition's relaxed vacancy "
+        "endpoint, eV (the common zero of all hops; negative after a dip repair)",
+    )
+    repairs: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Dip repairs: endpoint relaxed again from the lowest image, NEB rerun",
+    )
 
 
 def unconverged_hops(hops: Iterable[Any]) -> list[int]:
@@ -45,6 +67,49 @@ def unconverged_hops(hops: Iterable[Any]) -> list[int]:
     E_b unreliable, not only a percolating one: its true barrier may lie below E_b.
     """
     return [int(h.hop_index) for h in hops if getattr(h, "converged", True) is False]
+
+
+def dip_depth(hop: Any) -> float:
+    """How far (eV) the path of a hop falls below the lower of its two endpoints (0 if not)."""
+    energies = list(getattr(hop, "energies", None) or [])
+    if len(energies) < 2:
+        return 0.0
+    return max(0.0, min(energies[0], energies[-1]) - min(energies))
+
+
+def dipped_hops(hops: Iterable[Any], tolerance: float = DIP_TOLERANCE) -> list[int]:
+    """``hop_index`` of every hop whose path dips more than ``tolerance`` below its endpoints.
+
+    After a dip repair the endpoints are the relaxed lowest images, so only a dip that survived
+    the repair rounds (or was never repaired) is listed.
+    """
+    return [int(h.hop_index) for h in hops if dip_depth(h) > tolerance]
+
+
+def trust_issues(hops: Iterable[Any], extra: Any = None) -> dict[str, str]:
+    """Why a NEB result cannot be trusted, by kind: ``unconverged``, ``dipped``, ``framework``.
+
+    Empty when it can. Works on models and stored documents alike; ``extra`` is the result's
+    ``extra`` (its ``framework_failures`` list the reconstructed structures).
+    """
+    hops = list(hops)
+    issues: dict[str, str] = {}
+    unconverged = unconverged_hops(hops)
+    if unconverged:
+        issues["unconverged"] = f"NEB of hops {unconverged} did not converge"
+    dipped = dipped_hops(hops)
+    if dipped:
+        depth = max(dip_depth(h) for h in hops)
+        issues["dipped"] = (
+            f"path of hops {dipped} dips up to {depth:.2f} eV below its endpoint "
+            "(endpoint not a minimum)"
+        )
+    failures = extra.get("framework_failures") if isinstance(extra, dict) else None
+    if failures:
+        issues["framework"] = f"framework reconstructed: {failures[0]}" + (
+            f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        )
+    return issues
 
 
 class BarrierResult(BaseModel):
@@ -61,7 +126,7 @@ class BarrierResult(BaseModel):
     )
     reference: Reference = Field(
         "endpoint",
-        description="Which zero e_b uses (engines default to path_minimum; results stored "
+        description="Which zero e_b uses (NEB engines default to network; results stored "
         "before that field existed used endpoint); e_b_from_min always uses path_minimum",
     )
     percolation_dimension: int | None = Field(

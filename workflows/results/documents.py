@@ -36,7 +36,7 @@ from mongoengine import (
 from workflows.errors import ConfigError, DatabaseError
 from workflows.launchpad.tavbo_launchpad import BARRIERS_COLLECTION, DB_ALIAS, current_launchpad
 from workflows.physics.barrier_reference import endpoint_e_b
-from workflows.physics.schemas import BarrierResult, HopBarrier, unconverged_hops
+from workflows.physics.schemas import BarrierResult, HopBarrier, trust_issues, unconverged_hops
 
 __all__ = [
     "SORT_KEYS",
@@ -68,6 +68,8 @@ class HopDocument(EmbeddedDocument):
     barrier_from_min = FloatField()
     converged = BooleanField(default=True)
     n_steps = IntField()
+    e_initial = FloatField(default=0.0)  # initial endpoint above the common zero, eV
+    repairs = ListField(DictField())  # dip repairs (endpoint relaxed again, NEB rerun)
 
 
 class Provenance(EmbeddedDocument):
@@ -142,6 +144,16 @@ class BarrierDocument(Document):
             extra=dict(self.extra or {}),
         )
 
+    def flags(self) -> list[str]:
+        """Why this E_b is not trusted (``unconverged``, ``dipped``, ``framework``) and whether
+        a committee of potentials disagrees on it (``committee``); empty when all is well."""
+        extra = dict(self.extra or {})
+        flags = list(trust_issues(self.hops, extra))
+        committee = extra.get("committee")
+        if isinstance(committee, dict) and committee.get("disagree"):
+            flags.append("committee")
+        return flags
+
     def summary(self) -> dict[str, Any]:
         """Flat record for tables: sites, E_b, fidelity, hop count, provenance basics."""
         prov = self.provenance or Provenance()
@@ -159,6 +171,7 @@ class BarrierDocument(Document):
             "fidelity": self.fidelity,
             "n_hops": len(self.hops),
             "converged": not unconverged_hops(self.hops),
+            "flags": ", ".join(self.flags()),
             "decision": self.decision,
             "fw_ids": list(prov.fw_ids or []),
             "created": self.created.isoformat(timespec="seconds") if self.created else None,

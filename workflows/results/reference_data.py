@@ -17,6 +17,7 @@ from workflows.errors import ConfigError
 __all__ = [
     "REFERENCE_DATA",
     "BarrierValues",
+    "entry_issues",
     "read_barrier_summaries",
     "read_barrier_values",
     "reference_path",
@@ -24,32 +25,37 @@ __all__ = [
     "select_summaries",
 ]
 
-#: Reference data sets shipped with tavbo (``tavbo screen --engine NAME --export ...``).
-REFERENCE_DATA = ("chgnet", "bvse")
+#: Reference data sets shipped with tavbo (``tavbo screen --engine NAME --export ...``):
+#: ``chgnet`` is v2 (network E_b, dip repairs, framework checks; docs/reference_v2.md),
+#: ``chgnet-v1`` the first CHGNet screen as shipped before, ``sevennet`` the second potential.
+REFERENCE_DATA = ("chgnet", "bvse", "sevennet", "chgnet-v1")
 
 
 def reference_path(name: str) -> Path:
-    """Path of the packaged reference data set ``name`` (``chgnet`` or ``bvse``)."""
+    """Path of the packaged reference data set ``name`` (one of :data:`REFERENCE_DATA`)."""
     import workflows.data
 
     return Path(workflows.data.__file__).parent / f"reference_{name}.json.gz"
 
 
 class BarrierValues(NamedTuple):
-    """E_b of a barrier table, split by whether every NEB of the composition converged."""
+    """E_b of a barrier table, split by whether the composition's result can be trusted."""
 
-    values: dict[str, float]  #: finite E_b (eV) of converged results, by candidate ID
+    values: dict[str, float]  #: finite E_b (eV) of trusted results, by candidate ID
     path: Path  #: the file they were read from
-    unconverged: frozenset[str] = frozenset()  #: IDs left out: a hop's NEB did not converge
+    #: IDs left out: a hop's NEB did not converge, a path dips below its endpoint, or the
+    #: framework reconstructed (:func:`workflows.physics.schemas.trust_issues`)
+    flagged: frozenset[str] = frozenset()
 
 
 def read_barrier_values(
-    spec: str | Path, option: str = "--data", *, unconverged: bool = False
+    spec: str | Path, option: str = "--data", *, unconverged: bool = False, untrusted: bool = False
 ) -> BarrierValues:
     """Finite E_b (eV) by candidate ID of a packaged reference (by name) or a barrier table.
 
-    A result whose NEB of some hop did not converge is left out of ``values`` (and listed in
-    ``unconverged``), as a campaign leaves it out of its GP, unless ``unconverged`` is True.
+    A result whose NEB of some hop did not converge (unless ``unconverged``), or whose path dips
+    below its endpoint or whose framework reconstructed (unless ``untrusted``), is left out of
+    ``values`` and listed in ``flagged``, as a campaign leaves it out of its GP.
 
     Parameters
     ----------
@@ -60,6 +66,8 @@ def read_barrier_values(
         How the user gave ``spec``, for the error message.
     unconverged : bool, default=False
         Keep unconverged results in ``values`` (the campaign option ``unconverged: use``).
+    untrusted : bool, default=False
+        Keep dipped and reconstructed results (the campaign option ``untrusted: use``).
 
     Raises
     ------
@@ -68,22 +76,27 @@ def read_barrier_values(
         not exist or cannot be parsed, or it holds no finite E_b.
     """
     from workflows.engines.table import read_table
-    from workflows.physics.schemas import HopBarrier, unconverged_hops
 
     path = resolve_data(spec, option)
     table = read_table(path)
     values = {cid: float(row["e_b"]) for cid, row in table.items() if row["e_b"] is not None}
     values = {k: v for k, v in values.items() if math.isfinite(v)}
-    flagged = frozenset(
-        cid
-        for cid in values
-        if unconverged_hops(HopBarrier.model_validate(h) for h in table[cid]["hops"])
+    ignored = ({"unconverged"} if unconverged else set()) | (
+        {"dipped", "framework"} if untrusted else set()
     )
-    if not unconverged:
-        values = {k: v for k, v in values.items() if k not in flagged}
+    flagged = frozenset(cid for cid in values if set(entry_issues(table[cid])) - ignored)
+    values = {k: v for k, v in values.items() if k not in flagged}
     if not values:
         raise ConfigError(f"barrier table {path} holds no finite E_b")
     return BarrierValues(values, path, flagged)
+
+
+def entry_issues(entry: dict) -> dict[str, str]:
+    """:func:`~workflows.physics.schemas.trust_issues` of one barrier-table entry."""
+    from workflows.physics.schemas import HopBarrier, trust_issues
+
+    hops = [HopBarrier.model_validate(h) for h in entry.get("hops") or []]
+    return trust_issues(hops, {"framework_failures": entry.get("framework_failures")})
 
 
 def resolve_data(spec: str | Path, option: str = "--data") -> Path:
@@ -156,12 +169,20 @@ def read_barrier_summaries(spec: str | Path, option: str = "--data") -> tuple[li
                 "converged": not unconverged_hops(
                     HopBarrier.model_validate(h) for h in entry.get("hops") or []
                 ),
+                "flags": ", ".join(
+                    [*entry_issues(entry), *(["committee"] if _disagrees(entry) else [])]
+                ),
                 "decision": None,
                 "fw_ids": [],
                 "created": rec.get("date"),
             }
         )
     return rows, path
+
+
+def _disagrees(entry: dict) -> bool:
+    committee = entry.get("committee")
+    return bool(isinstance(committee, dict) and committee.get("disagree"))
 
 
 def select_summaries(

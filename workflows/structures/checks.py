@@ -24,6 +24,7 @@ __all__ = [
     "MIN_DISTANCE_H",
     "MIN_DISTANCE_OH",
     "check_structure",
+    "framework_bonds",
 ]
 
 #: Minimum distance (angstrom) between two atoms of any pair without H. The shortest real bond
@@ -121,27 +122,42 @@ def _check_distances(structure: Structure, candidate: Candidate) -> None:
             )
 
 
-def _check_coordination(structure: Structure, candidate: Candidate) -> None:
+def framework_bonds(structure: Structure, candidate: Candidate) -> dict[int, frozenset[int]]:
+    """Anion neighbours of every M and X site: the bond network of the framework.
+
+    A bond is an M-anion (O or Z) or X-O pair closer than :data:`COORDINATION_TOLERANCE` times
+    the Shannon radius sum. Keys are site indices of M and X atoms, values the bonded anions'
+    indices, so two cells with the same atom order (a relaxation, a NEB image) compare directly.
+    """
     radii = _site_radii(candidate)
     anion_radius = {"O": radii["O"], "F": shannon_radius("F", -1, 2)}
     if candidate.z not in _MOLECULAR_ANIONS:
         anion_radius.setdefault(candidate.z, radii["Z"])
-    rules = ((candidate.m, "M", 6, "octahedral"), (candidate.x, "X", 4, "tetrahedral"))
-    for element, role, wanted, shape in rules:
+    bonds: dict[int, frozenset[int]] = {}
+    for element, role in ((candidate.m, "M"), (candidate.x, "X")):
         cutoffs = {an: COORDINATION_TOLERANCE * (radii[role] + r) for an, r in anion_radius.items()}
         allowed = {"O"} if role == "X" else set(anion_radius)
         for index, site in enumerate(structure):
             if site.specie.symbol != element:
                 continue
-            bonded = [
-                n
+            bonds[index] = frozenset(
+                n.index
                 for n in structure.get_neighbors(site, max(cutoffs.values()))
                 if n.specie.symbol in allowed and n.nn_distance < cutoffs[n.specie.symbol]
-            ]
-            if len(bonded) != wanted:
-                kinds = "O" if role == "X" else "anion"
-                raise StructureError(
-                    f"{candidate.id}: {role} site {index} ({element}) has {len(bonded)} {kinds} "
-                    f"neighbours within {COORDINATION_TOLERANCE} x Shannon sum, expected {wanted} "
-                    f"({shape})"
-                )
+            )
+    return bonds
+
+
+def _check_coordination(structure: Structure, candidate: Candidate) -> None:
+    bonds = framework_bonds(structure, candidate)
+    rules = ((candidate.m, "M", 6, "octahedral"), (candidate.x, "X", 4, "tetrahedral"))
+    for element, role, wanted, shape in rules:
+        for index, site in enumerate(structure):
+            if site.specie.symbol != element or len(bonds[index]) == wanted:
+                continue
+            kinds = "O" if role == "X" else "anion"
+            raise StructureError(
+                f"{candidate.id}: {role} site {index} ({element}) has {len(bonds[index])} {kinds} "
+                f"neighbours within {COORDINATION_TOLERANCE} x Shannon sum, expected {wanted} "
+                f"({shape})"
+            )

@@ -23,10 +23,10 @@ __all__ = ["CSV_COLUMNS", "TABLE_COLUMNS", "SortKey", "barriers"]
 
 #: Columns of the table output (the sites are in the ID).
 TABLE_COLUMNS = ["id", "engine", "campaign", "e_b", "e_b_from_min", "e_b_endpoint", "fidelity"]
-TABLE_COLUMNS += ["n_hops", "converged", "created"]
+TABLE_COLUMNS += ["n_hops", "converged", "flags", "created"]
 #: Columns of the CSV output (JSON has every field of the summary, fw_ids included).
 CSV_COLUMNS = ["id", "engine", "campaign", "A", "M", "X", "Z", "e_b", "e_b_from_min"]
-CSV_COLUMNS += ["e_b_endpoint", "fidelity", "n_hops", "converged", "decision", "created"]
+CSV_COLUMNS += ["e_b_endpoint", "fidelity", "n_hops", "converged", "flags", "decision", "created"]
 
 
 class SortKey(StrEnum):

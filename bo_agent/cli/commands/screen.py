@@ -47,6 +47,15 @@ def screen(
             "exports with `tavbo export --merge`.",
         ),
     ] = None,
+    ids_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ids",
+            metavar="FILE",
+            help="Only the compositions listed in FILE (one ID per line, # comments), in that "
+            "order: how the reference data v2 reran the most affected compositions first.",
+        ),
+    ] = None,
 ) -> None:
     """Exhaustive screening (reference data): resumes where it stopped, never recomputes."""
     from rich.progress import (
@@ -66,6 +75,8 @@ def screen(
     check_engine(engine)
     comp_space = load_space(space)
     ids = [c.id for c in comp_space if not carrier or c.carrier in carrier]
+    if ids_file is not None:
+        ids = _listed_ids(ids_file, ids)
     if shard is not None:
         ids = shard_of(ids, *parse_shard(shard))
     campaign = campaign or f"reference-{engine}"
@@ -117,6 +128,24 @@ def screen(
         f"{campaign}: {new} computed now, {len(report.already_done)} already done, "
         f"{len(report.failed)} failed"
     )
+
+
+def _listed_ids(path: Path, known: list[str]) -> list[str]:
+    """IDs listed in ``path`` (in file order, once each), all of them among ``known``."""
+    from workflows.errors import ConfigError
+
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"--ids {path}: {exc.strerror or exc}") from None
+    listed = [ln.split("#", 1)[0].strip() for ln in lines]
+    listed = list(dict.fromkeys(i for i in listed if i))
+    unknown = [i for i in listed if i not in set(known)]
+    if unknown:
+        raise ConfigError(f"--ids {path}: not in the composition space: {', '.join(unknown[:5])}")
+    if not listed:
+        raise ConfigError(f"--ids {path}: lists no composition")
+    return listed
 
 
 def export(

@@ -232,6 +232,44 @@ def test_unconverged_use_keeps_the_result_like_any_other(clean_lp, full_table, t
     assert load_observations("live")[doomed] == pytest.approx(plain.e_b[2])
 
 
+def _with_dip(table, ids, path):
+    """The table as JSON records; each of ``ids`` has a path 0.4 eV below its endpoint."""
+    import json
+
+    from workflows.engines.table import read_table
+
+    rows = []
+    for cid, row in read_table(table).items():
+        e = row["e_b"]
+        energies = [0.0, -0.4, e - 0.4, -0.4, 0.0] if cid in ids else [0.0, e / 2, e, e / 2, 0.0]
+        hop = {"barrier": max(energies), "barrier_from_min": max(energies) - min(energies)}
+        rows.append({"candidate_id": cid, "e_b": e, "hops": [{**hop, "energies": energies}]})
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def test_a_dipped_result_is_failed_and_left_out_of_the_gp_live_and_in_replay(
+    clean_lp, full_table, tmp_path
+):
+    from bo_agent.benchmark.data import load_benchmark_data
+    from bo_agent.campaign.agent import load_observations
+    from bo_agent.campaign.state import CandidateRecord
+
+    kw = {"model": "abo", "budget": 7, "seed": 4}
+    doomed = _replay_ids(full_table, **kw).ids[2]
+    table = _with_dip(full_table, {doomed}, tmp_path / "dipped.json")
+    live = _live_ids(clean_lp, table, **kw)
+    rec = CandidateRecord.objects.get(campaign="live", candidate_id=doomed)
+    assert rec.status == "failed"
+    assert "dips up to 0.40 eV below its endpoint" in rec.error
+    assert "untrusted: use" in rec.error
+    assert doomed not in load_observations("live")
+    data = load_benchmark_data(table)
+    assert data.failed == {doomed}
+    trace = _replay_ids(full_table, drop={doomed}, **kw)
+    assert trace.ids == live
+
+
 def test_memoised_fits_change_no_proposal(full_table):
     kw = {"model": "obo", "transfer": "gp", "source_campaign": "li", "budget": 9, "seed": 1}
     from bo_agent.decide.strategy import build_pool

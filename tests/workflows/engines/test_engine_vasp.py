@@ -265,6 +265,42 @@ def test_hop_barrier_from_energies_is_relative_to_the_initial_endpoint() -> None
     assert hb.barrier_from_min == pytest.approx(0.45)
 
 
+def test_a_vasp_path_below_its_endpoint_becomes_a_repair_detour() -> None:
+    from jobflow import Response
+
+    from workflows.engines.vasp.makers import default_endpoint_relax_maker, default_neb_maker
+    from workflows.engines.vasp.repair import checked_hop_barrier
+    from workflows.physics.hops import find_hops, hop_endpoints
+
+    hopset = find_hops(make_structure(default_space().get("Li-Ga-P-F")))
+    hop = hopset.hops[1]
+    ends = hop_endpoints(hopset, hop.hop_index).model_copy(
+        update={"energy_initial": -100.0, "energy_final": -100.0}
+    )
+    images = [ends.initial.copy() for _ in range(3)]
+    dipping = {"energies": [-100.4, -99.8, -100.4], "images": images, "state": "successful"}
+    check = checked_hop_barrier.original
+    makers = (default_endpoint_relax_maker(), default_neb_maker())
+    detour = check(hop, ends, dipping, *makers, 3, "IDPP")
+    assert isinstance(detour, Response)
+    names = [j.name for j in detour.replace.jobs]
+    assert names[0] == "endpoint relax hop 1 initial repair"
+    assert names[1:] == ["repaired endpoints", "neb images hop 1 repair", "neb hop 1 repair",
+                         "hop barrier 1"]  # fmt: skip
+    again = detour.replace.jobs[-1].function_kwargs
+    assert (again["rounds_left"], again["zero"]) == (1, -100.0)
+    assert again["repairs"][0]["dip"] == pytest.approx(0.4)
+    # no rounds left: the dip stays in the energies, where it is flagged
+    kept = check(hop, ends, dipping, *makers, 3, "IDPP", rounds_left=0)
+    assert kept.barrier_from_min == pytest.approx(0.6)
+    assert min(kept.energies) == pytest.approx(-0.4)
+    # a repaired endpoint 0.4 eV below the composition's zero carries that offset
+    deeper = ends.model_copy(update={"energy_initial": -100.4, "energy_final": -100.4})
+    flat = {"energies": [-100.2, -99.8, -100.2], "images": images, "state": "successful"}
+    done = check(hop, deeper, flat, *makers, 3, "IDPP", zero=-100.0)
+    assert done.e_initial == pytest.approx(-0.4)
+
+
 # --------------------------------------------------------------------------- full flow
 
 
@@ -314,11 +350,14 @@ def check_flow_result(
         assert hop.barrier_from_min == pytest.approx(expected_from_min[hop.hop_index], abs=0.01)
         assert hop.energies[0] == 0
     edges = [tuple(e) for e in result.extra["edges"]]
-    percolation = percolation_barrier(edges, expected_from_min)  # E_b from the path minimum
-    assert result.reference == "path_minimum"
-    assert result.e_b == pytest.approx(percolation.e_b, abs=0.01)
-    endpoint = percolation_barrier(edges, expected).e_b
-    assert result.extra["e_b_endpoint"] == pytest.approx(endpoint, abs=0.01)
+    from_min = percolation_barrier(edges, expected_from_min)  # each hop from its path minimum
+    assert result.e_b_from_min == pytest.approx(from_min.e_b, abs=0.01)
+    # the network rule: saddles percolate at E*, measured from the network's lowest point
+    percolation = percolation_barrier(edges, expected)
+    floor = min(expected[h] - expected_from_min[h] for h in percolation.hop_indices)
+    assert result.reference == "network"
+    assert result.e_b == pytest.approx(percolation.e_b - floor, abs=0.01)
+    assert result.extra["e_b_endpoint"] == pytest.approx(percolation.e_b, abs=0.01)
     assert result.percolation_dimension == percolation.dimension >= 1
     assert result.percolating_hops == percolation.hop_indices
     assert result.engine == "vasp"

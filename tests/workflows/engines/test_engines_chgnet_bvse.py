@@ -79,11 +79,7 @@ def chgnet_result() -> tuple[BarrierResult, list[str]]:
 def test_chgnet_flow_gives_a_complete_barrier_result(chgnet_result):
     result, names = chgnet_result
     assert result.candidate_id == LI
-    assert (result.engine, result.fidelity, result.reference) == (
-        "chgnet",
-        "mlp-neb",
-        "path_minimum",
-    )
+    assert (result.engine, result.fidelity, result.reference) == ("chgnet", "mlp-neb", "network")
     assert len(result.hops) == 3
     for hop in result.hops:
         assert len(hop.energies) == QUICK["n_images"] + 2
@@ -91,9 +87,12 @@ def test_chgnet_flow_gives_a_complete_barrier_result(chgnet_result):
         assert hop.barrier_from_min >= hop.barrier >= 0.0
         assert hop.n_steps is not None
     barriers = sorted(h.barrier_from_min for h in result.hops)
-    # tavorite: one hop type only links pairs, so E_b is the second-lowest barrier
+    # tavorite: one hop type only links pairs, so E_b is the second-lowest barrier; no path
+    # dips here, so the network's lowest point is the vacancy endpoint of every hop
     assert result.e_b == pytest.approx(barriers[1], abs=1e-9)
     assert result.e_b_from_min == pytest.approx(result.e_b)
+    assert all(h.repairs == [] and h.e_initial == pytest.approx(0.0) for h in result.hops)
+    assert result.extra["framework_failures"] == []
     endpoint = sorted(h.barrier for h in result.hops)[1]
     assert result.extra["e_b_endpoint"] == pytest.approx(endpoint, abs=1e-9)
     assert endpoint <= result.e_b + 1e-9

@@ -1,4 +1,5 @@
-"""What E_b is measured from: a path that dips below its vacancy endpoint must not read as 0 eV."""
+"""What E_b is measured from: a path that dips below its vacancy endpoint must not read as 0 eV,
+and the ion of a percolating network climbs from the network's lowest point."""
 
 from __future__ import annotations
 
@@ -34,19 +35,16 @@ def hopset():
 
 
 def _result(hopset, reference: str) -> BarrierResult:
-    from workflows.engines.jobs import build_barrier_result
+    from workflows.physics.barrier_result import build_barrier_result
 
     return build_barrier_result(ID, "chgnet", "mlp-neb", hopset, PATHS, reference=reference)
 
 
 def test_a_path_dipping_below_its_endpoint_is_measured_from_the_dip(hopset):
-    from workflows.engines.jobs import build_barrier_result
-
-    result = build_barrier_result(ID, "chgnet", "mlp-neb", hopset, PATHS)  # the default
+    result = _result(hopset, "path_minimum")
     assert [h.barrier for h in result.hops] == pytest.approx([0.5, 0.0, 0.7])
     assert [h.barrier_from_min for h in result.hops] == pytest.approx([0.5, 0.9, 0.7])
-    # from the well at -100.9 eV the ion needs 0.7 eV (hops 0 and 2), not 0.5 eV
-    assert result.reference == "path_minimum"
+    # each hop from its own minimum: hops 0 and 2 percolate at 0.7 eV, not 0.5 eV
     assert result.e_b == pytest.approx(0.7)
     assert result.percolating_hops == [0, 2]
     assert result.extra["e_b_endpoint"] == pytest.approx(0.5)
@@ -54,6 +52,52 @@ def test_a_path_dipping_below_its_endpoint_is_measured_from_the_dip(hopset):
     endpoint = _result(hopset, "endpoint")
     assert (endpoint.e_b, endpoint.percolating_hops) == (pytest.approx(0.5), [0, 1])
     assert endpoint.e_b_from_min == pytest.approx(0.7)
+
+
+def test_the_network_is_measured_from_its_lowest_point_by_default(hopset):
+    from workflows.physics.barrier_result import build_barrier_result
+
+    result = build_barrier_result(ID, "chgnet", "mlp-neb", hopset, PATHS)  # the default
+    # hops 0 and 1 percolate once E(saddle) reaches 0.5 eV; the ion on that chain sits in hop 1's
+    # well at -0.9 eV, so it climbs 1.4 eV: more than any hop measured from its own minimum
+    assert result.reference == "network"
+    assert result.e_b == pytest.approx(1.4)
+    assert result.percolating_hops == [0, 1]
+    assert result.e_b_from_min == pytest.approx(0.7)
+    assert result.extra["e_b_network"] == pytest.approx(1.4)
+
+
+def test_the_network_rule_equals_the_others_when_no_path_dips(hopset):
+    from workflows.physics.barrier_result import build_barrier_result
+
+    flat = [
+        {"hop_index": 0, "energies": [-100.0, -99.6, -99.5, -99.6, -100.0]},
+        {"hop_index": 1, "energies": [-100.0, -99.9, -99.8, -99.9, -100.0]},
+        {"hop_index": 2, "energies": [-100.0, -99.7, -99.3, -99.7, -100.0]},
+    ]
+    by_ref = {
+        ref: build_barrier_result(ID, "chgnet", "mlp-neb", hopset, flat, reference=ref).e_b
+        for ref in ("network", "endpoint", "path_minimum")
+    }
+    assert by_ref["network"] == pytest.approx(by_ref["endpoint"])
+    assert by_ref["network"] == pytest.approx(by_ref["path_minimum"])
+
+
+def test_a_repaired_endpoint_shifts_its_hop_onto_the_common_zero(hopset):
+    from workflows.physics.barrier_result import build_barrier_result
+
+    # hop 1 was repaired: its NEB ran from the deeper well found at -100.9 eV; it says so by
+    # its endpoint's total energy, and the others keep the vacancy endpoint at -100.0 eV
+    paths = [
+        {"hop_index": 0, "energies": [0.0, 0.4, 0.5, 0.4, 0.0], "endpoint_energy": -100.0},
+        {"hop_index": 1, "energies": [0.0, 0.3, 0.6, 0.3, 0.0], "endpoint_energy": -100.9},
+        {"hop_index": 2, "energies": [0.0, 0.3, 0.7, 0.3, 0.0], "endpoint_energy": -100.0},
+    ]
+    result = build_barrier_result(ID, "chgnet", "mlp-neb", hopset, paths)
+    assert [h.e_initial for h in result.hops] == pytest.approx([0.9, 0.0, 0.9])
+    # saddles on the common zero: 1.4, 0.6, 1.6 eV; hops 0 and 1 percolate from the -100.9 well
+    assert result.e_b == pytest.approx(1.4)
+    assert result.percolating_hops == [0, 1]
 
 
 def test_a_stored_result_re_measured_equals_one_computed_with_that_reference(hopset):

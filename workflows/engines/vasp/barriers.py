@@ -151,7 +151,7 @@ def collect_vasp_barrier(
     hopset: HopSet,
     hops: list[HopBarrier],
     settings: dict[str, Any] | None = None,
-    reference: Reference = "path_minimum",
+    reference: Reference = "network",
 ) -> BarrierResult:
     """Percolate the per-hop barriers into the composition's E_b, measured from ``reference``.
 
@@ -188,6 +188,7 @@ def collect_vasp_barrier(
         versions=_versions(),
         extra={
             "e_b_endpoint": endpoint.e_b,
+            "e_b_network": by_reference["network"].e_b,
             "unconverged_hops": unconverged_hops(hops),
             "thresholds": {str(k): v for k, v in result.thresholds.items()},
             "carrier": hopset.carrier,

@@ -173,10 +173,15 @@ class VaspBarrierMaker(Maker):
     wall_time : int or None, default=None
         Queue walltime of the VASP jobs in seconds: custodian's WalltimeHandler stops VASP
         cleanly (STOPCAR) 5 minutes before it, so a job near its limit leaves readable output.
-    reference : {"path_minimum", "endpoint"}, default="path_minimum"
-        What E_b is measured from: the lowest image of each hop's path, or the relaxed vacancy
-        endpoint (kept in ``extra["e_b_endpoint"]`` either way; see
+    reference : {"network", "path_minimum", "endpoint"}, default="network"
+        What E_b is measured from: the lowest point of the percolating network, the lowest image
+        of each hop's path, or the relaxed vacancy endpoint (see
         :mod:`workflows.physics.barrier_reference`).
+    dip_tolerance : float, default=0.05
+        A NEB path this far (eV) below an endpoint has that endpoint relaxed again from the
+        lowest image and the NEB rerun (:mod:`workflows.engines.vasp.repair`).
+    repair_rounds : int, default=2
+        Repair rounds per hop; a dip that survives them is flagged.
 
     Examples
     --------
@@ -202,7 +207,9 @@ class VaspBarrierMaker(Maker):
     endpoint_symprec: float = 0.01
     check_potcars: bool = True
     wall_time: int | None = None
-    reference: Reference = "path_minimum"
+    reference: Reference = "network"
+    dip_tolerance: float = 0.05
+    repair_rounds: int = 2
 
     def make(self, structure: Structure, candidate_id: str) -> Flow:
         """Build the flow; its output is the composition's :class:`BarrierResult`.
@@ -268,6 +275,8 @@ class VaspBarrierMaker(Maker):
             n_images=self.n_images,
             interpolation=self.interpolation,
             symprec=self.endpoint_symprec,
+            dip_tolerance=self.dip_tolerance,
+            repair_rounds=self.repair_rounds,
         ).make(hops.output)
         collect = collect_vasp_barrier(
             candidate_id,
@@ -291,6 +300,8 @@ class VaspBarrierMaker(Maker):
             "max_distance": self.max_distance,
             "min_image_distance": self.min_image_distance,
             "reference": self.reference,
+            "dip_tolerance": self.dip_tolerance,
+            "repair_rounds": self.repair_rounds,
             "potcar_functional": neb_gen.user_potcar_functional,
             "compensate_charge": getattr(neb_gen, "compensate_charge", None),
             "neb_incar_updates": {

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, Maker, Response, job
 
-from workflows.engines.vasp.barriers import hop_barrier
 from workflows.engines.vasp.images import Interpolation, endpoint_key, map_endpoints, neb_images
 from workflows.engines.vasp.makers import default_endpoint_relax_maker, default_neb_maker
+from workflows.engines.vasp.repair import checked_hop_barrier
 from workflows.physics.hop_symmetry import plan_endpoint_relaxations
 from workflows.physics.hops import HopSet, find_hops, hop_endpoints
 
@@ -59,6 +59,10 @@ class VaspHopsMaker(Maker):
         Tolerance for mapping relaxed endpoints by symmetry, angstrom.
     tol : float, default=0.05
         Largest atom mismatch of a symmetry mapping, angstrom.
+    dip_tolerance : float, default=0.05
+        A path this far (eV) below an endpoint is repaired (:mod:`workflows.engines.vasp.repair`).
+    repair_rounds : int, default=2
+        Repair rounds per hop (0: none; a surviving dip is flagged).
     """
 
     name: str = "vasp hops"
@@ -68,6 +72,8 @@ class VaspHopsMaker(Maker):
     interpolation: Interpolation = "IDPP"
     symprec: float = 0.01
     tol: float = 0.05
+    dip_tolerance: float = 0.05
+    repair_rounds: int = 2
 
     @job
     def make(self, hopset: HopSet) -> Response:
@@ -99,7 +105,10 @@ class VaspHopsMaker(Maker):
             images.append_name(f" hop {hop.hop_index}")
             neb = self.neb_maker.make(images.output)
             neb.append_name(f" hop {hop.hop_index}")
-            barrier = hop_barrier(hop, mapped.output[k], neb.output)
+            barrier = checked_hop_barrier(
+                hop, mapped.output[k], neb.output, self.endpoint_relax_maker, self.neb_maker,
+                self.n_images, self.interpolation, self.dip_tolerance, self.repair_rounds,
+            )  # fmt: skip
             barrier.append_name(f" {hop.hop_index}")
             jobs += [images, neb, barrier]
             barriers.append(barrier.output)

@@ -1,0 +1,140 @@
+"""Dip repair for the VASP engine: the chgnet engine's rule, as FireWorks detours.
+
+``hop barrier <h>`` (:func:`checked_hop_barrier`) computes the hop's barrier from the endpoint
+and NEB energies. If the path falls more than ``tolerance`` below an endpoint
+(:func:`workflows.physics.dip_repair.plan_repair`) and rounds are left, it replaces itself by a
+repair: relax that endpoint again from the lowest NEB image (the endpoint relax maker), mirror it
+onto the other endpoint when the hop is inversion-symmetric, interpolate, run the NEB again and
+check again. Each repair is recorded in the hop's ``repairs``; ``e_initial`` puts a repaired hop
+back on the common zero (the composition's relaxed vacancy endpoint).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from jobflow import Flow, Response, job
+from pymatgen.core import Structure
+
+from workflows.engines.vasp.barriers import hop_barrier_from_energies
+from workflows.engines.vasp.images import neb_images
+from workflows.errors import CalculationError
+from workflows.physics.dip_repair import plan_repair
+from workflows.physics.hop_symmetry import PathMirror
+from workflows.physics.schemas import DIP_TOLERANCE, HopBarrier
+
+if TYPE_CHECKING:
+    from workflows.physics.endpoints import Endpoints, Side
+    from workflows.physics.hops import HopInfo
+
+__all__ = ["checked_hop_barrier", "repaired_endpoints"]
+
+logger = logging.getLogger(__name__)
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
+
+
+@job(name="repaired endpoints")
+def repaired_endpoints(
+    endpoints: Endpoints, side: Side, structure: Structure, energy: float
+) -> Endpoints:
+    """``endpoints`` with ``side`` replaced by a relaxed structure (mirrored onto the other side
+    when the hop is inversion-symmetric)."""
+    relaxed = structure if isinstance(structure, Structure) else Structure.from_dict(structure)
+    ordered = Structure(
+        endpoints.initial.lattice, endpoints.initial.species, relaxed.cart_coords,
+        coords_are_cartesian=True,
+    )  # fmt: skip
+    update: dict[str, Any] = {side: ordered, f"energy_{side}": float(energy)}
+    mirror = PathMirror.find(endpoints)
+    if mirror is not None:
+        other = "final" if side == "initial" else "initial"
+        update[other] = Structure(
+            ordered.lattice, ordered.species, mirror.positions(ordered.cart_coords),
+            coords_are_cartesian=True,
+        )  # fmt: skip
+        update[f"energy_{other}"] = float(energy)
+    return endpoints.model_copy(update=update)
+
+
+@job(name="hop barrier")
+def checked_hop_barrier(
+    hop: HopInfo,
+    endpoints: Endpoints,
+    neb_doc: Any,
+    endpoint_relax_maker: Any = None,
+    neb_maker: Any = None,
+    n_images: int = 5,
+    interpolation: str = "IDPP",
+    tolerance: float = DIP_TOLERANCE,
+    rounds_left: int = 2,
+    zero: float | None = None,
+    repairs: list[dict[str, Any]] | None = None,
+) -> HopBarrier | Response:
+    """The hop's barrier, or a repair detour when its path dips below an endpoint.
+
+    ``zero`` is the energy of the composition's relaxed vacancy endpoint (the first round's
+    initial endpoint); ``repairs`` the repairs of earlier rounds.
+    """
+    energies = _get(neb_doc, "energies") or []
+    if endpoints.energy_initial is None or endpoints.energy_final is None:
+        raise CalculationError(f"hop {hop.hop_index}: endpoint energies missing")
+    if not energies or any(e is None for e in energies):
+        raise CalculationError(f"hop {hop.hop_index}: the NEB produced no image energies")
+    zero = float(endpoints.energy_initial) if zero is None else zero
+    repairs = list(repairs or [])
+    steps = [
+        len(_get(_get(calc, "output", {}), "ionic_steps") or [])
+        for calc in _get(neb_doc, "calculations") or []
+    ]
+    barrier = hop_barrier_from_energies(
+        hop,
+        (float(endpoints.energy_initial), float(endpoints.energy_final)),
+        [float(e) for e in energies],
+        converged=str(_get(neb_doc, "state", "")).lower().endswith("successful"),
+        n_steps=max(steps) if steps else None,
+    )
+    barrier = barrier.model_copy(
+        update={"e_initial": float(endpoints.energy_initial) - zero, "repairs": repairs}
+    )
+    plan = plan_repair(barrier.energies, tolerance)
+    images = _get(neb_doc, "images") or []
+    if not plan or rounds_left <= 0 or endpoint_relax_maker is None or neb_maker is None:
+        return barrier
+    if len(images) != len(barrier.energies) - 2:
+        logger.warning("hop %d dips but its NEB document has no images; flagged", hop.hop_index)
+        return barrier
+    side, index, depth = plan[0]
+    start = images[index - 1]
+    start = start if isinstance(start, Structure) else Structure.from_dict(start)
+    relax = endpoint_relax_maker.make(start)
+    relax.append_name(f" hop {hop.hop_index} {side} repair")
+    fixed = repaired_endpoints(endpoints, side, relax.output.structure, relax.output.output.energy)
+    path = neb_images(fixed.output, n_images, interpolation)
+    path.append_name(f" hop {hop.hop_index} repair")
+    neb = neb_maker.make(path.output)
+    neb.append_name(f" hop {hop.hop_index} repair")
+    record = {"round": len(repairs) + 1, "side": side, "image": index, "dip": depth,
+              "endpoint_energy_before": _get(endpoints, f"energy_{side}")}  # fmt: skip
+    again = checked_hop_barrier(
+        hop,
+        fixed.output,
+        neb.output,
+        endpoint_relax_maker=endpoint_relax_maker,
+        neb_maker=neb_maker,
+        n_images=n_images,
+        interpolation=interpolation,
+        tolerance=tolerance,
+        rounds_left=rounds_left - 1,
+        zero=zero,
+        repairs=[*repairs, record],
+    )
+    again.append_name(f" {hop.hop_index}")
+    logger.info(
+        "hop %d: path dips %.3f eV below its %s endpoint; relaxing it again from image %d",
+        hop.hop_index, depth, side, index,
+    )  # fmt: skip
+    return Response(replace=Flow([relax, fixed, path, neb, again], output=again.output))
