@@ -37,7 +37,8 @@ class JobRow:
     campaign: str
     candidate_id: str
     status: str  # the candidate's: pending or failed
-    fw_id: int | None  # the Firework holding the evaluation up (or the workflow's first)
+    fw_id: int | None  # the evaluation's workflow, as ``tavbo status`` names it
+    firework: int | None  # the Firework of that workflow holding the evaluation up
     fw_name: str | None
     state: str | None  # that Firework's FireWorks state
     seconds_in_state: float | None
@@ -72,7 +73,8 @@ def job_rows(lp: LaunchPad, campaign: str | None = None) -> list[JobRow]:
                 campaign=rec.campaign,
                 candidate_id=rec.candidate_id,
                 status=rec.status,
-                fw_id=p["fw_id"],
+                fw_id=rec.fw_id,
+                firework=p["fw_id"],
                 fw_name=p["fw_name"],
                 state=p["state"],
                 seconds_in_state=p["seconds"],

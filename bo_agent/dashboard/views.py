@@ -68,7 +68,9 @@ def clean(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return clean(json.loads(frame.to_json(orient="records", date_format="iso")))
+    return clean(
+        json.loads(frame.to_json(orient="records", date_format="iso", double_precision=15))
+    )
 
 
 def _goal(summary: CampaignSummary) -> dict[str, Any]:

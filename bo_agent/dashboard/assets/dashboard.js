@@ -122,7 +122,7 @@ function jobs(d) {
   const html = `<h1>Jobs${d.campaign ? " of " + esc(d.campaign) : ""}</h1>
   <p class="muted">Pending and failed evaluations: the Firework holding each up, its queue job and the scheduler's reason for waiting (Slurm).</p>` +
   table([["campaign", "campaign"], ["candidate_id", "composition"], ["status", "status"], ["fw_id", "fw_id", {num: true}],
-         ["fw_name", "firework"], ["state", "state"], ["seconds_in_state", "time in state", {num: true, cell: (r) => secs(r.seconds_in_state)}],
+         ["firework", "holding firework", {num: true}], ["fw_name", "its name"], ["state", "state"], ["seconds_in_state", "time in state", {num: true, cell: (r) => secs(r.seconds_in_state)}],
          ["queue_job_id", "queue job"], ["queue_state", "queue state"], ["queue_reason", "queue reason"],
          ["error", "error", {cell: (r) => r.error ? `<span class="bad">${esc(r.error)}</span>` : ""}]], d.jobs, "jobs");
   setContent(html);
