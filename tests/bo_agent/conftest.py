@@ -49,7 +49,7 @@ def table_campaign_store(full_table, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def failing_campaign_store(full_table, tmp_path_factory) -> Path:
     """An embedded store whose campaign ``flaky`` has failures: its table engine knows every
-    other composition only (random search, 8 evaluations, seed 0: 6 done, 2 failed)."""
+    other composition only (random search for E_b < 0.6 eV, 8 evaluations, seed 0: some fail)."""
     folder = tmp_path_factory.mktemp("failing-campaign")
     lines = full_table.read_text().splitlines()
     half = folder / "half.csv"
@@ -57,8 +57,8 @@ def failing_campaign_store(full_table, tmp_path_factory) -> Path:
     store = folder / "launchpad.json"
     tavbo_cli(
         "run", "--carrier", "Na", "--engine", "table", "-s", f"table={half}", "--budget", "8",
-        "--model", "random", "--campaign", "flaky", "--seed", "0", "--out", str(folder / "out"),
-        store=store,
+        "--model", "random", "--campaign", "flaky", "--seed", "0", "--goal", "threshold",
+        "--tau", "0.6", "--out", str(folder / "out"), store=store,
     )  # fmt: skip
     return store
 

@@ -174,6 +174,10 @@ def test_failed_evaluations_show_with_fw_id_state_time_and_error(
         assert "is not in barrier table" in job["error"]
     view = server.get("/api/campaigns/flaky").json()
     assert view["campaign"]["counts"] == status["counts"]
+    # the threshold goal's progress against its stopping rule, as tavbo status shows it
+    assert view["campaign"]["threshold"] == status["threshold"]
+    row = server.get("/api/overview").json()["campaigns"][0]
+    assert row["threshold"]["found"] == status["threshold"]["found"]
     assert not view["gp_fitted"]  # random search: no GP, and the page says so
     assert "no GP yet" in view["map_figure"]["layout"]["title"]["text"]
     assert server.get("/jobs?campaign=flaky").status_code == 200
