@@ -44,6 +44,7 @@ def dashboard(
     from bo_agent.dashboard.security import check_binding
 
     check_binding(host, token)
+    _check_port_free(host, port)
     store = Store.open()
     console = Console(stderr=True)
     try:
@@ -57,6 +58,23 @@ def dashboard(
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         store.close()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with one line before opening anything when the address is taken."""
+    import socket
+
+    from workflows.errors import ConfigError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve on {host}:{port} ({exc.strerror}); choose another --port"
+            ) from None
 
 
 def report(

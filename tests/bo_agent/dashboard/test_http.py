@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -198,13 +199,17 @@ def test_mongodb_mode_serves_every_view_and_never_shows_the_password(
     assert mongo_server.get("/api/barriers").json()["count"] == 10
 
 
-def test_serving_beyond_loopback_needs_a_long_enough_token(table_campaign_store):
+def test_serving_beyond_loopback_needs_a_long_enough_token_and_a_free_port(table_campaign_store):
     env = os.environ | {"TAVBO_EMBEDDED_STORE": str(table_campaign_store)}
     env.pop("TAVBO_DASHBOARD_TOKEN", None)
     base = [sys.executable, "-m", "bo_agent.cli", "dashboard"]
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
     for extra, needle in (
         (["--host", "0.0.0.0"], "needs an access token"),
         (["--host", "0.0.0.0", "--token", "short"], "too short"),
+        (["--port", str(taken.getsockname()[1])], "choose another --port"),
     ):
         proc = subprocess.run(
             [*base, *extra], env=env, capture_output=True, text=True, timeout=120, check=False
@@ -213,6 +218,7 @@ def test_serving_beyond_loopback_needs_a_long_enough_token(table_campaign_store)
         assert proc.stderr.startswith("tavbo: error:")
         assert proc.stderr.strip().count("\n") == 0
         assert needle in proc.stderr
+    taken.close()
 
 
 def test_a_token_is_asked_of_every_request_and_kept_in_a_cookie(serve, table_campaign_store):
