@@ -13,6 +13,7 @@ import csv
 import io
 import socket
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -147,11 +148,11 @@ def create_app(store: Store, *, refresh: float = 5.0, token: str | None = None) 
     @app.get("/campaigns/{name}", response_class=HTMLResponse)
     def campaign_page(name: str) -> HTMLResponse:
         data = campaign_data(name)
-        return page("campaign", f"/api/campaigns/{name}", data, f"tavbo: {name}")
+        return page("campaign", f"/api/campaigns/{quote(name)}", data, f"tavbo: {name}")
 
     @app.get("/jobs", response_class=HTMLResponse)
     def jobs_page(campaign: str | None = None) -> HTMLResponse:
-        endpoint = "/api/jobs" + (f"?campaign={campaign}" if campaign else "")
+        endpoint = "/api/jobs" + (f"?{urlencode({'campaign': campaign})}" if campaign else "")
         return page("jobs", endpoint, jobs_data(campaign), "tavbo: jobs")
 
     @app.get("/barriers", response_class=HTMLResponse)
@@ -161,7 +162,7 @@ def create_app(store: Store, *, refresh: float = 5.0, token: str | None = None) 
     @app.get("/compositions/{campaign}/{engine}/{cid}", response_class=HTMLResponse)
     def composition_page(campaign: str, engine: str, cid: str) -> HTMLResponse:
         data = composition_data(campaign, engine, cid)
-        endpoint = f"/api/compositions/{campaign}/{engine}/{cid}"
+        endpoint = "/api/compositions/" + "/".join(quote(p) for p in (campaign, engine, cid))
         return page("composition", endpoint, data, f"tavbo: {cid}")
 
     @app.get("/assets/{name}")
