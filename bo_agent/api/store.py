@@ -204,6 +204,17 @@ class Store:
             self.launchpad  # noqa: B018
             return tables.barrier_results(**filters)
 
+    @staticmethod
+    def dataset(data: str, **filters: Any) -> pd.DataFrame:
+        """Barriers of a data set (``chgnet``, ``bvse`` or a file), as ``tavbo barriers --data``,
+        with the same filters; needs no open store."""
+        return tables.dataset_frame(data, **filters)
+
+    @staticmethod
+    def dataset_results(data: str, **filters: Any) -> list[BarrierResult]:
+        """The same as :class:`BarrierResult` objects (exported files and packaged references)."""
+        return tables.dataset_results(data, **filters)
+
     def composition(self, campaign: str, candidate_id: str, engine: str) -> dict[str, Any]:
         """Everything known about one evaluated composition (hops, path, provenance)."""
         with self.lock:

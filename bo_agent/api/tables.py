@@ -28,6 +28,8 @@ __all__ = [
     "barriers_frame",
     "candidates_frame",
     "composition_record",
+    "dataset_frame",
+    "dataset_results",
     "decisions_frame",
     "trace_frame",
 ]
@@ -46,6 +48,37 @@ def barriers_frame(**filters: Any) -> pd.DataFrame:
 def barrier_results(**filters: Any) -> list[BarrierResult]:
     """The same query as :func:`barriers_frame`, as full :class:`BarrierResult` objects."""
     return [doc.to_result() for doc in find_barriers(**filters)]
+
+
+def dataset_frame(data: str, **filters: Any) -> pd.DataFrame:
+    """Barriers of a data set instead of the database, as ``tavbo barriers --data``: ``chgnet``
+    or ``bvse`` (the packaged reference E_b of the whole space) or an exported file / table."""
+    from workflows.results.reference_data import read_barrier_summaries, select_summaries
+
+    rows = select_summaries(read_barrier_summaries(data)[0], **filters)
+    return pd.DataFrame(rows, columns=[*BARRIER_COLUMNS, "fw_ids"])
+
+
+def dataset_results(data: str, **filters: Any) -> list[BarrierResult]:
+    """The same rows as :class:`BarrierResult` objects (hops, image energies, structures);
+    needs a ``tavbo screen --export`` file or a packaged reference, not a plain table.
+
+    Raises
+    ------
+    ConfigError
+        If ``data`` holds no full results.
+    """
+    from workflows.physics.schemas import BarrierResult
+    from workflows.results.export import read_export
+    from workflows.results.reference_data import resolve_data
+
+    path = resolve_data(data, "data")
+    records = read_export(path) if path.name.endswith((".json", ".json.gz")) else None
+    if not isinstance(records, list):
+        raise ConfigError(f"{path} is a plain barrier table (E_b only): use dataset_frame()")
+    by_id = {r.get("candidate_id"): r for r in records}
+    ids = dataset_frame(data, **filters)["id"]
+    return [BarrierResult.model_validate(by_id[cid]) for cid in ids if cid in by_id]
 
 
 def candidates_frame(campaign: str) -> pd.DataFrame:

@@ -31,3 +31,10 @@ def test_the_docs_example_runs_and_matches_tavbo_barriers(table_campaign_store, 
     assert float(best.group(2)) == round(cli[0]["e_b"], 6)
     assert "campaigns: ['demo']" in run.stdout
     assert "pending or failed" in run.stdout
+    ref = json.loads(
+        tavbo("barriers", "--data", "chgnet", "-A", "Na", "--max", "0.3", "-f", "json",
+              store=table_campaign_store).stdout
+    )  # fmt: skip
+    assert f"chgnet reference: {len(ref)} Na compositions below 0.3 eV, lowest {ref[0]['id']}" in (
+        run.stdout
+    )
