@@ -12,6 +12,7 @@ from bo_agent.cli.commands.agreement import agreement
 from bo_agent.cli.commands.barriers import barriers
 from bo_agent.cli.commands.benchmark import benchmark
 from bo_agent.cli.commands.campaign import campaign_app
+from bo_agent.cli.commands.dashboard import dashboard, report
 from bo_agent.cli.commands.descriptors import descriptors
 from bo_agent.cli.commands.evaluate import evaluate
 from bo_agent.cli.commands.hpc import init_config
@@ -50,6 +51,8 @@ def _root(
 app.command()(run)
 app.command()(agent)
 app.command()(status)
+app.command()(dashboard)
+app.command()(report)
 app.command()(evaluate)
 app.command()(barriers)
 app.command()(screen)
