@@ -5,7 +5,8 @@ a stand-in ``squeue`` lists that file (every job pending, waiting its turn, or f
 ``$FAKE_REASON``), ``scancel`` removes a job, ``sinfo`` reports four 64-core nodes, and with
 ``$FAKE_SBATCH_ERROR`` set ``sbatch`` refuses every job with that message. The test plays the
 scheduler: it runs a queued job's offline rocket in-process
-(:func:`workflows.hpc.offline.run_offline_rocket`) and removes it from the queue, or "kills" it. tests/integration/test_slurm.py does the same through a real Slurm.
+(:func:`workflows.hpc.offline.run_offline_rocket`) and removes it from the queue, or "kills" it.
+tests/integration/test_slurm.py does the same through a real Slurm.
 """
 
 from __future__ import annotations
