@@ -188,7 +188,8 @@ def evaluate(
             raise CalculationError(
                 f"workflow fw_id={sub.fw_id} of {candidate.id} COMPLETED without a readable result"
             )
-        if state in FAILED_STATES:
+        if state in FAILED_STATES:  # nodes again: jobs created at run time may have failed
+            nodes = lp.workflows.find_one({"nodes": sub.fw_id}, {"nodes": 1})["nodes"]
             raise CalculationError(
                 f"evaluation of {candidate.id} with {engine} failed (workflow fw_id="
                 f"{sub.fw_id}): {failure_message(lp, nodes)}"

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 from workflows.errors import ConfigError
 from workflows.hpc.dialects import PbsDialect, memory_mb, walltime_seconds
-from workflows.hpc.resources import CATEGORIES, QueueResources, Scheduler
+from workflows.hpc.resources import CATEGORIES, JobResources, QueueResources, Scheduler
 
 __all__ = [
     "ClusterInfo",
@@ -234,7 +234,7 @@ def fit_resources(info: ClusterInfo, queue: str | None = None) -> QueueResources
         base = replace(base, dialect=info.dialect or "pbspro")
     total = cores * part.nodes
 
-    def cap(res, ntasks: int, cpt: int | None = None):
+    def cap(res: JobResources, ntasks: int, cpt: int | None = None) -> JobResources:
         walltime = res.walltime
         if part.max_walltime is not None and walltime_seconds(walltime) > part.max_walltime:
             s = part.max_walltime

@@ -188,13 +188,12 @@ def qlaunch(
         )
     offline = "--offline" in rocket_launch
     Path(launch_dir).mkdir(parents=True, exist_ok=True)
-    from workflows.hpc.queue_adapter import TavboQueueAdapter
+    from workflows.hpc.queue_adapter import TavboQueueAdapter  # imports fireworks: not at load
 
     TavboQueueAdapter.last_error = None
     launched: list[QueueLaunch] = []
     with _staging_hook(store if offline else None), warnings.catch_warnings():
-        # fireworks 2.1.4's queue launcher uses monty's deprecated ``cd``: not the user's concern
-        warnings.filterwarnings("ignore", "cd is deprecated", FutureWarning)
+        warnings.filterwarnings("ignore", "cd is deprecated", FutureWarning)  # fireworks' own
         for _ in range(1 if fw_id is not None else njobs):
             reservation_id = launch_rocket_to_queue(
                 launchpad,

@@ -38,9 +38,8 @@ def status(
         summaries = [summarise(n) for n in names]
         for s in summaries:  # queue jobs held or refused: why an evaluation does not start
             notes = queue_notes(lp, s.name)
-            for row in s.pending:
-                if notes.get(row["candidate_id"]):
-                    row["queue"] = notes[row["candidate_id"]]
+            for row in s.pending if notes else []:  # one column for all rows, or none
+                row["queue"] = notes.get(row["candidate_id"], "")
         nexts: dict[str, list[dict[str, Any]]] = {}
         if next_n > 0:
             nexts = {s.name: _next_proposals(s, lp, next_n) for s in summaries}

@@ -1,10 +1,12 @@
 """The agent in queue mode (bo_agent.campaign.queue) against a stand-in Slurm.
 
 A stand-in ``sbatch`` (first on PATH) only records each job in a queue file and prints its id;
-a stand-in ``squeue`` lists that file (every job pending, waiting its turn), and a stand-in
-``sinfo`` reports four 64-core nodes. The test plays the scheduler: it runs a queued job's
-offline rocket in-process (:func:`workflows.hpc.offline.run_offline_rocket`) and removes it from the
-queue, or "kills" it. tests/integration/test_slurm.py does the same through a real Slurm.
+a stand-in ``squeue`` lists that file (every job pending, waiting its turn, or for
+``$FAKE_REASON``), ``scancel`` removes a job, ``sinfo`` reports four 64-core nodes, and with
+``$FAKE_SBATCH_ERROR`` set ``sbatch`` refuses every job with that message. The test plays the
+scheduler: it runs a queued job's offline rocket in-process
+(:func:`workflows.hpc.offline.run_offline_rocket`) and removes it from the queue, or "kills" it.
+tests/integration/test_slurm.py does the same through a real Slurm.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -20,13 +23,17 @@ import pytest
 from bo_agent.config import CampaignConfig
 
 SBATCH = """#!/bin/sh
+if [ -n "$FAKE_SBATCH_ERROR" ]; then echo "$FAKE_SBATCH_ERROR" >&2; exit 1; fi
 n=$(( $(cat "$FAKE_QUEUE.n" 2>/dev/null || echo 100) + 1 ))
 echo $n > "$FAKE_QUEUE.n"
 echo "$n $PWD" >> "$FAKE_QUEUE"
 echo "Submitted batch job $n"
 """
 SQUEUE = """#!/bin/sh
-cut -d' ' -f1 "$FAKE_QUEUE" 2>/dev/null | sed 's/$/|PENDING|Priority/'
+cut -d' ' -f1 "$FAKE_QUEUE" 2>/dev/null | sed "s/$/|PENDING|${FAKE_REASON:-Priority}/"
+"""
+SCANCEL = """#!/bin/sh
+grep -v "^$1 " "$FAKE_QUEUE" > "$FAKE_QUEUE.tmp"; mv "$FAKE_QUEUE.tmp" "$FAKE_QUEUE"
 """
 SINFO = """#!/bin/sh
 echo 'debug*|up|4|64|256000|infinite'
@@ -80,7 +87,12 @@ class FakeSlurm:
 def slurm(tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name, text in (("sbatch", SBATCH), ("squeue", SQUEUE), ("sinfo", SINFO)):
+    for name, text in (
+        ("sbatch", SBATCH),
+        ("squeue", SQUEUE),
+        ("sinfo", SINFO),
+        ("scancel", SCANCEL),
+    ):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
@@ -277,3 +289,44 @@ def test_tavbo_agent_rejects_a_missing_queue_adapter(clean_lp, full_table, tmp_p
     with pytest.raises(Exception, match=r"queue adapter file .* not found"):
         CliRunner().invoke(app, args, catch_exceptions=False)
     assert Counter(d["status"] for d in clean_lp.db["tavbo_campaigns"].find()) == Counter()
+
+
+def test_a_held_job_is_noted_then_failed_after_the_timeout(
+    clean_lp, full_table, slurm, driver, monkeypatch
+):
+    from bo_agent.campaign.state import Status
+    from workflows.hpc.queue_faults import queue_notes
+
+    monkeypatch.setenv("FAKE_REASON", "PartitionConfig")
+    driver.held_timeout = 0.5
+    agent = _agent(clean_lp, full_table, driver, budget=1, max_pending=1)
+    ((_, job_id),) = agent.step(lostrun_expiration=3600).queued
+    agent.step(lostrun_expiration=3600)
+    (note,) = queue_notes(clean_lp, "q").values()
+    assert note.startswith(f"job {job_id} held: PartitionConfig")
+    assert agent.counts()["pending"] == 1
+    time.sleep(0.6)
+    agent.step(lostrun_expiration=3600)
+    assert job_id not in slurm.jobs()  # cancelled
+    (rec,) = agent.records(Status.failed)
+    assert "held by the scheduler (PartitionConfig)" in rec.error
+    assert queue_notes(clean_lp, "q") == {}
+
+
+def test_a_refused_submission_fails_the_evaluation_after_max_rejections(
+    clean_lp, full_table, slurm, driver, monkeypatch, tmp_path
+):
+    from bo_agent.campaign.state import Status
+
+    message = "sbatch: error: Batch job submission failed: Invalid partition name specified"
+    monkeypatch.setenv("FAKE_SBATCH_ERROR", message)
+    driver.max_rejections = 3
+    agent = _agent(clean_lp, full_table, driver, budget=1, max_pending=1)
+    errors = [agent.step(lostrun_expiration=3600).queue_error for _ in range(3)]
+    assert all(message in (e or "") for e in errors)
+    agent.step(lostrun_expiration=3600)
+    (rec,) = agent.records(Status.failed)
+    assert f"refused the job 3 times: the scheduler refused the job: {message}" in rec.error
+    assert len(list((tmp_path / "runs").glob("launcher_*"))) == 3
+    assert agent.step(lostrun_expiration=3600).queue_error is None
+    assert agent.completed

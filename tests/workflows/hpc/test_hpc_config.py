@@ -279,6 +279,17 @@ def test_potcars_are_checked_only_for_the_vasp_engine(tmp_path, monkeypatch):
         init_config("slurm", tmp_path / "c", engines=("dft",))
 
 
+def test_the_resources_example_of_hpc_md_is_a_valid_resources_yaml():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "hpc.md").read_text()
+    section = text.split("## 5. Job resources", 1)[1].split("\n## ", 1)[0]
+    (block,) = section.split("```yaml\n")[1:]
+    res = QueueResources.from_dict(yaml.safe_load(block.split("```")[0]))
+    assert res.neb.extra == {"qos": "long"}
+    assert res.queueadapter("neb", 5)["ntasks"] == 125  # as the page says
+
+
 def test_mask_uri():
     assert mask_uri(URI) == "mongodb://***@127.0.0.1:1/tavbo?authSource=admin"
     assert mask_uri("mongodb://host:27017/db") == "mongodb://host:27017/db"

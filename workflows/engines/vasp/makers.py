@@ -1,4 +1,5 @@
-"""The default atomate2 makers of the VASP engine, each with its tavbo input-set generator.
+"""The default atomate2 makers of the VASP engine, each with its tavbo input-set generator and
+the custodian handlers of :mod:`workflows.engines.vasp.handlers`.
 
 Bulk relax, endpoint relax and NEB makers are the defaults of both
 :class:`workflows.engines.vasp.engine.VaspBarrierMaker` and
@@ -13,6 +14,7 @@ from atomate2.vasp.jobs.core import RelaxMaker
 from atomate2.vasp.jobs.neb import NebFromImagesMaker
 from atomate2.vasp.run import JobType
 
+from workflows.engines.vasp.handlers import neb_handlers, relax_handlers
 from workflows.engines.vasp.sets import (
     TavboEndpointSetGenerator,
     TavboNebSetGenerator,
@@ -25,7 +27,11 @@ __all__ = ["default_bulk_relax_maker", "default_endpoint_relax_maker", "default_
 def default_bulk_relax_maker() -> DoubleRelaxMaker:
     """Two chained cell relaxations (the second removes most of the Pulay stress)."""
     maker = DoubleRelaxMaker.from_relax_maker(
-        RelaxMaker(name="bulk relax", input_set_generator=TavboRelaxSetGenerator())
+        RelaxMaker(
+            name="bulk relax",
+            input_set_generator=TavboRelaxSetGenerator(),
+            run_vasp_kwargs={"handlers": relax_handlers()},
+        )
     )
     maker.name = "bulk double relax"
     return maker
@@ -33,7 +39,11 @@ def default_bulk_relax_maker() -> DoubleRelaxMaker:
 
 def default_endpoint_relax_maker() -> RelaxMaker:
     """Fixed-cell relaxation of one vacancy endpoint (settings shared with the NEB)."""
-    return RelaxMaker(name="endpoint relax", input_set_generator=TavboEndpointSetGenerator())
+    return RelaxMaker(
+        name="endpoint relax",
+        input_set_generator=TavboEndpointSetGenerator(),
+        run_vasp_kwargs={"handlers": relax_handlers()},
+    )
 
 
 def default_neb_maker() -> NebFromImagesMaker:
@@ -43,6 +53,7 @@ def default_neb_maker() -> NebFromImagesMaker:
         input_set_generator=TavboNebSetGenerator(),
         run_vasp_kwargs={
             "job_type": JobType.NEB,
+            "handlers": neb_handlers(),  # NEB-aware: workflows.engines.vasp.handlers
             "vasp_job_kwargs": {"output_file": "vasp.out", "stderr_file": "std_err.txt"},
         },
         stop_children_kwargs={"handle_unsuccessful": False},
