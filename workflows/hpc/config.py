@@ -179,13 +179,18 @@ def _pre_rocket(
     return "\n".join(lines)
 
 
-def _set_store(store: Any, *, uri: str | None, database: str, collection: str) -> None:
+def _set_store(
+    store: Any, *, connection: dict[str, Any] | None, database: str, collection: str
+) -> None:
+    """Point a jobflow.yaml store at ``database.collection``; ``connection`` (from the LaunchPad
+    file, :meth:`~workflows.launchpad.config.LaunchpadConfig.job_store_options`) replaces the
+    template's host and credentials, so compute nodes connect with every client option."""
     store["database"] = database
     store["collection_name"] = collection
-    if uri:
-        for key in ("host", "port", "username", "password", "auth_source"):
+    if connection:
+        for key in ("host", "port", "username", "password", "auth_source", "uri"):
             store.pop(key, None)
-        store["uri"] = uri
+        store.update(connection)
 
 
 def write_config(
@@ -306,22 +311,6 @@ def write_config(
     )
     written.append(directory / "my_fworker.yaml")
 
-    # jobflow store: same database and collections as the LaunchPad's job store
-    jf = _load_template("jobflow.yaml")
-    _set_store(
-        jf["JOB_STORE"]["docs_store"],
-        uri=mongo_uri,
-        database=database,
-        collection=settings.outputs_collection,
-    )
-    _set_store(
-        jf["JOB_STORE"]["additional_stores"]["data"],
-        uri=mongo_uri,
-        database=database,
-        collection=settings.data_collection,
-    )
-    written.append(_dump(jf, directory / "jobflow.yaml", private=True))
-
     # atomate2
     a2 = _load_template("atomate2.yaml")
     std, gam = _VASP_CMD[scheduler]
@@ -363,6 +352,29 @@ def write_config(
         lp["uri_mode"] = True
         lp["name"] = database
         written.append(_dump(lp, directory / "my_launchpad.yaml", private=True))
+
+    # jobflow store: same database and collections as the LaunchPad's job store, reached with
+    # the LaunchPad file's connection options (TLS files, replica set, auth) when there is one
+    lp_file = directory / "my_launchpad.yaml" if mongo_uri else settings.launchpad_file
+    connection = None
+    if lp_file is not None:
+        from workflows.launchpad.config import load_launchpad_config
+
+        connection = load_launchpad_config(lp_file).job_store_options()
+    jf = _load_template("jobflow.yaml")
+    _set_store(
+        jf["JOB_STORE"]["docs_store"],
+        connection=connection,
+        database=database,
+        collection=settings.outputs_collection,
+    )
+    _set_store(
+        jf["JOB_STORE"]["additional_stores"]["data"],
+        connection=connection,
+        database=database,
+        collection=settings.data_collection,
+    )
+    written.append(_dump(jf, directory / "jobflow.yaml", private=True))
     logger.info("wrote %d files into %s", len(written), directory)
     return written
 

@@ -44,6 +44,22 @@ class LaunchpadConfig(BaseModel):
         kwargs["mongoclient_kwargs"] = dict(self.mongoclient_kwargs)
         return kwargs
 
+    def job_store_options(self) -> dict[str, Any]:
+        """Connection keywords of maggma's ``MongoStore``/``GridFSStore`` that reach the server
+        exactly as this LaunchPad does: URI or host/port, credentials, auth source and every
+        ``mongoclient_kwargs`` entry (TLS files, replica set, timeouts). Holds the password."""
+        opts: dict[str, Any] = {"mongoclient_kwargs": dict(self.mongoclient_kwargs)}
+        if self.uri_mode:
+            opts["uri"] = self.host
+        else:
+            opts.update(host=self.host, port=self.port or 27017)
+            if self.username:
+                opts["username"] = self.username
+                opts["password"] = self.password.get_secret_value() if self.password else ""
+            if self.authsource:
+                opts["auth_source"] = self.authsource
+        return opts
+
     def where(self) -> str:
         """Host description safe to print (credentials in a URI are masked)."""
         if self.uri_mode:
