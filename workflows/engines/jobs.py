@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from jobflow import Flow, Response, job
+from pymatgen.core import Structure
 
 from workflows.errors import CalculationError
 from workflows.physics.schemas import (
@@ -33,8 +34,6 @@ from workflows.physics.schemas import (
 )
 
 if TYPE_CHECKING:
-    from pymatgen.core import Structure
-
     from workflows.physics.endpoints import Endpoints
     from workflows.physics.hops import HopSet
     from workflows.physics.neb import EndpointSet, NebResult
@@ -283,7 +282,13 @@ def chgnet_relax(
     return result.model_copy(update={"wall_time": time.perf_counter() - start})
 
 
-@job(name=ENDPOINTS_NAME)
+#: NEB outputs hold supercell structures (two per hop, and every image when requested): they go
+#: to the JobStore's ``data`` additional store (GridFS on MongoDB), so no job document comes near
+#: MongoDB's 16 MB limit whatever the supercell and the number of images.
+NEB_DATA = Structure
+
+
+@job(name=ENDPOINTS_NAME, data=NEB_DATA)
 def chgnet_endpoints(
     hopset: HopSet,
     fmax: float = 0.05,
@@ -301,7 +306,7 @@ def chgnet_endpoints(
     return result.model_copy(update={"wall_time": time.perf_counter() - start})
 
 
-@job
+@job(data=NEB_DATA)
 def chgnet_neb(
     endpoints: Endpoints, torch_threads: int | None = None, **neb_kwargs: Any
 ) -> NebResult:
