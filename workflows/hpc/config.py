@@ -34,6 +34,7 @@ from typing import Any
 from workflows.errors import ConfigError
 from workflows.hpc.checks import Check, run_checks
 from workflows.hpc.resources import CATEGORIES, SCHEDULERS, QueueResources, Scheduler
+from workflows.launchpad.config import job_store_connection
 
 __all__ = [
     "environment_activation",
@@ -179,12 +180,8 @@ def _pre_rocket(
     return "\n".join(lines)
 
 
-def _set_store(
-    store: Any, *, connection: dict[str, Any] | None, database: str, collection: str
-) -> None:
-    """Point a jobflow.yaml store at ``database.collection``; ``connection`` (from the LaunchPad
-    file, :meth:`~workflows.launchpad.config.LaunchpadConfig.job_store_options`) replaces the
-    template's host and credentials, so compute nodes connect with every client option."""
+def _set_store(store: Any, *, connection: dict | None, database: str, collection: str) -> None:
+    """Point a jobflow.yaml store at ``database.collection``, connecting like the LaunchPad."""
     store["database"] = database
     store["collection_name"] = collection
     if connection:
@@ -353,27 +350,12 @@ def write_config(
         lp["name"] = database
         written.append(_dump(lp, directory / "my_launchpad.yaml", private=True))
 
-    # jobflow store: same database and collections as the LaunchPad's job store, reached with
-    # the LaunchPad file's connection options (TLS files, replica set, auth) when there is one
-    lp_file = directory / "my_launchpad.yaml" if mongo_uri else settings.launchpad_file
-    connection = None
-    if lp_file is not None:
-        from workflows.launchpad.config import load_launchpad_config
-
-        connection = load_launchpad_config(lp_file).job_store_options()
+    # jobflow store: the LaunchPad's database and collections, its file's connection options
+    connection = job_store_connection(directory / "my_launchpad.yaml" if mongo_uri else None)
     jf = _load_template("jobflow.yaml")
-    _set_store(
-        jf["JOB_STORE"]["docs_store"],
-        connection=connection,
-        database=database,
-        collection=settings.outputs_collection,
-    )
-    _set_store(
-        jf["JOB_STORE"]["additional_stores"]["data"],
-        connection=connection,
-        database=database,
-        collection=settings.data_collection,
-    )
+    docs, data = jf["JOB_STORE"]["docs_store"], jf["JOB_STORE"]["additional_stores"]["data"]
+    for store, coll in ((docs, settings.outputs_collection), (data, settings.data_collection)):
+        _set_store(store, connection=connection, database=database, collection=coll)
     written.append(_dump(jf, directory / "jobflow.yaml", private=True))
     logger.info("wrote %d files into %s", len(written), directory)
     return written

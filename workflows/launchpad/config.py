@@ -16,7 +16,13 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from workflows.errors import ConfigError
 
-__all__ = ["LaunchpadConfig", "load_launchpad_config", "mask_uri", "redact"]
+__all__ = [
+    "LaunchpadConfig",
+    "job_store_connection",
+    "load_launchpad_config",
+    "mask_uri",
+    "redact",
+]
 
 
 class LaunchpadConfig(BaseModel):
@@ -120,6 +126,18 @@ def load_launchpad_config(path: str | Path) -> LaunchpadConfig:
     if config.uri_mode and not config.name:
         raise ConfigError(f"malformed LaunchPad file {path}: uri_mode needs 'name' (database)")
     return config
+
+
+def job_store_connection(launchpad_file: str | Path | None = None) -> dict[str, Any] | None:
+    """Connection keywords of the job stores that compute nodes use: those of
+    ``launchpad_file``, else of ``TAVBO_LAUNCHPAD_FILE``; None for the embedded LaunchPad."""
+    if launchpad_file is None:
+        from workflows.settings import WorkflowSettings
+
+        launchpad_file = WorkflowSettings().launchpad_file
+    if launchpad_file is None:
+        return None
+    return load_launchpad_config(launchpad_file).job_store_options()
 
 
 def mask_uri(uri: str) -> str:

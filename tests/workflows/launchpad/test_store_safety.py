@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from workflows.launchpad.maintenance import check_store, restore_backup
 from workflows.launchpad.sqlite_store import (
     SqliteStore,
     StoreCorruptError,
     backup_path,
-    check_store,
     read_snapshot,
-    restore_backup,
 )
 
 EMBEDDED = not os.environ.get("TAVBO_TEST_MONGO_URI")
