@@ -36,7 +36,7 @@ def run_engine(
     """Run one engine's flow; return the result, wall seconds and seconds per job name."""
     structure = make_structure(default_space().get(candidate_id))
     maker = get_maker(engine, **settings)
-    store = JobStore(MemoryStore())
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
     start = time.perf_counter()
     run_locally(maker.make(structure, candidate_id), store=store, ensure_success=True, log=False)
     seconds = time.perf_counter() - start

@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
 
-    from workflows.launchpad.sqlite_store import check_store
+    from workflows.launchpad.maintenance import check_store
 
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="tavbo-kill-storm-"))

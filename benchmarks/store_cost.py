@@ -12,8 +12,9 @@ Shannon radii; a smooth synthetic E_b table; ``model: random`` so 1,000 rounds d
 fits: the store's share of wall time is then an upper bound). Targets (issue 17): flat with
 the number of evaluations, <= 5 ms per checkpoint, <= 5 % of wall time at 1,000 evaluations.
 
-Usage: ``python benchmarks/store_cost.py [--quick] [--out DIR]`` (``--quick``: 10 and 100
-evaluations only). Results are written to ``benchmarks/results/store_cost.json``.
+Usage: ``python benchmarks/store_cost.py [--quick] [--spaces both|default|synthetic] [--out DIR]``
+(``--quick``: 10 and 100 evaluations only). Results go to
+``benchmarks/results/store_cost[_quick]_<spaces>.json``.
 """
 
 from __future__ import annotations
@@ -160,6 +161,10 @@ def _size(store: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 and 100 evaluations only")
+    parser.add_argument(
+        "--spaces", choices=["both", "default", "synthetic"], default="both",
+        help="Which campaigns to run (default: both)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tavbo-store-cost-"))
@@ -167,10 +172,11 @@ def main() -> None:
     default = {"carrier": "Na", "engine": "table", "engine_settings": {"table": str(REFERENCE)}}
     synthetic = {"carrier": "Na", "engine": "table", "model": "random", "space": str(space),
                  "engine_settings": {"table": str(table)}}  # fmt: skip
-    runs = [
-        run_campaign("default-318", 100 if args.quick else 159, default, work),
-        run_campaign("synthetic-1000", 100 if args.quick else 1000, synthetic, work),
-    ]
+    runs = []
+    if args.spaces in ("both", "default"):
+        runs.append(run_campaign("default-318", 100 if args.quick else 159, default, work))
+    if args.spaces in ("both", "synthetic"):
+        runs.append(run_campaign("synthetic-1000", 100 if args.quick else 1000, synthetic, work))
     print(f"{'campaign':<16} {'evals':>6} {'median ms':>10} {'p95 ms':>8} {'ckpt/eval':>9} "
           f"{'store MB':>9} {'share of wall':>13}")  # fmt: skip
     for run in runs:
@@ -182,7 +188,7 @@ def main() -> None:
         print(f"{run['label']:<16} whole campaign: {run['checkpoints']} checkpoints, "
               f"{share:.1f} % of {run['wall_s']:.0f} s wall")  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
-    name = "store_cost_quick.json" if args.quick else "store_cost.json"
+    name = f"store_cost{'_quick' if args.quick else ''}_{args.spaces}.json"
     (args.out / name).write_text(json.dumps(runs, indent=1))
 
 

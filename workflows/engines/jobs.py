@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, Response, job
+from pymatgen.core import Structure
 
 from workflows.physics.schemas import (
     BarrierResult,
@@ -29,8 +30,6 @@ from workflows.physics.schemas import (
 )
 
 if TYPE_CHECKING:
-    from pymatgen.core import Structure
-
     from workflows.physics.endpoints import Endpoints
     from workflows.physics.hops import HopSet
     from workflows.physics.neb import EndpointSet, NebResult
@@ -210,7 +209,13 @@ def chgnet_relax(
     )
 
 
-@job(name=ENDPOINTS_NAME)
+#: NEB outputs hold supercell structures (two per hop, and every image when requested): they go
+#: to the JobStore's ``data`` additional store (GridFS on MongoDB), so no job document comes near
+#: MongoDB's 16 MB limit whatever the supercell and the number of images.
+NEB_DATA = Structure
+
+
+@job(name=ENDPOINTS_NAME, data=NEB_DATA)
 def chgnet_endpoints(
     hopset: HopSet,
     fmax: float = 0.05,
@@ -249,7 +254,7 @@ def chgnet_endpoints(
     )
 
 
-@job
+@job(data=NEB_DATA)
 def chgnet_neb(
     endpoints: Endpoints,
     torch_threads: int | None = None,

@@ -35,6 +35,7 @@ from workflows.hpc.cluster import ClusterInfo, fit_resources, probe_cluster
 from workflows.hpc.dialects import PbsDialect
 from workflows.hpc.job_script import job_pre_rocket, rocket_launch_command
 from workflows.hpc.resources import CATEGORIES, SCHEDULERS, QueueResources, Scheduler
+from workflows.launchpad.config import job_store_connection
 
 __all__ = ["init_config", "template_dir", "write_config"]
 
@@ -116,13 +117,14 @@ def _literal(text: str) -> Any:
     return LiteralScalarString(text.rstrip("\n") + "\n")
 
 
-def _set_store(store: Any, *, uri: str | None, database: str, collection: str) -> None:
+def _set_store(store: Any, *, connection: dict | None, database: str, collection: str) -> None:
+    """Point a jobflow.yaml store at ``database.collection``, connecting like the LaunchPad."""
     store["database"] = database
     store["collection_name"] = collection
-    if uri:
-        for key in ("host", "port", "username", "password", "auth_source"):
+    if connection:
+        for key in ("host", "port", "username", "password", "auth_source", "uri"):
             store.pop(key, None)
-        store["uri"] = uri
+        store.update(connection)
 
 
 def write_config(
@@ -255,22 +257,6 @@ def write_config(
     )
     written.append(directory / "my_fworker.yaml")
 
-    # jobflow store: same database and collections as the LaunchPad's job store
-    jf = _load_template("jobflow.yaml")
-    _set_store(
-        jf["JOB_STORE"]["docs_store"],
-        uri=mongo_uri,
-        database=database,
-        collection=settings.outputs_collection,
-    )
-    _set_store(
-        jf["JOB_STORE"]["additional_stores"]["data"],
-        uri=mongo_uri,
-        database=database,
-        collection=settings.data_collection,
-    )
-    written.append(_dump(jf, directory / "jobflow.yaml", private=True))
-
     # atomate2
     a2 = _load_template("atomate2.yaml")
     std, gam = _VASP_CMD[scheduler]
@@ -328,6 +314,14 @@ def write_config(
         lp["uri_mode"] = True
         lp["name"] = database
         written.append(_dump(lp, directory / "my_launchpad.yaml", private=True))
+
+    # jobflow store: the LaunchPad's database and collections, its file's connection options
+    connection = job_store_connection(directory / "my_launchpad.yaml" if mongo_uri else None)
+    jf = _load_template("jobflow.yaml")
+    docs, data = jf["JOB_STORE"]["docs_store"], jf["JOB_STORE"]["additional_stores"]["data"]
+    for store, coll in ((docs, settings.outputs_collection), (data, settings.data_collection)):
+        _set_store(store, connection=connection, database=database, collection=coll)
+    written.append(_dump(jf, directory / "jobflow.yaml", private=True))
     logger.info("wrote %d files into %s", len(written), directory)
     return written
 

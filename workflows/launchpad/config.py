@@ -16,7 +16,13 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from workflows.errors import ConfigError
 
-__all__ = ["LaunchpadConfig", "load_launchpad_config", "mask_uri", "redact"]
+__all__ = [
+    "LaunchpadConfig",
+    "job_store_connection",
+    "load_launchpad_config",
+    "mask_uri",
+    "redact",
+]
 
 
 class LaunchpadConfig(BaseModel):
@@ -43,6 +49,22 @@ class LaunchpadConfig(BaseModel):
         kwargs["password"] = self.password.get_secret_value() if self.password else None
         kwargs["mongoclient_kwargs"] = dict(self.mongoclient_kwargs)
         return kwargs
+
+    def job_store_options(self) -> dict[str, Any]:
+        """Connection keywords of maggma's ``MongoStore``/``GridFSStore`` that reach the server
+        exactly as this LaunchPad does: URI or host/port, credentials, auth source and every
+        ``mongoclient_kwargs`` entry (TLS files, replica set, timeouts). Holds the password."""
+        opts: dict[str, Any] = {"mongoclient_kwargs": dict(self.mongoclient_kwargs)}
+        if self.uri_mode:
+            opts["uri"] = self.host
+        else:
+            opts.update(host=self.host, port=self.port or 27017)
+            if self.username:
+                opts["username"] = self.username
+                opts["password"] = self.password.get_secret_value() if self.password else ""
+            if self.authsource:
+                opts["auth_source"] = self.authsource
+        return opts
 
     def where(self) -> str:
         """Host description safe to print (credentials in a URI are masked)."""
@@ -104,6 +126,18 @@ def load_launchpad_config(path: str | Path) -> LaunchpadConfig:
     if config.uri_mode and not config.name:
         raise ConfigError(f"malformed LaunchPad file {path}: uri_mode needs 'name' (database)")
     return config
+
+
+def job_store_connection(launchpad_file: str | Path | None = None) -> dict[str, Any] | None:
+    """Connection keywords of the job stores that compute nodes use: those of
+    ``launchpad_file``, else of ``TAVBO_LAUNCHPAD_FILE``; None for the embedded LaunchPad."""
+    if launchpad_file is None:
+        from workflows.settings import WorkflowSettings
+
+        launchpad_file = WorkflowSettings().launchpad_file
+    if launchpad_file is None:
+        return None
+    return load_launchpad_config(launchpad_file).job_store_options()
 
 
 def mask_uri(uri: str) -> str:

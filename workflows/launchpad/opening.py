@@ -1,4 +1,4 @@
-"""Open the FireWorks LaunchPad that tavbo uses: a real MongoDB or the embedded JSON store.
+"""Open the FireWorks LaunchPad that tavbo uses: a real MongoDB or the embedded SQLite store.
 
 :func:`open_launchpad` returns a :class:`TavboLaunchPad`, a FireWorks ``LaunchPad`` whose single
 database client is shared with the jobflow ``JobStore`` (:attr:`TavboLaunchPad.job_store`) and
@@ -29,9 +29,11 @@ SIGTERM saves nothing). So here one process *owns* the store file:
 * at open, temp files of interrupted writes are removed, the store is checked (an empty,
   truncated or corrupt one is refused, naming the last good backup) and backed up
   (``<store>.backup``); a JSON store of an earlier tavbo is imported once and kept;
-* at open, RUNNING fireworks are lost runs by definition (their owner died) and are re-queued,
-  and RESERVED ones get their reservation cancelled; offline queue jobs in flight (a batch job
-  holds them, not this process) are left alone.
+* at open, RUNNING fireworks are lost runs by definition (their owner died): they are
+  recorded (a dead process counts as an attempt) and re-queued, and RESERVED ones get their
+  reservation cancelled; offline queue jobs in flight (a batch job holds them, not this process)
+  are left alone. A MongoDB LaunchPad runs the same recovery at open, with FireWorks'
+  expiration (``TAVBO_LOSTRUN_EXPIRATION``, 4 h) instead of the store lock's proof.
 
 Read-only commands use ``open_launchpad(read_only=True)``: a consistent snapshot of the last
 checkpoint (one SQLite read transaction, no lock, while the owner keeps writing), never written

@@ -11,7 +11,8 @@ Layout: ``meta(key, value)`` (format, version, counters) and ``documents(db, col
 ``rowid`` keeping mongomock's insertion order. A backup (``<store>.backup``, SQLite's online
 backup API) is taken at every owner open once the store has been checked: the last good state.
 An empty, truncated or corrupt store is refused with :class:`StoreCorruptError`, naming that backup;
-:func:`restore_backup` puts it back. Temp files of interrupted writes are removed at open.
+:func:`workflows.launchpad.maintenance.restore_backup` puts it
+back. Temp files of interrupted writes are removed at open.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import datetime as dt
 import os
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +33,12 @@ __all__ = [
     "CheckpointInfo",
     "SqliteStore",
     "StoreCorruptError",
-    "StoreReport",
     "backup_path",
-    "check_store",
     "clean_temp_files",
-    "copy_store",
+    "fsync_dir",
     "read_snapshot",
-    "restore_backup",
+    "size_on_disk",
+    "store_problem",
 ]
 
 #: ``meta.format`` of a tavbo store; anything else is not one.
@@ -69,19 +69,6 @@ class CheckpointInfo:
     seconds: float
     documents: int = 0
     written: int = 0
-
-
-@dataclass
-class StoreReport:
-    """What :func:`check_store` found."""
-
-    path: Path
-    ok: bool
-    problem: str | None = None
-    size: int = 0
-    collections: dict[str, int] = field(default_factory=dict)
-    backup: Path | None = None
-    backup_ok: bool = False
 
 
 def backup_path(path: Path) -> Path:
@@ -123,7 +110,7 @@ def _store_key(doc: dict) -> Any:
     return key
 
 
-def _size_on_disk(path: Path) -> int:
+def size_on_disk(path: Path) -> int:
     total = 0
     for p in (path, path.with_name(path.name + "-wal")):
         with contextlib.suppress(OSError):
@@ -131,7 +118,7 @@ def _size_on_disk(path: Path) -> int:
     return total
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -155,7 +142,7 @@ def clean_temp_files(path: Path, *legacy: Path) -> list[Path]:
 
 def _refuse(path: Path, problem: str) -> StoreCorruptError:
     backup = backup_path(path)
-    if backup.exists() and _problem(backup) is None:
+    if backup.exists() and store_problem(backup) is None:
         stamp = dt.datetime.fromtimestamp(backup.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
         hint = (
             f"last good backup {backup} ({stamp}): `tavbo store restore` puts it back "
@@ -168,7 +155,7 @@ def _refuse(path: Path, problem: str) -> StoreCorruptError:
     )
 
 
-def _problem(path: Path) -> str | None:
+def store_problem(path: Path) -> str | None:
     """Why ``path`` is not a readable tavbo store, or None (header, integrity, format)."""
     try:
         size = path.stat().st_size
@@ -213,7 +200,7 @@ def read_snapshot(path: Path) -> dict[tuple[str, str], list[tuple[Any, dict]]]:
     StoreCorruptError
         If the store is empty, truncated or corrupt.
     """
-    problem = _problem(path)
+    problem = store_problem(path)
     if problem is not None:
         raise _refuse(path, problem)
     try:
@@ -265,7 +252,7 @@ class SqliteStore:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     @classmethod
     def open(cls, path: Path, synchronous: str = "normal") -> SqliteStore:
@@ -277,7 +264,7 @@ class SqliteStore:
         ``full`` fsyncs every commit (durable against power cuts too; about 10 ms more per
         checkpoint on the test machine, see ``benchmarks/store_cost.py``).
         """
-        problem = _problem(path)
+        problem = store_problem(path)
         if problem is not None:
             raise _refuse(path, problem)
         if synchronous not in ("normal", "full"):
@@ -309,7 +296,7 @@ class SqliteStore:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         return target
 
     def close(self) -> None:
@@ -363,7 +350,7 @@ class SqliteStore:
             raise
         return CheckpointInfo(
             self.path,
-            _size_on_disk(self.path),
+            size_on_disk(self.path),
             time.perf_counter() - start,
             documents=len(upserts) + len(deletes),
             written=written,
@@ -379,71 +366,3 @@ def _snapshot(doc: dict) -> bytes:
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
-
-
-# --------------------------------------------------------------------------- maintenance
-
-
-def check_store(path: Path) -> StoreReport:
-    """Check store ``path`` (integrity, format, every document decodes) and its backup."""
-    report = StoreReport(path=path, ok=False, size=_size_on_disk(path))
-    backup = backup_path(path)
-    if backup.exists():
-        report.backup, report.backup_ok = backup, _problem(backup) is None
-    problem = _problem(path)
-    if problem is None:
-        try:
-            data = read_snapshot(path)
-        except StoreCorruptError as exc:
-            problem = str(exc)
-        else:
-            report.collections = {f"{db}.{coll}": len(docs) for (db, coll), docs in data.items()}
-    report.ok, report.problem = problem is None, problem
-    return report
-
-
-def restore_backup(path: Path, *, force: bool = False) -> Path:
-    """Put the last good backup back as store ``path`` (take the store lock first).
-
-    The current file (and its WAL) is kept as ``<store>.broken-<time>``; returns that path.
-
-    Raises
-    ------
-    DatabaseError
-        No good backup; or the store is fine and ``force`` is not set (restoring would lose
-        what happened since the backup).
-    """
-    backup = backup_path(path)
-    if not backup.exists() or _problem(backup) is not None:
-        raise DatabaseError(f"no good backup of {path} to restore ({backup} missing or broken)")
-    if not force and path.exists() and _problem(path) is None:
-        raise DatabaseError(
-            f"embedded LaunchPad store {path} is fine; restoring {backup} would lose the changes "
-            "since it was taken (use --force to restore anyway)"
-        )
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    kept = path.with_name(f"{path.name}.broken-{stamp}")
-    for suffix in ("", "-wal", "-shm"):
-        src = path.with_name(path.name + suffix)
-        if src.exists():
-            os.replace(src, kept.with_name(kept.name + suffix))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
-    with open(backup, "rb") as src_fh, open(tmp, "wb") as dst_fh:
-        while chunk := src_fh.read(1 << 20):
-            dst_fh.write(chunk)
-        dst_fh.flush()
-        os.fsync(dst_fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-    return kept
-
-
-def copy_store(src: Path, dst: Path) -> None:
-    """Copy store ``src`` (a consistent snapshot, its WAL included) to a new file ``dst``."""
-    source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
-    dest = sqlite3.connect(dst)
-    try:
-        source.backup(dest)
-    finally:
-        dest.close()
-        source.close()

@@ -23,8 +23,8 @@ class SharedMongoStore(MongoStore):
 
     It never opens or closes a client (the LaunchPad owns it), so it does not serialise to a
     usable configuration: remote workers configure their own JobStore (``JOBFLOW_CONFIG_FILE``)
-    on the same database and collections. On mongomock, ``update`` replaces documents one by
-    one, because mongomock 4.3's ``bulk_write`` rejects pymongo 4.16's ``ReplaceOne``.
+    on the same database and collections, with the LaunchPad file's connection options
+    (:meth:`workflows.launchpad.config.LaunchpadConfig.job_store_options`).
     """
 
     @classmethod
@@ -44,17 +44,18 @@ class SharedMongoStore(MongoStore):
         self._coll = None
 
     def update(self, docs: list[dict] | dict, key: list | str | None = None) -> None:
-        """Upsert documents by ``key`` (see class docstring for the mongomock path)."""
-        import mongomock
-
-        if not isinstance(self._collection, mongomock.Collection):
-            super().update(docs, key)
-            return
+        """Upsert documents by ``key``, one ``replace_one`` each: the same code on MongoDB and on
+        the embedded store (mongomock 4.3's ``bulk_write`` rejects pymongo 4.16's
+        ``ReplaceOne``; a job writes a handful of documents, so bulk writes gain nothing)."""
         from monty.json import jsanitize
 
         key = key or self.key
         for doc in docs if isinstance(docs, list) else [docs]:
             d = jsanitize(doc, allow_bson=True, recursive_msonable=True)
+            if self.validator and not self.validator.is_valid(d):
+                if self.validator.strict:
+                    raise ValueError(self.validator.validation_errors(d))
+                self.logger.error(self.validator.validation_errors(d))
             query = {k: d[k] for k in key} if isinstance(key, list) else {key: d[key]}
             self._collection.replace_one(query, d, upsert=True)
 

@@ -47,7 +47,7 @@ def check() -> None:
     Read-only and lock-free: it can run while a campaign writes. Exits 1 if the store is broken.
     """
     from workflows.errors import DatabaseError
-    from workflows.launchpad.sqlite_store import check_store
+    from workflows.launchpad.maintenance import check_store
     from workflows.settings import WorkflowSettings
 
     settings = WorkflowSettings()
@@ -89,7 +89,8 @@ def restore(
     """
     from workflows.errors import DatabaseError
     from workflows.launchpad.embedded import StoreLock
-    from workflows.launchpad.sqlite_store import backup_path, restore_backup
+    from workflows.launchpad.maintenance import restore_backup
+    from workflows.launchpad.sqlite_store import backup_path
     from workflows.settings import WorkflowSettings
 
     settings = WorkflowSettings()

@@ -33,8 +33,8 @@ QUICK = {
 }
 
 
-def _run(flow) -> tuple[BarrierResult, list[str]]:
-    store = JobStore(MemoryStore())
+def _run(flow, store: JobStore | None = None) -> tuple[BarrierResult, list[str]]:
+    store = store or JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
     run_locally(flow, store=store, ensure_success=True, log=False)
     docs = list(store.query({}, properties=["name", "output"]))
     (collected,) = [d for d in docs if d["name"] in (COLLECT_NAME, "bvse barrier")]
@@ -70,9 +70,34 @@ def test_bvse_flow_shape_and_names():
 
 
 @pytest.fixture(scope="module")
-def chgnet_result() -> tuple[BarrierResult, list[str]]:
+def chgnet_store() -> JobStore:
+    """The JobStore of the CHGNet run: documents, and large objects in ``data`` (as GridFS)."""
+    return JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+
+
+@pytest.fixture(scope="module")
+def chgnet_result(chgnet_store) -> tuple[BarrierResult, list[str]]:
     maker = ChgnetBarrierMaker(**QUICK)
-    return _run(maker.make(make_structure(default_space().get(LI)), LI))
+    return _run(maker.make(make_structure(default_space().get(LI)), LI), chgnet_store)
+
+
+@pytest.mark.slow
+def test_a_real_chgnet_result_keeps_its_structures_out_of_the_job_documents(
+    chgnet_result, chgnet_store, record_property
+):
+    """MongoDB refuses documents over 16 MB; NEB supercells go to the ``data`` store."""
+    import bson
+
+    docs = list(chgnet_store.docs_store.query({}))
+    sizes = {d["name"]: len(bson.encode({k: v for k, v in d.items() if k != "_id"})) for d in docs}
+    blobs = list(chgnet_store.additional_stores["data"].query({}))
+    blob_bytes = sum(len(bson.encode({"data": b["data"]})) for b in blobs)
+    record_property("largest_job_document_bytes", max(sizes.values()))
+    record_property("data_store_bytes", blob_bytes)
+    assert max(sizes.values()) < 1_000_000  # far below 16 MB, whatever the supercell
+    assert blobs
+    assert {b["data"]["@class"] for b in blobs} == {"Structure"}
+    assert blob_bytes > max(sizes.values())  # the bulk of a NEB result is its structures
 
 
 @pytest.mark.slow

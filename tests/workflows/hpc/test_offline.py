@@ -362,7 +362,7 @@ def test_reopening_the_store_leaves_queue_jobs_in_flight_alone(launchpad, queue,
     before = _states(launchpad)
     assert [before[ids[n]] for n in ids] == ["RESERVED", "RUNNING", "RUNNING", "RESERVED"]
 
-    from workflows.launchpad.sqlite_store import copy_store
+    from workflows.launchpad.maintenance import copy_store
 
     copy = tmp_path / "reopened.sqlite"
     copy_store(launchpad.store_path, copy)

@@ -303,6 +303,16 @@ def test_a_live_run_is_not_lost_within_its_expiration(launchpad):
     assert launchpad.lost_run_count([fw_id]) == 0
 
 
+@needs_embedded
+def test_one_checkpoint_commits_a_bulk_add_and_the_next_only_what_changed(launchpad):
+    launchpad.bulk_add_wfs([_firework(f"a{n}", 3, payload="x" * 200) for n in range(200)])
+    bulk = launchpad.last_checkpoint  # written by bulk_add_wfs itself, in one transaction
+    assert bulk.documents >= 800  # 600 fireworks and 200 workflows
+    launchpad.add_wf(_firework("one more"))
+    assert launchpad.last_checkpoint.documents < 10
+    assert launchpad.checkpoint() is None  # nothing changed since
+
+
 def _big_output(n: int):
     from jobflow import Response
 

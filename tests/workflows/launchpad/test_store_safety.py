@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from workflows.launchpad.maintenance import check_store, restore_backup
 from workflows.launchpad.sqlite_store import (
     SqliteStore,
     StoreCorruptError,
     backup_path,
-    check_store,
     read_snapshot,
-    restore_backup,
 )
 
 EMBEDDED = not os.environ.get("TAVBO_TEST_MONGO_URI")
@@ -268,3 +267,61 @@ def test_readers_see_whole_checkpoints_while_a_writer_commits(tmp_path):
         thread.join()
         store.close()
     assert len(seen) > 1  # the writer really ran meanwhile
+
+
+_KILLED_IN_CHECKPOINT = """
+import os, signal, sys
+from pathlib import Path
+from mongomock import MongoClient
+from workflows.launchpad.sqlite_store import SqliteStore
+from workflows.launchpad.tracking import TrackedServerStore, track_in_place_updates
+
+track_in_place_updates()
+path, stage = Path(sys.argv[1]), sys.argv[2]
+store = SqliteStore.open(path)
+server = TrackedServerStore()
+for (db, coll), docs in store.load().items():
+    server.load(db, coll, docs)
+coll = MongoClient(_store=server)["tavbo"]["things"]
+coll.update_many({}, {"$set": {"payload": "new" * 1000}})
+coll.insert_many([{"_id": 1000 + i} for i in range(100)])
+
+
+class Dying:
+    def __init__(self, con):
+        self._con = con
+
+    def execute(self, sql, *args):
+        if sql == stage:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return self._con.execute(sql, *args)
+
+    def executemany(self, sql, rows):
+        if stage == "UPSERTS" and sql.startswith("INSERT"):
+            rows = list(rows)
+            self._con.executemany(sql, rows[: len(rows) // 2])  # half written, then killed
+            os.kill(os.getpid(), signal.SIGKILL)
+        return self._con.executemany(sql, rows)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+store._con = Dying(store._con)
+store.write(server.take_changes(), server)
+print("committed")
+"""
+
+
+@pytest.mark.parametrize("stage", ["UPSERTS", "COMMIT"])
+def test_a_checkpoint_killed_mid_transaction_leaves_the_previous_state(tmp_path, stage):
+    path = tmp_path / "launchpad.sqlite"
+    _good_store(path, n=50)
+    before = read_snapshot(path)
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLED_IN_CHECKPOINT, str(path), stage],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    assert check_store(path).ok
+    assert read_snapshot(path) == before  # all of the checkpoint or none of it
