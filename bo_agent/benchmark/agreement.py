@@ -61,6 +61,16 @@ class Agreement:
         """Number of shared compositions."""
         return len(self.ids)
 
+    @property
+    def mae(self) -> float:
+        """Mean absolute difference of the two E_b, eV (NaN without shared compositions)."""
+        return float(np.mean(np.abs(np.subtract(self.high, self.low)))) if self.ids else math.nan
+
+    @property
+    def bias(self) -> float:
+        """Mean of high minus low E_b, eV (NaN without shared compositions)."""
+        return float(np.mean(np.subtract(self.high, self.low))) if self.ids else math.nan
+
 
 def _group(ids: list[str], low: dict[str, float], high: dict[str, float], group: str) -> Agreement:
     from scipy import stats
@@ -103,15 +113,15 @@ def agreement(low: BenchmarkData, high: BenchmarkData) -> list[Agreement]:
 def agreement_markdown(rows: list[Agreement], low_name: str, high_name: str) -> str:
     """A markdown table of the agreement figures."""
     header = (
-        f"| compositions | n | Pearson | Spearman | Kendall tau | best k by {high_name} "
-        f"also best k by {low_name} |"
+        f"| compositions | n | Pearson | Spearman | Kendall tau | MAE (eV) | "
+        f"mean {high_name} - {low_name} (eV) | best k by {high_name} also best k by {low_name} |"
     )
     body = [
         f"| {r.group} | {r.n} | {r.pearson:.2f} | {r.spearman:.2f} | {r.kendall:.2f} | "
-        f"{r.top_overlap} of {r.top_k} |"
+        f"{r.mae:.3f} | {r.bias:+.3f} | {r.top_overlap} of {r.top_k} |"
         for r in rows
     ]
-    return "\n".join([header, "| --- | --- | --- | --- | --- | --- |", *body])
+    return "\n".join([header, "| --- | --- | --- | --- | --- | --- | --- | --- |", *body])
 
 
 def plot_parity(rows: list[Agreement], path: Path, low_name: str, high_name: str) -> Path:

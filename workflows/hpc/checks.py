@@ -265,7 +265,7 @@ def check_rocket_launcher(rocket_launch: str) -> Check:
             "rocket-launcher",
             "fail",
             f"{program!r} not found: install tavbo in the jobs' environment, or use "
-            f"`{sys.executable} -m workflows.hpc.offline` in rocket_launch",
+            f"`{sys.executable} -m workflows.hpc.rocket` in rocket_launch",
         )
     if "singleshot" not in argv:
         return Check(

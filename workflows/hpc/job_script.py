@@ -24,13 +24,13 @@ __all__ = ["environment_activation", "job_pre_rocket", "rocket_launch_command"]
 def rocket_launch_command(config_dir: str | Path, *, offline: bool = True) -> str:
     """The ``rocket_launch`` line: ``tavbo-rlaunch -c DIR singleshot [--offline]``.
 
-    Uses ``tavbo-rlaunch`` when it is on ``PATH``, else ``<this python> -m workflows.hpc.offline``
+    Uses ``tavbo-rlaunch`` when it is on ``PATH``, else ``<this python> -m workflows.hpc.rocket``
     (the same program).
     """
     launcher = (
         "tavbo-rlaunch"
         if shutil.which("tavbo-rlaunch")
-        else f"{sys.executable} -m workflows.hpc.offline"
+        else f"{sys.executable} -m workflows.hpc.rocket"
     )
     line = f"{launcher} -c {shlex.quote(str(config_dir))} singleshot"
     return f"{line} --offline" if offline else line

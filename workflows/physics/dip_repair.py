@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from workflows.physics.neb import NebResult
     from workflows.physics.relax import BatchEvaluator, RelaxOptimizer
 
-__all__ = ["plan_repair", "run_neb_repaired"]
+__all__ = ["MIN_SPAN", "endpoint_span", "plan_repair", "run_neb_repaired"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,11 @@ def plan_repair(
 ) -> list[tuple[Side, int, float]]:
     """Endpoints to relax again: ``(side, image index, dip depth in eV)``, deepest first.
 
-    Each endpoint owns its half of the band (the middle image belongs to both); it is relaxed
-    again from the lowest image of its half when that image lies more than ``tolerance`` below it.
+    Each endpoint owns its half of the band; it is relaxed again from the lowest image of its
+    half when that image lies more than ``tolerance`` below it. The middle image of an odd band
+    belongs to neither: a state halfway along the hop is no endpoint of it (relaxed and mirrored
+    it would give the same state at both ends, a hop of length zero). A path whose lowest point is
+    that middle image alone is left as it is (flagged as dipped; the network rule measures from it).
 
     Examples
     --------
@@ -47,14 +50,16 @@ def plan_repair(
     [('initial', 1, 0.4), ('final', 3, 0.4)]
     >>> plan_repair([0.0, 0.3, 0.5, 0.3, 0.0])
     []
+    >>> plan_repair([0.0, -0.02, -0.3, -0.02, 0.0])
+    []
     """
     e = np.asarray(energies, dtype=float)
     last = len(e) - 1
-    if last < 1:
+    if last < 2:
         return []
     halves: dict[Side, range] = {
-        "initial": range(last // 2 + 1),
-        "final": range(last - last // 2, last + 1),
+        "initial": range((last + 1) // 2),
+        "final": range(last // 2 + 1, last + 1),
     }
     ends = {"initial": 0, "final": last}
     plan = []
@@ -64,6 +69,18 @@ def plan_repair(
         if depth > tolerance:
             plan.append((side, int(low), round(depth, 6)))
     return sorted(plan, key=lambda p: -p[2])
+
+
+#: Re-relaxed endpoints closer than this (largest atom displacement, angstrom) are one state.
+MIN_SPAN = 0.5
+
+
+def endpoint_span(endpoints: Endpoints) -> float:
+    """Largest displacement of an atom between the two endpoints (minimum image), angstrom."""
+    initial, final = endpoints.initial, endpoints.final
+    diff = final.frac_coords - initial.frac_coords
+    diff -= np.round(diff)
+    return float(np.linalg.norm(diff @ initial.lattice.matrix, axis=1).max())
 
 
 def run_neb_repaired(
@@ -140,7 +157,17 @@ def run_neb_repaired(
                 relaxed.n_steps,
                 (before or 0.0) - relaxed.energy if before is not None else float("nan"),
             )
-        endpoints = endpoints.model_copy(update=update)
+        candidate = endpoints.model_copy(update=update)
+        if endpoint_span(candidate) < MIN_SPAN:
+            # both ends relaxed into one state (a well halfway along the hop): no hop to rerun
+            repairs[-1]["outcome"] = "endpoints relaxed into one state; path kept as it was"
+            logger.warning(
+                "hop %d: the re-relaxed endpoints coincide (%.2f A apart); dip kept, flagged",
+                endpoints.hop_index,
+                endpoint_span(candidate),
+            )
+            break
+        endpoints = candidate
         result = run_neb(endpoints, evaluator=evaluator, **neb_kwargs)
     if plan_repair(result.energies, tolerance):
         logger.warning(

@@ -5,6 +5,7 @@ import math
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from bo_agent.benchmark.agreement import agreement
@@ -36,6 +37,16 @@ def test_only_shared_compositions_count_and_a_reversed_ranking_is_negative():
     assert rows["Na"].top_overlap == 0  # the best 6 of 20, reversed, are the worst 6
 
 
+def test_the_absolute_difference_and_its_sign_are_reported():
+    shifted = {k: v - 0.2 for k, v in HIGH.items()}  # a potential that softens every barrier
+    rows = {
+        r.group: r for r in agreement(BenchmarkData(shifted, "low"), BenchmarkData(HIGH, "high"))
+    }
+    assert rows["all"].mae == pytest.approx(0.2)
+    assert rows["all"].bias == pytest.approx(0.2)  # high minus low
+    assert rows["Li"].spearman == 1.0
+
+
 def test_agreement_command_writes_table_pairs_and_parity_plot(tmp_path):
     low, high = tmp_path / "low.json", tmp_path / "high.json"
     low.write_text(json.dumps([{"candidate_id": k, "e_b": 2 * v} for k, v in HIGH.items()]))
@@ -43,7 +54,7 @@ def test_agreement_command_writes_table_pairs_and_parity_plot(tmp_path):
     out = tmp_path / "agr"
     result = runner().invoke(app, ["agreement", str(low), str(high), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "| Na | 20 | 1.00 | 1.00 | 1.00 | 6 of 6 |" in result.stdout
+    assert "| Na | 20 | 1.00 | 1.00 | 1.00 | 0.825 | -0.825 | 6 of 6 |" in result.stdout
     saved = json.loads((out / "agreement.json").read_text())
     assert len(saved["pairs"]) == 40
     assert (out / "parity.png").read_bytes()[:4] == b"\x89PNG"

@@ -46,3 +46,17 @@ def test_the_repair_relaxes_the_endpoint_of_the_half_that_dips():
     # the dip sits next to the final endpoint only: relax that one, from image 3
     assert plan_repair([0.0, 0.2, 0.4, -0.3, 0.1]) == [("final", 3, pytest.approx(0.4))]
     assert plan_repair([0.0, -0.02, 0.4, 0.3, 0.0]) == []
+
+
+def test_a_well_halfway_along_the_hop_is_not_made_an_endpoint():
+    from workflows.physics.dip_repair import endpoint_span
+    from workflows.physics.endpoints import Endpoints
+    from workflows.space.compositions import default_space
+    from workflows.structures.tavorite import make_structure
+
+    # the lowest point is the middle image: relaxed and mirrored it would be both ends at once
+    assert plan_repair([0.0, -0.02, -0.04, -0.3, -0.04, -0.02, 0.0]) == []
+    cell = make_structure(default_space().get("Li-Ga-P-F"))
+    same = Endpoints(hop_index=0, initial=cell, final=cell.copy(), moving_index=0,
+                     vacancy_initial=[0, 0, 0], vacancy_final=[0, 0, 0])  # fmt: skip
+    assert endpoint_span(same) == pytest.approx(0.0)

@@ -20,7 +20,7 @@ from pymatgen.core import Structure
 from workflows.engines.vasp.barriers import hop_barrier_from_energies
 from workflows.engines.vasp.images import neb_images
 from workflows.errors import CalculationError
-from workflows.physics.dip_repair import plan_repair
+from workflows.physics.dip_repair import MIN_SPAN, endpoint_span, plan_repair
 from workflows.physics.hop_symmetry import PathMirror
 from workflows.physics.schemas import DIP_TOLERANCE, HopBarrier
 
@@ -57,7 +57,13 @@ def repaired_endpoints(
             coords_are_cartesian=True,
         )  # fmt: skip
         update[f"energy_{other}"] = float(energy)
-    return endpoints.model_copy(update=update)
+    repaired = endpoints.model_copy(update=update)
+    if (
+        endpoint_span(repaired) < MIN_SPAN
+    ):  # both ends relaxed into one state: keep the hop as it was
+        logger.warning("hop %d: re-relaxed endpoints coincide; dip kept", endpoints.hop_index)
+        return endpoints
+    return repaired
 
 
 @job(name="hop barrier")
