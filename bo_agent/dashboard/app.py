@@ -57,7 +57,9 @@ def create_app(store: Store, *, refresh: float = 5.0, token: str | None = None) 
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Cache-Control"] = "no-store"
+        # data change with every snapshot; the script, style sheet and plotly.js do not
+        static = request.url.path.startswith("/assets/")
+        response.headers["Cache-Control"] = "private, max-age=3600" if static else "no-store"
         return response
 
     @app.exception_handler(ConfigError)

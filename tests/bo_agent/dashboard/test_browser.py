@@ -15,6 +15,9 @@ READY = (
 )
 
 
+DONE_CARD = "return document.querySelector('#campaign-cards [data-field=done]').textContent"
+
+
 def _wait(browser) -> None:
     WebDriverWait(browser, 90).until(lambda d: d.execute_script(READY))
 
@@ -85,3 +88,44 @@ def test_the_html_report_opens_from_disk_with_no_server_and_no_network(
     )
     assert all(not r.startswith(("http:", "https:")) for r in resources), resources
     assert browser.save_screenshot(str(tmp_path / "report.png"))
+
+
+def test_the_campaign_page_updates_in_place_while_tavbo_run_works(
+    browser, serve, full_table, tmp_path
+):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    store = tmp_path / "live" / "launchpad.json"
+    store.parent.mkdir()
+    server = serve(store, "--refresh", "1")
+    env = os.environ | {"TAVBO_EMBEDDED_STORE": str(store), "TAVBO_RUN_DIR": str(tmp_path)}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "bo_agent.cli", "run", "--carrier", "Na", "--engine", "table",
+         "-s", f"table={full_table}", "--budget", "16", "--model", "obo", "--campaign", "live",
+         "--out", str(tmp_path / "out")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        WebDriverWait(browser, 120, poll_frequency=1).until(
+            lambda d: (
+                d.get(server.url + "/campaigns/live")
+                or d.execute_script("return document.body.dataset.ready === '1'")
+            )
+        )
+        seen = []
+        while run.poll() is None or not seen or seen[-1] < 16:
+            seen.append(int(browser.execute_script(DONE_CARD)))
+            if len(seen) > 240:
+                break
+            time.sleep(0.5)
+    finally:
+        run.wait(timeout=300)
+    points = browser.execute_script(
+        "return document.querySelectorAll('#plot-history .scatterlayer .point').length"
+    )
+    assert seen[-1] == 16 == points  # the last round drawn, without reloading the page
+    assert len({n for n in seen if n < 16}) >= 2, seen  # and rounds before it
+    assert seen == sorted(seen)
