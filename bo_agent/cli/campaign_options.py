@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bo_agent.cli.commands.evaluate import parse_settings
+from bo_agent.cli.explore.evaluate import parse_settings
 from bo_agent.config import CampaignConfig, load_campaign_config
 
 __all__ = [

@@ -7,22 +7,22 @@ from typing import Annotated
 import typer
 
 from bo_agent.cli.app import TavboTyper, setup_logging
-from bo_agent.cli.commands.agent import agent
-from bo_agent.cli.commands.agreement import agreement
-from bo_agent.cli.commands.barriers import barriers
-from bo_agent.cli.commands.benchmark import benchmark
-from bo_agent.cli.commands.campaign import campaign_app
-from bo_agent.cli.commands.dashboard import dashboard, report
-from bo_agent.cli.commands.descriptors import descriptors
-from bo_agent.cli.commands.evaluate import evaluate
-from bo_agent.cli.commands.hpc import init_config
-from bo_agent.cli.commands.reapply import reapply
-from bo_agent.cli.commands.run import run
-from bo_agent.cli.commands.screen import export, screen
-from bo_agent.cli.commands.space import space_app
-from bo_agent.cli.commands.status import status
-from bo_agent.cli.commands.store import store_app
-from bo_agent.cli.commands.structure import structure
+from bo_agent.cli.explore.agreement import agreement
+from bo_agent.cli.explore.barriers import barriers
+from bo_agent.cli.explore.benchmark import benchmark
+from bo_agent.cli.explore.descriptors import descriptors
+from bo_agent.cli.explore.evaluate import evaluate
+from bo_agent.cli.explore.screen import export, screen
+from bo_agent.cli.explore.space import space_app
+from bo_agent.cli.explore.structure import structure
+from bo_agent.cli.operate.agent import agent
+from bo_agent.cli.operate.campaign import campaign_app
+from bo_agent.cli.operate.dashboard import dashboard, report
+from bo_agent.cli.operate.hpc import init_config
+from bo_agent.cli.operate.reapply import reapply
+from bo_agent.cli.operate.run import run
+from bo_agent.cli.operate.status import status
+from bo_agent.cli.operate.store import store_app
 
 __all__ = ["app"]
 

@@ -23,11 +23,7 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Response, job
 from pymatgen.core import Structure
 
-from workflows.physics.schemas import (
-    BarrierResult,
-    Fidelity,
-    Reference,
-)
+from workflows.physics.schemas import BarrierResult, Fidelity, Reference
 
 if TYPE_CHECKING:
     from workflows.physics.endpoints import Endpoints

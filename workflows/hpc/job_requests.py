@@ -27,11 +27,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from workflows.hpc.resources import (
-    _IMAGE_KWARGS,
-    Category,
-    QueueResources,
-)
+from workflows.hpc.resources import _IMAGE_KWARGS, Category, QueueResources
 
 if TYPE_CHECKING:
     from jobflow import Flow, Job

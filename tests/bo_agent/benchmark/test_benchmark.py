@@ -170,7 +170,7 @@ def test_unconverged_compositions_stay_in_the_pool_as_failed_evaluations(full_ta
 
 def _app():
     from bo_agent.cli.app import TavboTyper
-    from bo_agent.cli.commands.benchmark import benchmark
+    from bo_agent.cli.explore.benchmark import benchmark
 
     app = TavboTyper(name="tavbo", add_completion=False, pretty_exceptions_enable=False)
     app.command()(benchmark)

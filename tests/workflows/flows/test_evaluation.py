@@ -20,8 +20,8 @@ from workflows.errors import CalculationError, ConfigError
 @pytest.fixture
 def cli() -> typer.Typer:
     """A small app with the two commands, as main.py registers them."""
-    from bo_agent.cli.commands.barriers import barriers
-    from bo_agent.cli.commands.evaluate import evaluate
+    from bo_agent.cli.explore.barriers import barriers
+    from bo_agent.cli.explore.evaluate import evaluate
 
     app = typer.Typer()
     app.command()(evaluate)

@@ -299,7 +299,7 @@ def test_cli_writes_and_reports(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from bo_agent.cli.app import TavboTyper
-    from bo_agent.cli.commands.hpc import init_config as init_config_cmd
+    from bo_agent.cli.operate.hpc import init_config as init_config_cmd
     from workflows.errors import TavboError
 
     app = TavboTyper()

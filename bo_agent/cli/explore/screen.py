@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from bo_agent.cli.commands.evaluate import parse_settings
+from bo_agent.cli.explore.evaluate import parse_settings
 from bo_agent.cli.options import SpaceOpt
 from workflows.engines import check_engine
 from workflows.space.compositions import load_space

@@ -41,7 +41,7 @@ def reapply(
     requests are checked against the cluster first (exit 2 if no node can satisfy one). With the
     embedded LaunchPad, stop the agent first (it owns the store) and start it again after.
     """
-    from bo_agent.cli.commands.agent import check_request_fits, load_fireworks_file
+    from bo_agent.cli.operate.agent import check_request_fits, load_fireworks_file
     from workflows.errors import ConfigError
     from workflows.hpc.offline import qlaunch
     from workflows.hpc.reapply import reapply_resources

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from bo_agent.cli.campaign_options import CampaignOpt
-from bo_agent.cli.commands.run import ranked_rows
 from bo_agent.cli.formatting import print_records
+from bo_agent.cli.operate.run import ranked_rows
 from bo_agent.cli.options import FormatOpt, OutputFormat
 
 __all__ = ["status"]

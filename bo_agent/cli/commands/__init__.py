@@ -1,1 +1,0 @@
-"""The commands of ``tavbo``: one module each, thin calls into the library."""

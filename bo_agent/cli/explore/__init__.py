@@ -1,0 +1,1 @@
+"""Commands that look at the composition space, structures, barrier data and benchmarks."""

@@ -1,0 +1,1 @@
+"""Commands that run and manage campaigns: run, agent, status, dashboard, store, cluster."""
