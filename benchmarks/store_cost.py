@@ -144,6 +144,7 @@ def run_campaign(label: str, budget: int, settings: dict, work: Path) -> dict:
         share = sum(t for n, t in times if n < mark) / max(wall, 1e-9)
         out["marks"][mark] = {
             "median_ms": round(1000 * statistics.median(window), 3),
+            "mean_ms": round(1000 * statistics.fmean(window), 3),
             "p95_ms": round(1000 * sorted(window)[int(0.95 * (len(window) - 1))], 3),
             "checkpoints_per_evaluation": round(len(window) / evals, 1),
             "store_bytes": sizes.get(mark, _size(store)),
@@ -151,6 +152,55 @@ def run_campaign(label: str, budget: int, settings: dict, work: Path) -> dict:
         }
         prev = mark
     return out
+
+
+def continue_campaign(source: Path, label: str, extra: int, work: Path) -> dict:
+    """Copy a campaign's store (e.g. of a long run still going) and run ``extra`` more
+    evaluations on the copy, timing every checkpoint: the cost at that store size."""
+    from bo_agent.campaign.agent import CampaignAgent
+    from bo_agent.campaign.state import CandidateRecord
+    from bo_agent.config import CampaignConfig
+    from workflows.flows.evaluation import run_workflow
+    from workflows.launchpad.maintenance import copy_store
+    from workflows.launchpad.opening import open_launchpad
+    from workflows.launchpad.tavbo_launchpad import TavboLaunchPad
+
+    store = work / f"{label}-continued" / "launchpad.sqlite"
+    store.parent.mkdir(parents=True)
+    copy_store(source, store)
+    os.environ["TAVBO_RUN_DIR"] = str(store.parent / "runs")
+    times: list[float] = []
+    original = TavboLaunchPad.checkpoint
+
+    def timed(self: TavboLaunchPad):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        info = original(self)
+        if info is not None:
+            times.append(time.perf_counter() - start)
+        return info
+
+    lp = open_launchpad(store_path=store, handle_signals=False)
+    try:
+        done = CandidateRecord.objects(campaign=label, status="done").count()
+        failed = CandidateRecord.objects(campaign=label, status="failed").count()
+        size = _size(store)
+        TavboLaunchPad.checkpoint = timed  # type: ignore[method-assign]
+        start = time.perf_counter()
+        agent = CampaignAgent(CampaignConfig(name=label, budget=done + failed + extra), lp)
+        agent.run(execute=lambda fw_id: run_workflow(lp, fw_id), lostrun_expiration=None)
+        wall = time.perf_counter() - start
+    finally:
+        TavboLaunchPad.checkpoint = original  # type: ignore[method-assign]
+        lp.close()
+    return {
+        "label": f"{label} continued", "evaluations_at_start": done, "extra": extra,
+        "store_bytes_at_start": size, "checkpoints": len(times),
+        "median_ms": round(1000 * statistics.median(times), 3),
+        "mean_ms": round(1000 * statistics.fmean(times), 3),
+        "p95_ms": round(1000 * sorted(times)[int(0.95 * (len(times) - 1))], 3),
+        "checkpoints_per_evaluation": round(len(times) / extra, 1),
+        "share_of_wall": round(sum(times) / wall, 4), "wall_s": round(wall, 1),
+    }  # fmt: skip
 
 
 def _size(store: Path) -> int:
@@ -166,8 +216,23 @@ def main() -> None:
         help="Which campaigns to run (default: both)",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--continue-from", type=Path, help="A campaign store to copy and extend")
+    parser.add_argument(
+        "--campaign", default="synthetic-1000", help="Its campaign (with --continue-from)"
+    )
+    parser.add_argument(
+        "--extra", type=int, default=30, help="Evaluations to add (with --continue-from)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tavbo-store-cost-"))
+    if args.continue_from:
+        result = continue_campaign(args.continue_from, args.campaign, args.extra, work)
+        for key, value in result.items():
+            print(f"{key:<28} {value}")
+        args.out.mkdir(parents=True, exist_ok=True)
+        n = result["evaluations_at_start"]
+        (args.out / f"store_cost_continued_{n}.json").write_text(json.dumps(result, indent=1))
+        return
     space, table = synthetic_space(work)
     default = {"carrier": "Na", "engine": "table", "engine_settings": {"table": str(REFERENCE)}}
     synthetic = {"carrier": "Na", "engine": "table", "model": "random", "space": str(space),

@@ -321,7 +321,7 @@ class SqliteStore:
             documents = col._documents if col is not None else {}
             if keys is None:
                 rewrites.append((db, coll))
-                keys = list(documents)
+                keys = _keys(documents)
             for key in keys:
                 doc = documents.get(key)
                 if doc is None:
@@ -355,6 +355,17 @@ class SqliteStore:
             documents=len(upserts) + len(deletes),
             written=written,
         )
+
+
+def _keys(documents: Any) -> list[Any]:
+    """The keys of a collection another thread (a rocket's ping) may be inserting into."""
+    for attempt in range(5):
+        try:
+            return list(documents)
+        except RuntimeError:  # mutated during iteration
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _snapshot(doc: dict) -> bytes:

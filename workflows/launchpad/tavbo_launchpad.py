@@ -260,7 +260,8 @@ class TavboLaunchPad(LaunchPad):
 
         A rocket pings from a thread. On the embedded store (mongomock, not thread-safe) a
         launch being replaced by the main thread can be briefly missing, and FireWorks' ping
-        then raises ``ValueError``. That kills the ping thread, and with it the pings that keep a
+        then raises ``ValueError`` (or ``RuntimeError`` when mongomock copies a launch that is
+        changing). That kills the ping thread, and with it the pings that keep a
         long job from being judged lost. A missed ping is harmless: the next one comes
         ``PING_TIME_SECS`` later.
         """
@@ -268,6 +269,10 @@ class TavboLaunchPad(LaunchPad):
             super().ping_launch(launch_id, ptime=ptime, checkpoint=checkpoint)
         except ValueError as exc:
             if "No Launch exists" not in str(exc):
+                raise
+            logger.debug("ping of launch %s skipped: %s", launch_id, exc)
+        except RuntimeError as exc:  # mongomock copied a launch the main thread was changing
+            if "during iteration" not in str(exc):
                 raise
             logger.debug("ping of launch %s skipped: %s", launch_id, exc)
 
