@@ -163,7 +163,7 @@ def test_unconverged_compositions_stay_in_the_pool_as_failed_evaluations(full_ta
     steps = [(cid, e) for r in run.results for cid, e in zip(r.ids, r.e_b, strict=True)]
     assert any(cid in flagged for cid, _ in steps)
     assert all((e is None) == (cid in flagged) for cid, e in steps)
-    assert f"{len(flagged)} more Na compositions in the pool whose NEB did not converge" in (
+    assert f"{len(flagged)} more Na compositions in the pool whose result is untrusted" in (
         summary_markdown(run)
     )
 
