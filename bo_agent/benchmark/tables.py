@@ -298,8 +298,9 @@ def summary_markdown(run: BenchmarkRun) -> str:
     if run.n_failed:
         lines.append(
             f"- {run.n_failed} more {s.carrier} "
-            f"{'composition' if run.n_failed == 1 else 'compositions'} in the pool whose NEB did "
-            "not converge: evaluating one fails (it costs an evaluation, the GP gets nothing), "
+            f"{'composition' if run.n_failed == 1 else 'compositions'} in the pool whose result is "
+            "untrusted (unconverged NEB, dipped path or reconstructed framework): evaluating one "
+            "fails (it costs an evaluation, the GP gets nothing), "
             "as in a campaign; peer codes never see them"
         )
     lines += [

@@ -24,7 +24,8 @@ ConfigOpt = Annotated[
 CampaignOpt = Annotated[str | None, typer.Option("--campaign", "-c", help="Campaign name.")]
 CarrierOpt = Annotated[str | None, typer.Option("--carrier", "-A", help="Target carrier, e.g. Na.")]
 EngineOpt = Annotated[
-    str | None, typer.Option("--engine", "-e", help="Barrier engine: vasp, chgnet, bvse, table.")
+    str | None,
+    typer.Option("--engine", "-e", help="Barrier engine: vasp, chgnet, sevennet, bvse, table."),
 ]
 BudgetOpt = Annotated[int | None, typer.Option("--budget", "-n", help="Evaluations at most.")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="random, obo or abo.")]

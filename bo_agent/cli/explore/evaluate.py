@@ -41,7 +41,10 @@ def evaluate(
         str, typer.Argument(metavar="ID", help="Composition ID, e.g. Na-Ga-P-F")
     ],
     engine: Annotated[
-        str, typer.Option("--engine", "-e", help="Barrier engine: vasp, chgnet, bvse or table.")
+        str,
+        typer.Option(
+            "--engine", "-e", help="Barrier engine: vasp, chgnet, sevennet, bvse or table."
+        ),
     ],
     campaign: Annotated[
         str, typer.Option("--campaign", "-c", help="Campaign the result belongs to.")

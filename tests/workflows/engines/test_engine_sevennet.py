@@ -47,7 +47,9 @@ def test_evaluate_runs_offline_and_stores_a_sevennet_barrier(tmp_path):
     dead = "http://127.0.0.1:9"  # any download attempt fails at once
     env |= {"HTTP_PROXY": dead, "HTTPS_PROXY": dead, "http_proxy": dead, "https_proxy": dead}
     env |= {"TAVBO_EMBEDDED_STORE": str(tmp_path / "lp.json"), "TAVBO_RUN_DIR": str(tmp_path)}
-    quick = ["relax_fmax=0.1", "endpoint_fmax=0.1", "n_images=3", "fmax=0.1", "max_steps=150"]
+    # a 47-atom supercell (images >= 7 A), one image and loose forces: the protocol, not its cost
+    quick = ["relax_fmax=0.1", "endpoint_fmax=0.1", "n_images=1", "fmax=0.1", "max_steps=100",
+             "min_image_distance=7.0"]  # fmt: skip
     cmd = [sys.executable, "-m", "bo_agent.cli", "evaluate", LI, "--engine", "sevennet"]
     cmd += [arg for kv in quick for arg in ("--set", kv)] + ["--format", "json"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
