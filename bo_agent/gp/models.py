@@ -109,11 +109,13 @@ class GPModel(ChunkedPrediction, RegressorMixin, BaseEstimator):
         observations; small data sets have the most multimodal likelihoods).
     restart_limit : int, default=64
         Above this many observations, optimise from the initial values only (time budget).
-    max_hyperparameter_samples : int or None, default=300
+    max_hyperparameter_samples : int or None, default=150
         With more observations, hyperparameters maximise the likelihood of a random subset of
         this size (seeded by ``random_state``); the posterior always conditions on every
-        observation. The likelihood costs O(n^3) per optimiser step, so this keeps a refit on
-        500 points at about a second. None uses all observations.
+        observation. The likelihood costs O(n^3) per optimiser step: an aBO refit on 500
+        points with the 10 kind groups took 3.6 CPU s with 300 and 0.3 s with 150 (the
+        2-second proposal budget; ``benchmarks/proposal_latency.py``). None uses all
+        observations.
     max_iter : int, default=200
         Iteration cap of each L-BFGS-B run.
     optimize_hyperparameters : bool, default=True
@@ -184,7 +186,7 @@ class GPModel(ChunkedPrediction, RegressorMixin, BaseEstimator):
         hyperprior: HyperpriorName = "none",
         n_restarts: int = 1,
         restart_limit: int = 64,
-        max_hyperparameter_samples: int | None = 300,
+        max_hyperparameter_samples: int | None = 150,
         max_iter: int = 200,
         optimize_hyperparameters: bool = True,
         warm_start: bool = False,
