@@ -46,6 +46,11 @@ class PanelResult:
         return [s for s in self.run.settings.strategies if any(self.hits(s).shape)]
 
 
+def _report_t(horizon: int) -> list[int]:
+    """The t of :data:`REPORT_T` within the horizon, or the horizon (short, quick runs)."""
+    return [t for t in REPORT_T if t <= horizon] or [horizon]
+
+
 def _p(hits: np.ndarray, t: int) -> tuple[float, float]:
     p = float(np.mean(hits <= t)) if hits.size else math.nan
     return p, math.sqrt(p * (1 - p) / hits.size) if hits.size else math.nan
@@ -101,9 +106,7 @@ def goal_lines(results: Sequence[PanelResult]) -> list[str]:
             continue
         own = res.hits(DEFAULT)
         parts = []
-        for t in REPORT_T:
-            if t > res.run.settings.horizon:
-                continue
+        for t in _report_t(res.run.settings.horizon):
             best = max(peers, key=lambda p: _p(res.hits(p), t)[0])
             diff, se = _paired(own, res.hits(best), t)
             mark = "met" if diff >= 0 else "missed"
@@ -126,8 +129,7 @@ def goal_lines(results: Sequence[PanelResult]) -> list[str]:
             horizon = res.run.settings.horizon
             parts = [
                 "t = {}: {:+.2f} ± {:.2f}".format(t, *_paired(own, plain, t))
-                for t in REPORT_T
-                if t <= horizon
+                for t in _report_t(horizon)
             ]
             lines.append(
                 f"- transfer against none, {res.problem.title}: median "
