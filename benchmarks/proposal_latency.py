@@ -1,16 +1,20 @@
-"""Latency and memory of one proposal round: refit the GP, score the pool, pick a batch.
+"""Latency and memory of one proposal with the default settings, as a campaign makes it.
 
-Synthetic, standardised descriptors in four groups of eight columns (sites A, M, X, Z) and a
-smooth synthetic E_b. Two scenarios:
+Every round of a campaign calls :func:`bo_agent.decide.strategy.decide` with the campaign's
+configuration; here it runs with ``CampaignConfig()`` defaults (``model: auto``, which fits both
+oBO and aBO and keeps the better by leave-one-out; aBO with the 10 descriptor-kind groups; EI
+against the posterior incumbent), so the figure is what a user waits for. Two scenarios:
 
-- small: the real pool size, 159 candidates, with 5 to 150 observations (target: < 1 s);
-- large: 100,000 candidates and 500 observations (target: < 10 s and < 4 GB peak RSS).
+- small: the real Na pool (159 candidates, the 34 real descriptors) with 5, 50 and 150
+  observations from the CHGNet reference data (target: <= 1 s);
+- large: 100,000 synthetic candidates with the same 34 columns and the same 10 kind groups,
+  and 500 observations of a smooth synthetic E_b (target: <= 2 s on 2 cores).
 
-Each line reports wall-clock seconds of ``propose`` (which refits the model once), the CPU
-seconds of the process over the same call (``time.process_time``, all threads; on a busy machine
-wall time exceeds it, so compare it with the budget when the load average is above the CPU
-count), and the peak resident set size of the process so far (``resource.getrusage``; the
-large scenario runs last).
+Each line reports wall-clock seconds of ``decide`` (two model fits, the leave-one-out choice,
+the pool posterior of the chosen model, the batch), the CPU seconds of the process over the
+same call (``time.process_time``, all threads; on a busy machine wall time exceeds it, so
+compare CPU / 2 with the budget when the load average is above the CPU count), the peak
+resident set size so far, and the load average.
 
 Run::
 
@@ -26,32 +30,12 @@ import os
 import platform
 import resource
 import time
-import warnings
 
 import numpy as np
 
-from bo_agent.decide.proposals import propose
-from bo_agent.gp.models import GPModel
-
-N_GROUPS = 4
-GROUP_SIZE = 8
-SITES = ("A", "M", "X", "Z")
-
-
-def synthetic_pool(n_pool: int, seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, list[int]]]:
-    """Standardised descriptors, a smooth E_b (eV) with 0.02 eV noise, and the feature groups."""
-    rng = np.random.default_rng(seed)
-    features = rng.standard_normal((n_pool, N_GROUPS * GROUP_SIZE))
-    y = (
-        0.5
-        + 0.15 * np.sin(features[:, 0])
-        + 0.05 * features[:, 9] ** 2
-        - 0.1 * features[:, 17]
-        + 0.05 * np.cos(features[:, 25] + features[:, 26])
-        + 0.02 * rng.standard_normal(n_pool)
-    )
-    groups = {s: list(range(i * GROUP_SIZE, (i + 1) * GROUP_SIZE)) for i, s in enumerate(SITES)}
-    return features, y, groups
+from bo_agent.config import CampaignConfig
+from bo_agent.decide.strategy import Pool, build_pool, decide
+from workflows.space.compositions import default_space
 
 
 def peak_rss_mb() -> float:
@@ -60,60 +44,65 @@ def peak_rss_mb() -> float:
     return rss / (1024.0**2 if platform.system() == "Darwin" else 1024.0)
 
 
-def time_round(
-    kind: str,
-    features: np.ndarray,
-    y: np.ndarray,
-    groups: dict[str, list[int]],
-    n_obs: int,
-    acquisition: str,
-    q: int,
-    seed: int,
-) -> tuple[float, float, list[int]]:
-    """Wall and CPU seconds of one ``propose`` call (refit + scoring + batch), and its picks."""
+def real_pool() -> tuple[Pool, dict[str, float]]:
+    """The Na pool with the real descriptors, and the CHGNet E_b of its compositions."""
+    from bo_agent.benchmark.data import load_benchmark_data
+
+    pool = build_pool(default_space(), "Na")
+    data = load_benchmark_data("chgnet").values
+    return pool, {cid: data[cid] for cid in pool.ids if cid in data}
+
+
+def synthetic_pool(n_pool: int, seed: int) -> tuple[Pool, dict[str, float]]:
+    """``n_pool`` standard-normal candidates with the real columns and kind groups, and a
+    smooth E_b (eV) with 0.02 eV noise."""
+    groups = build_pool(default_space(), "Na").groups
+    n_cols = 1 + max(c for cols in groups.values() for c in cols)
     rng = np.random.default_rng(seed)
-    observed = rng.choice(features.shape[0], n_obs, replace=False)
-    pending = np.setdiff1d(rng.choice(features.shape[0], 3, replace=False), observed)
-    model = GPModel(kind, groups=groups, random_state=seed)
-    t0, c0 = time.perf_counter(), time.process_time()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        batch = propose(
-            model,
-            features,
-            observed,
-            y[observed],
-            pending_idx=pending,
-            acquisition=acquisition,
-            q=q,
-            random_state=seed,
-            threshold=0.4,
-        )
-    return time.perf_counter() - t0, time.process_time() - c0, [p.index for p in batch]
-
-
-def run(scenario: str, n_pool: int, obs_list: list[int], q_list: list[int], seed: int) -> None:
-    """Print one line per (kernel, observations, acquisition, q)."""
-    features, y, groups = synthetic_pool(n_pool, seed)
-    print(f"\n== {scenario}: {n_pool} candidates, {features.shape[1]} features, 4 groups ==")
-    print(
-        f"{'kernel':<9} {'n_obs':>5} {'acq':<6} {'q':>2} {'wall s':>7} {'cpu s':>7} "
-        f"{'peak RSS MB':>12} {'load':>5}"
+    features = rng.standard_normal((n_pool, n_cols))
+    y = (
+        0.5
+        + 0.15 * np.sin(features[:, 0])
+        + 0.05 * features[:, 9] ** 2
+        - 0.1 * features[:, 17]
+        + 0.05 * np.cos(features[:, 25] + features[:, 26])
+        + 0.02 * rng.standard_normal(n_pool)
     )
-    for kind in ("ordinary", "additive"):
-        for n_obs in obs_list:
-            for acquisition in ("ei", "ts", "below"):
-                for q in q_list:
-                    if acquisition != "ei" and q != max(q_list):
-                        continue
-                    wall, cpu, _ = time_round(
-                        kind, features, y, groups, n_obs, acquisition, q, seed
-                    )
-                    print(
-                        f"{kind:<9} {n_obs:>5} {acquisition:<6} {q:>2} {wall:>7.3f} {cpu:>7.3f} "
-                        f"{peak_rss_mb():>12.0f} {os.getloadavg()[0]:>5.1f}",
-                        flush=True,
-                    )
+    ids = tuple(f"c{i:06d}" for i in range(n_pool))
+    return Pool(ids=ids, X=features, groups=groups), dict(zip(ids, y.tolist(), strict=True))
+
+
+def time_decision(
+    pool: Pool, values: dict[str, float], n_obs: int, q: int, seed: int
+) -> tuple[float, float, str]:
+    """Wall and CPU seconds of one default ``decide`` call, and the model it chose."""
+    rng = np.random.default_rng(seed)
+    known = [cid for cid in pool.ids if cid in values]
+    chosen = sorted(rng.choice(len(known), n_obs, replace=False))
+    observations = {known[i]: values[known[i]] for i in chosen}
+    t0, c0 = time.perf_counter(), time.process_time()
+    decision = decide(pool, CampaignConfig(seed=seed), observations, n=q, seq=n_obs)
+    return time.perf_counter() - t0, time.process_time() - c0, decision.strategy
+
+
+def run(scenario: str, pool: Pool, values: dict[str, float], obs: list[int], seed: int) -> None:
+    """Print one line per (observations, q)."""
+    print(
+        f"\n== {scenario}: {len(pool.ids)} candidates, {pool.X.shape[1]} features, "
+        f"{len(pool.groups)} kind groups, default settings =="
+    )
+    print(
+        f"{'n_obs':>5} {'q':>2} {'chose':<9} {'wall s':>7} {'cpu s':>7} {'peak RSS MB':>12} "
+        f"{'load':>5}"
+    )
+    for n_obs in obs:
+        for q in (1, 5):
+            wall, cpu, strategy = time_decision(pool, values, n_obs, q, seed)
+            print(
+                f"{n_obs:>5} {q:>2} {strategy:<9} {wall:>7.3f} {cpu:>7.3f} "
+                f"{peak_rss_mb():>12.0f} {os.getloadavg()[0]:>5.1f}",
+                flush=True,
+            )
 
 
 def main() -> None:
@@ -130,9 +119,11 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f}"
     )
     if not args.large:
-        run("small", 159, [5, 50, 150], [1, 5], args.seed)
+        pool, values = real_pool()
+        run("small", pool, values, [5, 50, 150], args.seed)
     if not args.small:
-        run("large", args.n_pool, [args.n_obs], [1, 5], args.seed)
+        pool, values = synthetic_pool(args.n_pool, args.seed)
+        run("large", pool, values, [args.n_obs], args.seed)
 
 
 if __name__ == "__main__":

@@ -69,3 +69,8 @@ for tol in 0 0.01; do
 done
 # Fig. 3 analogue last (the longest step): random, oBO, aBO, threshold acquisition, 1000 trials
 tavbo benchmark --data "$data" --only threshold --out "$out/$data-fig3"
+# The benchmark panel (every problem, random, peers, tavbo's strategies; 50 paired trials of 50
+# evaluations; resumable: a finished problem is read back). Independent of "$data".
+if [ "$data" = chgnet ]; then
+  tavbo benchmark --panel --out "$out/panel"
+fi

@@ -26,13 +26,14 @@ __all__ = [
     "load_campaign_config",
 ]
 
-MODELS = ("random", "obo", "abo")
+MODELS = ("random", "obo", "abo", "auto")
 TRANSFERS = ("none", "hp", "gp", "multitask")
 ACQUISITIONS = ("ei", "pi", "lcb", "ts", "below")
 HYPERPRIORS = ("none", "gamma", "lognormal")  # bo_agent.gp.priors.HYPERPRIORS
 LENGTH_SCALES = ("auto", "ard", "shared")
 
-Model = Literal["random", "obo", "abo"]
+Model = Literal["random", "obo", "abo", "auto"]
+Incumbent = Literal["observed", "posterior"]
 Transfer = Literal["none", "hp", "gp", "multitask"]
 AcquisitionName = Literal["ei", "pi", "lcb", "ts", "below"]
 Goal = Literal["minimum", "threshold"]
@@ -55,7 +56,10 @@ class CampaignConfig(BaseModel):
     engine: str = Field("bvse", description=f"Barrier engine: one of {sorted(ENGINES)}")
     engine_settings: dict[str, Any] = Field(default_factory=dict, description="Maker fields")
     model: Model = Field(
-        "abo", description="random, obo (one GP kernel over all descriptors) or abo (additive GP)"
+        "auto",
+        description="random, obo (one GP kernel over all descriptors), abo (additive GP) or auto "
+        "(at each decision the one of oBO / aBO, with and without the transfer source, that "
+        "best predicts the campaign's own results by leave-one-out; bo_agent.decide.selection)",
     )
     kernel: Literal["matern52", "rbf"] = Field("matern52", description="Base kernel")
     length_scales: LengthScales = Field(
@@ -94,6 +98,17 @@ class CampaignConfig(BaseModel):
     )
     acquisition: AcquisitionName = Field("ei", description="Acquisition function")
     xi: float = Field(0.01, description="EI/PI exploration margin, eV")
+    incumbent: Incumbent = Field(
+        "posterior",
+        description="EI/PI improve on: posterior (the lowest posterior mean at an evaluated "
+        "composition, robust to noisy results) or observed (the lowest observed E_b)",
+    )
+    stall_guard: float = Field(
+        0.0,
+        ge=0.0,
+        description="EI below this many eV means the search stalls on near-ties: that pick is "
+        "a Thompson sample instead (0: off)",
+    )
     kappa: float = Field(2.0, description="LCB exploration weight")
     goal: Goal = Field("minimum", description="minimum: best E_b; threshold: all E_b < tau")
     tau: float = Field(

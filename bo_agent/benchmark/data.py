@@ -32,11 +32,16 @@ class BenchmarkData:
     below its endpoint or the framework reconstructed, so a campaign (options ``unconverged`` and
     ``untrusted: fail``, the defaults) leaves them out of the GP. They stay in
     a benchmark's pool; proposing one costs an evaluation and teaches the GP nothing.
+
+    ``truth`` (optional) holds the noise-free E_b when ``values`` are noisy measurements: the
+    strategies see ``values``, and what counts as found (the optimum, the compositions below
+    tau) is judged on ``truth``.
     """
 
     values: dict[str, float]
     source: str
     failed: frozenset[str] = frozenset()
+    truth: dict[str, float] | None = None
 
     def carrier(self, carrier: str) -> dict[str, float]:
         """The entries of one carrier (IDs start with ``"<carrier>-"``)."""

@@ -32,6 +32,7 @@ _COLOURS = {
     "random": "0.45",
     "obo": "tab:blue",
     "abo": "tab:red",
+    "auto": "black",
     "physbo": "tab:green",
     "baybe": "tab:purple",
 }

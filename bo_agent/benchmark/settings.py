@@ -1,8 +1,9 @@
 """What a benchmark runs: the strategy names and :class:`BenchmarkSettings`, with their defaults.
 
-A strategy is ``<model>[+<transfer>]`` (model ``random``, ``obo``, ``abo``; transfer ``hp``,
-``gp``, ``multitask``) or a peer BO code (``physbo``, ``baybe``): :func:`parse_strategy` splits
-and checks a name, :func:`strategy_label` gives the report's notation. The settings default to
+A strategy is ``<model>[+<transfer>]`` (model ``random``, ``obo``, ``abo``, ``auto``; transfer
+``hp``, ``gp``, ``multitask``) or a peer BO code (``physbo``, ``baybe``): :func:`parse_strategy`
+splits and checks a name, :func:`strategy_label` gives the report's notation. The settings
+default to
 the report's protocol (Fig. 2: 50 trials of every strategy; Fig. 3: 1000 trials of random, oBO
 and aBO); :meth:`BenchmarkSettings.quick` is a smoke run of every code path. Everything else in
 the package reads these names, so they sit at the bottom of it.
@@ -31,7 +32,8 @@ __all__ = [
 ]
 
 
-#: Every strategy of the report and of tavbo: random, oBO, aBO, each GP with each transfer.
+#: Every strategy of the report and of tavbo: random, oBO, aBO, each GP with each transfer, and
+#: the default (``auto``, with and without the Li-GP source).
 ALL_STRATEGIES: tuple[str, ...] = (
     "random",
     "obo",
@@ -42,6 +44,8 @@ ALL_STRATEGIES: tuple[str, ...] = (
     "abo+gp",
     "obo+multitask",
     "abo+multitask",
+    "auto",
+    "auto+gp",
 )
 #: Strategies of the threshold benchmark by default (the report's Fig. 3).
 THRESHOLD_STRATEGIES: tuple[str, ...] = ("random", "obo", "abo")
@@ -91,7 +95,8 @@ class BenchmarkSettings:
         engine's noise (a few meV for CHGNet NEB).
     acquisition : str, default="ei"
         Acquisition of the Fig.-2 runs (Fig. 3 uses ``below``).
-    n_initial, q, groups, kernel, length_scales, hyperprior, target_transform
+    n_initial, q, groups, kernel, length_scales, hyperprior, target_transform, incumbent,
+    stall_guard
         As in :class:`~bo_agent.config.CampaignConfig` (q is ``max_pending``).
     base_seed : int, default=0
         Trial ``i`` uses seed ``base_seed + i``.
@@ -128,6 +133,8 @@ class BenchmarkSettings:
     length_scales: str = _CAMPAIGN_DEFAULTS["length_scales"]
     hyperprior: str = _CAMPAIGN_DEFAULTS["hyperprior"]
     target_transform: str = _CAMPAIGN_DEFAULTS["target_transform"]
+    incumbent: str = _CAMPAIGN_DEFAULTS["incumbent"]
+    stall_guard: float = _CAMPAIGN_DEFAULTS["stall_guard"]
     base_seed: int = 0
     jobs: int = 1
     space: str | None = None
@@ -189,7 +196,7 @@ def strategy_label(name: str, source: str = "Li") -> str:
     model, transfer = parse_strategy(name)
     if transfer == "peer":
         return {"physbo": "PHYSBO", "baybe": "BayBE"}[model]
-    pretty = {"random": "random", "obo": "oBO", "abo": "aBO"}[model]
+    pretty = {"random": "random", "obo": "oBO", "abo": "aBO", "auto": "auto"}[model]
     prefix = {"none": "", "hp": "-hp ", "gp": "-GP ", "multitask": "-MT "}[transfer]
     if prefix:
         prefix = source + prefix

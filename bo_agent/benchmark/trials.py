@@ -20,7 +20,15 @@ from bo_agent.config import CampaignConfig
 from bo_agent.decide.strategy import Pool, build_pool
 
 #: CPU seconds of a 60-evaluation trial, measured (the long trials are started first).
-_COST = {"random": 0.01, "obo": 1.5, "abo": 3.6, "obo+multitask": 6.5, "abo+multitask": 43.0}
+_COST = {
+    "random": 0.01,
+    "obo": 1.5,
+    "abo": 3.6,
+    "auto": 5.0,
+    "auto+gp": 6.0,
+    "obo+multitask": 6.5,
+    "abo+multitask": 43.0,
+}
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,8 @@ def _run_task(task: _Task) -> TrialResult:
             length_scales=s.length_scales,  # type: ignore[arg-type]
             hyperprior=s.hyperprior,  # type: ignore[arg-type]
             target_transform=s.target_transform,  # type: ignore[arg-type]
+            incumbent=s.incumbent,  # type: ignore[arg-type]
+            stall_guard=s.stall_guard,
             groups=s.groups,  # type: ignore[arg-type]
             transfer=transfer,  # type: ignore[arg-type]
             source_campaign="source" if transfer != "none" else None,

@@ -28,7 +28,9 @@ EngineOpt = Annotated[
     typer.Option("--engine", "-e", help="Barrier engine: vasp, chgnet, sevennet, bvse, table."),
 ]
 BudgetOpt = Annotated[int | None, typer.Option("--budget", "-n", help="Evaluations at most.")]
-ModelOpt = Annotated[str | None, typer.Option("--model", help="random, obo or abo.")]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", help="random, obo, abo or auto (default: chosen by LOO).")
+]
 KernelOpt = Annotated[str | None, typer.Option("--kernel", help="GP base kernel: matern52, rbf.")]
 HyperpriorOpt = Annotated[
     str | None,

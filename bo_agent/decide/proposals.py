@@ -132,6 +132,8 @@ def propose(
     xi: float = 0.0,
     kappa: float = 2.0,
     threshold: float | None = None,
+    incumbent: str = "observed",
+    stall_level: float = 0.0,
 ) -> list[Proposal]:
     """Propose ``q`` distinct candidates to evaluate next.
 
@@ -168,6 +170,13 @@ def propose(
         Exploration weight of ``lcb``.
     threshold : float or None, default=None
         Level tau of ``below``, eV (required for it).
+    incumbent : {"observed", "posterior"}, default="observed"
+        What ``ei`` and ``pi`` improve on: the lowest observed value, or the lowest posterior
+        mean at an observed row (a noisy low result then does not set the bar).
+    stall_level : float, default=0.0
+        Stall guard: when the best ``ei`` score is below this (eV), the pick is the
+        argmax of a joint posterior sample instead (Thompson sampling, acquisition
+        ``ts-stall``); 0 turns it off.
 
     Returns
     -------
@@ -247,6 +256,8 @@ def propose(
 
     fn = get_acquisition(name)
     best_f = float(y_obs.min()) if y_obs.size else float(post.mean[:n_avail].min())
+    if incumbent == "posterior" and y_obs.size and name in ("ei", "pi"):
+        best_f = float(np.min(model.predict(pool[observed])))  # type: ignore[attr-defined]
     samples = post.sample(q, rng)[:, :n_avail] if name == "ts" else None
     chosen = np.zeros(n_avail, dtype=bool)
     proposals: list[Proposal] = []
@@ -261,6 +272,11 @@ def propose(
             random_state=rng,
         )
         scores = np.where(chosen, -np.inf, fn(mean, std, context))
+        picked_by = name
+        if stall_level > 0 and name == "ei" and scores.max() < stall_level:
+            sample = post.sample(1, rng)[0, :n_avail]
+            scores = np.where(chosen, -np.inf, -sample)
+            picked_by = "ts-stall"
         k = _argmax_lowest_mean(scores, mean, rng)
         chosen[k] = True
         proposals.append(
@@ -270,7 +286,7 @@ def propose(
                 rank=r,
                 mean=float(mean[k]),
                 std=float(std[k]),
-                acquisition=name,
+                acquisition=picked_by,
             )
         )
         logger.debug("pick %d: row %d (%s=%.4g)", r, available[k], name, scores[k])

@@ -18,6 +18,7 @@ import numpy as np
 from bo_agent.config import CampaignConfig
 from bo_agent.decide.acquisition import evaluations_since_hit, expected_undiscovered
 from bo_agent.decide.proposals import Proposal, propose
+from bo_agent.decide.selection import model_for, select_model
 from bo_agent.errors import AgentError
 from bo_agent.features.descriptors import compute_descriptors
 from bo_agent.features.scaling import standardise
@@ -124,21 +125,15 @@ def decision_seed(seed: int, seq: int) -> int:
 
 
 def make_model(config: CampaignConfig, pool: Pool, random_state: int) -> GPModel | TransferGP:
-    """The configured GP: oBO (one kernel) or aBO (sum over groups), maybe with transfer."""
+    """The configured GP: oBO (one kernel) or aBO (sum over groups), maybe with transfer.
+
+    ``model: auto`` chooses its model at each decision (:func:`select_model`); here it gives
+    aBO.
+    """
     if config.model == "random":
         raise AgentError("random search has no model")
-    base = GPModel(
-        kernel="additive" if config.model == "abo" else "ordinary",
-        groups=pool.groups if config.model == "abo" else None,
-        base=config.kernel,
-        ard=config.uses_ard(),
-        hyperprior=config.hyperprior,
-        n_restarts=2,
-        random_state=random_state,
-    )
-    if config.transfer == "none":
-        return base
-    return TransferGP(base, mode=config.transfer)
+    model = "abo" if config.model == "auto" else config.model
+    return model_for(model, config.transfer, config, pool.groups, random_state)
 
 
 @dataclass
@@ -242,6 +237,11 @@ def decide(
             "y_source": scale.forward(np.array([e for _, e in src_rows], dtype=float)),
         }
     acquisition = "below" if config.goal == "threshold" else config.acquisition
+    strategy = config.model + ("" if config.transfer == "none" else f"+{config.transfer}")
+    if config.model == "auto":
+        obs_rows = pool.rows(obs_ids)
+        chosen = select_model(config, pool.groups, pool.X[obs_rows], y, seed, fit_params)
+        model, strategy = chosen.model, f"auto:{chosen.name}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TavboWarning)  # a shrinking batch is expected at the end
         proposals = propose(
@@ -258,12 +258,17 @@ def decide(
             xi=scale.margin(config.xi, float(y_ev.min())),
             kappa=config.kappa,
             threshold=tau,
+            refit=config.model != "auto",
+            incumbent=config.incumbent,
+            stall_level=scale.margin(config.stall_guard, float(y_ev.min())),
         )
     decision = Decision(
         proposals=[(pool.ids[p.index], _in_ev(p, scale)) for p in proposals],
-        strategy=config.model + ("" if config.transfer == "none" else f"+{config.transfer}"),
+        strategy=strategy,
         model=model.fitted_hyperparameters(),
     )
+    if config.model == "auto":
+        decision.model["selection"] = chosen.record()
     if config.goal == "threshold":
         post = model.pool_posterior(pool.X)
         mask = np.zeros(len(pool.ids), dtype=bool)

@@ -1,6 +1,7 @@
 """Linear-algebra settings shared by tavbo's GP modules.
 
 - :data:`JITTER`: added to the diagonal of every training covariance (sklearn's ``alpha``).
+- :func:`worker_threads`: threads for chunked predictions over large pools.
 - :func:`_blas_limit`: single-threaded BLAS for all but very large problems. Multi-threaded
   OpenBLAS makes a 40 x 40 solve some 300 times slower when the cores are busy, as they are next
   to running calculations.
@@ -9,11 +10,12 @@
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["JITTER"]
+__all__ = ["JITTER", "worker_threads"]
 
 #: Jitter added to the training covariance diagonal (sklearn's ``alpha``), standardised units.
 JITTER = 1e-8
@@ -29,6 +31,16 @@ def _blas_limit(pairs: int) -> Any:
     return _blas_controller().limit(
         limits=1 if pairs < _SINGLE_THREAD_PAIRS else None, user_api="blas"
     )
+
+
+def worker_threads() -> int:
+    """Threads for chunked predictions over large pools: the usable cores, at most 2 (the
+    agent shares its node with calculations)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover  (macOS)
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
 
 
 @functools.cache

@@ -90,13 +90,11 @@ class PoolPosterior:
         self._mean_z = np.empty(n_pool)
         self._var_z = np.empty(n_pool)
         with _blas_limit(n_pool * n_train):
-            for sl, m, v, V in model._latent_chunks(X, with_var=True):
+            for sl, m, v, V in model._latent_chunks(X, with_var=True, vt_out=self._Vt):
                 self._mean_z[sl] = m
                 assert v is not None
                 assert V is not None
-                self._var_z[sl] = v
-                if self._Vt is not None:
-                    self._Vt[sl] = V
+                self._var_z[sl] = v  # V is already in self._Vt (when cached)
         self._shift = model._prior_mean(X) + model.y_offset_
         self._scale = float(model.y_scale_)
         self._cols: list[FloatArray] = []  # kriging-believer Cholesky columns, each (n_pool,)

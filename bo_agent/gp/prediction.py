@@ -8,15 +8,17 @@ cross-covariance is solved in place (BLAS ``dtrsm``), so memory stays one block.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.linalg import solve_triangular
 from scipy.linalg.blas import dtrsm
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from bo_agent.gp.kernels import cross_covariance
-from bo_agent.gp.linalg import _blas_limit
+from bo_agent.gp.linalg import _blas_limit, worker_threads
 from bo_agent.gp.posterior import PoolPosterior
 
 __all__ = ["ChunkedPrediction"]
@@ -25,6 +27,8 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Target size of one chunk of cross-covariance, in float64 entries (32 MB).
 _CHUNK_ENTRIES = 1 << 22
+#: Predictions over at least this many (candidate x observation) pairs use worker threads.
+_PARALLEL_PAIRS = 10_000_000
 
 
 class ChunkedPrediction:
@@ -49,32 +53,79 @@ class ChunkedPrediction:
         return max(256, _CHUNK_ENTRIES // max(1, self.L_.shape[0]))
 
     def _latent_chunks(
-        self, X: FloatArray, *, with_var: bool
+        self, X: FloatArray, *, with_var: bool, vt_out: FloatArray | None = None
     ) -> Iterator[tuple[slice, FloatArray, FloatArray | None, FloatArray | None]]:
         """Yield (rows, mean_z, var_z, Vt) per chunk; ``Vt = K(X_chunk, X_train) L^-T``.
 
         ``Vt`` has shape (n_chunk, n_train), C-contiguous; the triangular solve overwrites the
-        cross-covariance in place (BLAS ``dtrsm``), so a chunk costs one block of memory.
+        cross-covariance in place (BLAS ``dtrsm``), so a chunk costs one block of memory. Large
+        problems (:data:`_PARALLEL_PAIRS` candidate x observation pairs and more) compute
+        chunks in :func:`worker_threads` threads: numpy and single-threaded BLAS release the
+        GIL, so two cores halve the wall time (the results are the same, chunk by chunk), and
+        evaluate the kernel formula in single precision (:func:`~bo_agent.gp.kernels.
+        cross_covariance`; 1e-7 relative) and ``Vt`` as a product with ``L^-T`` instead of a
+        triangular solve (the same flops, ~1.6 times faster in BLAS). With ``vt_out`` of shape
+        (n_candidates, n_train), each chunk's ``Vt`` is written straight into its rows (no
+        copy of the 400 MB of a 100,000 x 500 pool).
         """
         rows = self._chunk_rows()
+        slices = [
+            slice(start, min(start + rows, X.shape[0])) for start in range(0, X.shape[0], rows)
+        ]
+        large = X.shape[0] * self.L_.shape[0] >= _PARALLEL_PAIRS
+        threads = worker_threads() if large else 1
+
+        def out(sl: slice) -> FloatArray | None:
+            return None if vt_out is None else vt_out[sl]
+
+        if threads <= 1 or len(slices) <= 1:
+            for sl in slices:
+                yield (sl, *self._latent_chunk(X[sl], with_var, large, out(sl)))
+            return
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            futures = [
+                pool.submit(self._latent_chunk, X[sl], with_var, large, out(sl)) for sl in slices
+            ]
+            for sl, future in zip(slices, futures, strict=True):
+                yield (sl, *future.result())
+
+    def _latent_chunk(
+        self,
+        Xc: FloatArray,
+        with_var: bool,
+        single_precision: bool = False,
+        vt_out: FloatArray | None = None,
+    ) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
+        """(mean_z, var_z, Vt) of one chunk of rows (see :meth:`_latent_chunks`)."""
         n = self.L_.shape[0]
-        for start in range(0, X.shape[0], rows):
-            sl = slice(start, min(start + rows, X.shape[0]))
-            Xc = X[sl]
-            if n == 0:
-                mean = np.zeros(Xc.shape[0])
-                var = self.signal_kernel_.diag(Xc) if with_var else None
-                yield sl, mean, var, (np.zeros((Xc.shape[0], 0)) if with_var else None)
-                continue
-            Kc = cross_covariance(self.signal_kernel_, Xc, self.X_train_)
-            mean = Kc @ self.alpha_
-            if not with_var:
-                yield sl, mean, None, None
-                continue
-            # Solve L V = Kc.T in place: Kc.T is the Fortran-ordered view BLAS works on.
+        if n == 0:
+            mean = np.zeros(Xc.shape[0])
+            var = self.signal_kernel_.diag(Xc) if with_var else None
+            return mean, var, (np.zeros((Xc.shape[0], 0)) if with_var else None)
+        Kc = cross_covariance(
+            self.signal_kernel_, Xc, self.X_train_, single_precision=single_precision
+        )
+        mean = Kc @ self.alpha_
+        if not with_var:
+            return mean, None, None
+        if single_precision:  # large problems: a matrix product, ~1.6x faster than the solve
+            Vt = np.matmul(Kc, self._l_inverse_t(), out=vt_out)
+        else:  # solve L V = Kc.T in place: Kc.T is the Fortran-ordered view BLAS works on
             Vt = dtrsm(1.0, self._L_fortran, Kc.T, lower=1, overwrite_b=1).T
-            var = self.signal_kernel_.diag(Xc) - np.einsum("ij,ij->i", Vt, Vt)
-            yield sl, mean, np.maximum(var, 0.0), Vt
+            if vt_out is not None:
+                vt_out[...] = Vt
+                Vt = vt_out
+        var = self.signal_kernel_.diag(Xc) - np.einsum("ij,ij->i", Vt, Vt)
+        return mean, np.maximum(var, 0.0), Vt
+
+    def _l_inverse_t(self) -> FloatArray:
+        """``L^-T`` of the fitted Cholesky factor, computed once per fit."""
+        cached = getattr(self, "_l_inv_t", None)
+        if cached is None or cached[0] is not self.L_:
+            inv = solve_triangular(self.L_, np.eye(self.L_.shape[0]), lower=True)
+            cached = (self.L_, np.ascontiguousarray(inv.T))
+            self._l_inv_t = cached
+        return cached[1]
 
     def _check_features(self, X: npt.ArrayLike) -> FloatArray:
         check_is_fitted(self, "kernel_")

@@ -145,6 +145,17 @@ def benchmark(
             "the optimum (default 0: exact ties only).",
         ),
     ] = None,
+    panel: Annotated[
+        bool,
+        typer.Option(
+            "--panel",
+            help="Run the benchmark panel instead: every problem (CHGNet Na exact and within 10 "
+            "meV, with noise, Li, BVSE, an unrelated source, synthetic landscapes) with random, "
+            "the peers and tavbo's strategies; 50 trials of 50 evaluations (--trials, "
+            "--horizon, --strategies, --quick apply). Writes panel.md, panel.csv, panel.png "
+            "and one directory per problem.",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of trial 0 (trial i: seed + i).")] = 0,
     space: SpaceOpt = None,
     replot: Annotated[
@@ -189,6 +200,9 @@ def benchmark(
         Console(stderr=True).print(
             f"redrew {replot}/: " + ", ".join(sorted(p.name for p in files.values()))
         )
+        return
+    if panel:
+        _panel(out, quick, trials, horizon, jobs, _names(strategies))
         return
     settings = BenchmarkSettings.quick() if quick else BenchmarkSettings()
     updates: dict[str, object] = {
@@ -294,6 +308,57 @@ def benchmark(
         f"{len(run.results)} trials in {run.wall_seconds:.0f} s ({settings.jobs} processes); "
         f"files in {out}/: " + ", ".join(sorted(p.name for p in run.files.values()))
     )
+
+
+def _panel(
+    out: Path | None,
+    quick: bool,
+    trials: int | None,
+    horizon: int | None,
+    jobs: int | None,
+    strategies: tuple[str, ...] | None,
+) -> None:
+    """``--panel``: run every problem of the panel, with a progress bar per problem."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from bo_agent.benchmark.panel.report import panel_markdown
+    from bo_agent.benchmark.panel.run import run_panel
+    from bo_agent.benchmark.settings import default_jobs, parse_strategy
+    from workflows.errors import ConfigError
+
+    for name in strategies or ():
+        parse_strategy(name)
+    if min(trials or 1, horizon or 1) < 1:
+        raise ConfigError("--trials and --horizon must be >= 1")
+    out = out or Path("benchmark-panel")
+    args = ["tavbo", "benchmark", "--panel", "--out", str(out)]
+    for flag, value in (("--trials", trials), ("--horizon", horizon), ("--jobs", jobs)):
+        if value is not None:
+            args += [flag, str(value)]
+    if strategies:
+        args += ["--strategies", ",".join(strategies)]
+    if quick:
+        args.append("--quick")
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TextColumn("{task.fields[info]}"), console=console,
+    )  # fmt: skip
+    tasks: dict[str, object] = {}
+
+    def on_progress(problem: str, done: int, total: int, info: str) -> None:
+        if problem not in tasks:
+            tasks[problem] = progress.add_task(problem, total=total, info="")
+        progress.update(tasks[problem], completed=done, total=total, info=info)  # type: ignore[arg-type]
+
+    with progress:
+        results = run_panel(
+            out, trials=trials or 50, horizon=horizon or 50, quick=quick,
+            jobs=jobs if jobs is not None else default_jobs(), strategies=strategies,
+            on_progress=on_progress, command=shlex.join(args),
+        )  # fmt: skip
+    sys.stdout.write(panel_markdown(results, shlex.join(args)))
+    console.print(f"files in {out}/: panel.md, panel.csv, panel.png and one directory per problem")
 
 
 def _print_tables(run: BenchmarkRun) -> None:

@@ -63,7 +63,7 @@ def _finished_source_campaign(table, carrier: str = "Li") -> None:
 
 @pytest.mark.parametrize(
     ("model", "max_pending", "budget"),
-    [("abo", 1, 10), ("obo", 1, 9), ("abo", 3, 11), ("random", 2, 5)],
+    [("abo", 1, 10), ("obo", 1, 9), ("abo", 3, 11), ("random", 2, 5), ("auto", 1, 10)],
 )
 def test_replay_proposes_the_live_campaigns_ids_in_order(
     clean_lp, full_table, model, max_pending, budget
@@ -105,6 +105,15 @@ def test_transfer_replay_matches_live_campaign(clean_lp, full_table, transfer):
     trace = _replay_ids(full_table, source="Li", source_campaign="li", **kw)
     assert trace.ids == live
     assert trace.strategies[-1] == f"abo+{transfer}"
+
+
+def test_default_auto_with_a_source_replay_matches_live_campaign(clean_lp, full_table):
+    _finished_source_campaign(full_table)
+    kw = {"transfer": "gp", "budget": 9, "seed": 5}  # model: auto, the default
+    live = _live_ids(clean_lp, full_table, source_campaign="li", **kw)
+    trace = _replay_ids(full_table, source="Li", source_campaign="li", **kw)
+    assert trace.ids == live
+    assert all(s.startswith("auto:") for s in trace.strategies[5:])
 
 
 def test_low_fidelity_source_data_replay_matches_live_campaign(clean_lp, full_table, tmp_path):

@@ -234,3 +234,41 @@ def test_invalid_requests_raise_config_error(pool) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         propose(model(), X, [0, 1], y[:2], q=2)  # no warning when the pool suffices
+
+
+def test_posterior_incumbent_ignores_a_noisy_low_observation():
+    from bo_agent.decide.proposals import propose
+    from bo_agent.gp.models import GPModel
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, (60, 1))
+    f = 0.5 + 0.1 * np.sin(X[:, 0])
+    obs = np.arange(20)
+    y = f[obs] + rng.normal(0, 0.03, 20)
+    y[3] = f[3] - 0.3  # one result far below its true value
+    model = GPModel(n_restarts=0, random_state=0).fit(X[obs], y)
+    posterior_best = float(model.predict(X[obs]).min())
+    assert posterior_best > y.min() + 0.05  # the GP does not believe the outlier
+    by_obs = propose(model, X, obs, y, incumbent="observed", refit=False)[0]
+    by_post = propose(model, X, obs, y, incumbent="posterior", refit=False)[0]
+    # against the outlier nothing looks like an improvement; against the posterior something does
+    assert by_post.value > by_obs.value
+
+
+def test_stall_guard_turns_a_hopeless_ei_pick_into_a_thompson_sample():
+    from bo_agent.decide.proposals import propose
+    from bo_agent.gp.models import GPModel
+
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-2, 2, (80, 2))
+    obs = np.arange(40)
+    y = 0.5 + 0.1 * np.sin(X[obs, 0])
+    y[0] = 0.0  # nothing can beat this by the margin
+    model = GPModel(n_restarts=0, random_state=0).fit(X[obs], y)
+    plain = propose(model, X, obs, y, refit=False, xi=0.05)[0]
+    guarded = propose(model, X, obs, y, refit=False, xi=0.05, stall_level=1e-3)[0]
+    assert plain.acquisition == "ei"
+    assert plain.value < 1e-3
+    assert guarded.acquisition == "ts-stall"
+    lively = propose(model, X, obs, y + 1.0 * (np.arange(40) == 0), refit=False, stall_level=1e-9)
+    assert lively[0].acquisition == "ei"  # a live EI is left alone

@@ -1,0 +1,43 @@
+"""``tavbo benchmark --panel``: every problem, one table, one figure per problem, resumable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bo_agent.benchmark.panel.problems import PANEL
+from bo_agent.benchmark.panel.run import run_panel
+
+PROBLEMS = [p for p in PANEL if p.name in ("chgnet-na-noise30", "chgnet-na-unrelated")]
+
+
+def test_quick_panel_writes_one_table_and_a_figure_per_problem_and_resumes(tmp_path):
+    strategies = ("random", "physbo", "auto", "auto+gp")
+    results = run_panel(tmp_path, problems=PROBLEMS, quick=True, strategies=strategies)
+    assert [r.problem.name for r in results] == ["chgnet-na-noise30", "chgnet-na-unrelated"]
+    page = (tmp_path / "panel.md").read_text()
+    assert "| CHGNet Na + 30 meV noise | auto | 2 |" in page
+    assert "| CHGNet Na, unrelated source (Li shuffled) | Li-GP auto | 2 |" in page
+    assert "auto+gp" not in {r.strategy for r in results[0].run.results}  # no source, no transfer
+    for name in ("panel.png", "panel.csv", "chgnet-na-noise30/optimum.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    # noisy answers, found judged on the noise-free optimum
+    noisy = results[0].run
+    assert noisy.optimum
+    assert all(v < 0.2 for v in noisy.optimum.values())
+    stamp = (tmp_path / "chgnet-na-noise30" / "traces.csv.gz").stat().st_mtime_ns
+    again = run_panel(tmp_path, problems=PROBLEMS, quick=True, strategies=strategies)
+    assert (tmp_path / "chgnet-na-noise30" / "traces.csv.gz").stat().st_mtime_ns == stamp
+    assert [len(r.run.results) for r in again] == [len(r.run.results) for r in results]
+
+
+def test_panel_with_an_unknown_strategy_is_a_usage_error(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "bo_agent.cli", "benchmark", "--panel", "--strategies",
+         "auto,bogus", "--out", str(tmp_path / "p")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.startswith("tavbo: error: unknown strategy 'bogus'")
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "p").exists()  # nothing written

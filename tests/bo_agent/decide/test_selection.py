@@ -1,0 +1,72 @@
+"""``model: auto``: the campaign chooses its model, and whether to trust a source, from its data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bo_agent.config import CampaignConfig
+from bo_agent.decide.selection import TRUST_MIN_CORRELATION, select_model
+from bo_agent.decide.strategy import build_pool, decide
+from workflows.space.compositions import default_space
+
+
+@pytest.fixture(scope="module")
+def na_pool():
+    return build_pool(default_space(), "Na", "kind", source_carrier="Li")
+
+
+def _source(pool, values):
+    rows = [pool.source_row_of(cid) for cid in values]
+    return {"X_source": pool.X[rows], "y_source": np.array(list(values.values()))}
+
+
+def _landscape(pool):
+    """E_b of each Na row, and a Li source equal to it up to an offset (a related source)."""
+    x = pool.X
+    e = 0.5 + 0.1 * np.sin(1.3 * x[:, 8]) + 0.06 * x[:, 19] + 0.04 * np.cos(x[:, 27])
+    related = dict(zip(pool.source_ids, e - 0.1, strict=True))
+    shuffled = dict(zip(pool.source_ids, np.random.default_rng(3).permutation(e), strict=True))
+    return e, related, shuffled
+
+
+def test_a_related_source_is_kept_and_an_unrelated_one_dropped(na_pool):
+    e, related, shuffled = _landscape(na_pool)
+    rows = np.random.default_rng(0).choice(len(e), 20, replace=False)
+    cfg = CampaignConfig(model="auto", transfer="gp", source_campaign="li")
+    X, y = na_pool.X[rows], e[rows]
+    kept = select_model(cfg, na_pool.groups, X, y, 0, _source(na_pool, related))
+    dropped = select_model(cfg, na_pool.groups, X, y, 0, _source(na_pool, shuffled))
+    assert kept.name == "abo+gp"
+    assert kept.source_correlation > 0.9
+    assert dropped.name in ("abo", "obo")
+    assert dropped.source_correlation < TRUST_MIN_CORRELATION
+    assert set(dropped.scores) == {"abo", "obo"}
+
+
+def test_the_source_is_trusted_before_there_are_results_to_test_it(na_pool):
+    e, _, shuffled = _landscape(na_pool)
+    cfg = CampaignConfig(model="auto", transfer="gp", source_campaign="li")
+    chosen = select_model(cfg, na_pool.groups, na_pool.X[:2], e[:2], 0, _source(na_pool, shuffled))
+    assert chosen.name == "abo+gp"
+    assert chosen.source_correlation is None
+
+
+def test_without_a_source_the_better_predicting_model_is_chosen(na_pool):
+    e, _, _ = _landscape(na_pool)
+    rows = np.arange(0, len(e), 4)
+    chosen = select_model(CampaignConfig(), na_pool.groups, na_pool.X[rows], e[rows], 0)
+    assert set(chosen.scores) == {"abo", "obo"}
+    assert chosen.scores[chosen.name] == max(chosen.scores.values())
+
+
+def test_auto_is_the_default_and_its_decisions_say_what_they_chose(na_pool):
+    e, _, _ = _landscape(na_pool)
+    cfg = CampaignConfig(seed=2)
+    assert cfg.model == "auto"
+    obs = {na_pool.ids[i]: float(e[i]) for i in range(0, 40, 5)}
+    d1 = decide(na_pool, cfg, obs, seq=8)
+    d2 = decide(na_pool, cfg, obs, seq=8)
+    assert d1.strategy in ("auto:abo", "auto:obo")
+    assert d1.model["selection"]["chosen"] == d1.strategy.split(":")[1]
+    assert d1.proposals == d2.proposals  # a pure function of (config, seed, data)
