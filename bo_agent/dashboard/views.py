@@ -120,8 +120,7 @@ def campaign_view(store: Store, name: str, n_next: int = 5) -> dict[str, Any]:
 
     summary = store.summary(name)
     trace = store.trace(name)
-    refs = store.barriers(campaign=name)
-    reference = _reference(store, name) if not refs.empty else "path_minimum"
+    reference = _reference(store, name)
     tau = summary.config.get("tau") if summary.config.get("goal") == "threshold" else None
     pred = store.predictions(name)
     fitted = bool(pred["mean"].notna().any())
@@ -158,8 +157,11 @@ def campaign_view(store: Store, name: str, n_next: int = 5) -> dict[str, Any]:
 
 
 def _reference(store: Store, name: str) -> str:
+    """What the campaign's E_b are measured from (``path_minimum`` or ``endpoint``)."""
     refs = {r.reference for r in store.barrier_results(campaign=name, limit=50)}
-    return refs.pop() if len(refs) == 1 else "mixed references"
+    if not refs:
+        return "engine's reference"
+    return refs.pop() if len(refs) == 1 else "endpoint or path minimum (mixed)"
 
 
 def jobs_view(store: Store, campaign: str | None = None) -> dict[str, Any]:
