@@ -11,8 +11,9 @@ shows); it conditions on pending evaluations as the agent does. Neither writes a
 
 from __future__ import annotations
 
+import logging
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,11 +22,14 @@ from bo_agent.campaign.agent import CampaignAgent
 from bo_agent.campaign.state import Status
 from bo_agent.decide.strategy import decision_seed, make_model
 from bo_agent.gp.target_transform import TargetScale
+from workflows.errors import TavboError
 
 if TYPE_CHECKING:
     from fireworks import LaunchPad
 
 __all__ = ["MIN_OBSERVATIONS", "next_proposals", "pool_predictions"]
+
+logger = logging.getLogger(__name__)
 
 #: Finished evaluations a GP needs before it is fitted (the agent's own rule: at least 2).
 MIN_OBSERVATIONS = 2
@@ -49,24 +53,13 @@ def pool_predictions(lp: LaunchPad, campaign: str) -> pd.DataFrame:
     pool, cfg = agent.pool, agent.config
     mean = np.full(len(pool.ids), np.nan)
     std = np.full(len(pool.ids), np.nan)
+    error = None
     if cfg.model != "random" and len(observed) >= MIN_OBSERVATIONS:
-        scale = TargetScale(cfg.target_transform)
-        ids = list(observed)
-        model = make_model(cfg, pool, decision_seed(cfg.seed, int(agent.campaign.n_decisions)))
-        fit_params = {}
-        if cfg.transfer != "none":
-            src = agent.source_observations() or {}
-            rows = [(pool.source_row_of(s), e) for s, e in src.items()]
-            rows = [(r, e) for r, e in rows if r is not None]
-            fit_params = {
-                "X_source": pool.X[[r for r, _ in rows]],
-                "y_source": scale.forward(np.array([e for _, e in rows], dtype=float)),
-            }
-        y = scale.forward(np.array([observed[i] for i in ids], dtype=float))
-        model.fit(pool.X[pool.rows(ids)], y, **fit_params)
-        post = model.pool_posterior(pool.X)
-        for i, (m, s) in enumerate(zip(post.mean, post.std, strict=True)):
-            mean[i], std[i] = scale.to_ev(float(m), float(s))
+        try:
+            mean, std = _fit_and_predict(agent, observed)
+        except (ArithmeticError, ValueError, RuntimeError, TavboError) as exc:
+            logger.warning("GP of campaign %s not fitted: %s", campaign, exc)
+            error = f"{type(exc).__name__}: {exc}"
     rows = []
     for i, cid in enumerate(pool.ids):
         cand = agent.space.get(cid)
@@ -84,7 +77,34 @@ def pool_predictions(lp: LaunchPad, campaign: str) -> pd.DataFrame:
                 "std": std[i],
             }
         )
-    return pd.DataFrame(rows, columns=_COLUMNS)
+    frame = pd.DataFrame(rows, columns=_COLUMNS)
+    frame.attrs["gp_error"] = error  # why the GP could not be fitted, if it could not
+    return frame
+
+
+def _fit_and_predict(agent: CampaignAgent, observed: dict[str, float]) -> tuple[Any, Any]:
+    """The campaign's GP fitted on ``observed``: predicted mean and std (eV) over its pool."""
+    pool, cfg = agent.pool, agent.config
+    mean = np.full(len(pool.ids), np.nan)
+    std = np.full(len(pool.ids), np.nan)
+    scale = TargetScale(cfg.target_transform)
+    ids = list(observed)
+    model = make_model(cfg, pool, decision_seed(cfg.seed, int(agent.campaign.n_decisions)))
+    fit_params = {}
+    if cfg.transfer != "none":
+        src = agent.source_observations() or {}
+        rows = [(pool.source_row_of(s), e) for s, e in src.items()]
+        rows = [(r, e) for r, e in rows if r is not None]
+        fit_params = {
+            "X_source": pool.X[[r for r, _ in rows]],
+            "y_source": scale.forward(np.array([e for _, e in rows], dtype=float)),
+        }
+    y = scale.forward(np.array([observed[i] for i in ids], dtype=float))
+    model.fit(pool.X[pool.rows(ids)], y, **fit_params)
+    post = model.pool_posterior(pool.X)
+    for i, (m, s) in enumerate(zip(post.mean, post.std, strict=True)):
+        mean[i], std[i] = scale.to_ev(float(m), float(s))
+    return mean, std
 
 
 def next_proposals(lp: LaunchPad, campaign: str, n: int = 3) -> pd.DataFrame:

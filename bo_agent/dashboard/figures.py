@@ -79,7 +79,11 @@ def history_figure(trace: pd.DataFrame, reference: str, tau: float | None = None
 
 
 def prediction_maps(
-    pred: pd.DataFrame, space: CompositionSpace, carrier: str, fitted: bool
+    pred: pd.DataFrame,
+    space: CompositionSpace,
+    carrier: str,
+    fitted: bool,
+    error: str | None = None,
 ) -> dict[str, Any]:
     """Predicted E_b (top row) and its std (bottom row), one M x X panel per Z; evaluated
     compositions are marked with a ring and their measured E_b in the hover text."""
@@ -160,6 +164,8 @@ def prediction_maps(
         if fitted
         else "no GP yet (random search, or fewer than 2 results): rings mark evaluated ones"
     )
+    if error:
+        title = f"the GP could not be fitted ({error[:120]}): rings mark evaluated ones"
     fig.update_layout(
         font=_FONT,
         height=760,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bo_agent.api.store import scrub
 from bo_agent.api.tables import is_random
 from bo_agent.dashboard.figures import history_figure, hop_profiles, prediction_maps
+from workflows.errors import TavboError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,13 +120,17 @@ def campaign_view(store: Store, name: str, n_next: int = 5) -> dict[str, Any]:
 
     summary = store.summary(name)
     trace = store.trace(name)
-    refs = store.barriers(campaign=name)
-    reference = _reference(store, name) if not refs.empty else "path_minimum"
+    reference = _reference(store, name)
     tau = summary.config.get("tau") if summary.config.get("goal") == "threshold" else None
     pred = store.predictions(name)
     fitted = bool(pred["mean"].notna().any())
     space = load_space(summary.config.get("space"))
-    proposals = store.next_proposals(name, n_next) if summary.counts["new"] else None
+    proposals, next_error = None, None
+    if summary.counts["new"]:
+        try:
+            proposals = store.next_proposals(name, n_next)
+        except (ArithmeticError, ValueError, RuntimeError, TavboError) as exc:
+            next_error = f"{type(exc).__name__}: {exc}"
     decisions = store.decisions(name)
     decisions["random"] = [is_random(s) for s in decisions["strategy"]]
     return clean(
@@ -135,8 +140,12 @@ def campaign_view(store: Store, name: str, n_next: int = 5) -> dict[str, Any]:
             "reference": reference,
             "history": _records(trace),
             "history_figure": history_figure(trace, reference, tau),
-            "map_figure": prediction_maps(pred, space, summary.config["carrier"], fitted),
+            "map_figure": prediction_maps(
+                pred, space, summary.config["carrier"], fitted, pred.attrs.get("gp_error")
+            ),
             "gp_fitted": fitted,
+            "gp_error": pred.attrs.get("gp_error"),
+            "next_error": next_error,
             "predictions": _records(pred),
             "next": [] if proposals is None else _records(proposals),
             "decisions": _records(decisions),
@@ -148,8 +157,11 @@ def campaign_view(store: Store, name: str, n_next: int = 5) -> dict[str, Any]:
 
 
 def _reference(store: Store, name: str) -> str:
+    """What the campaign's E_b are measured from (``path_minimum`` or ``endpoint``)."""
     refs = {r.reference for r in store.barrier_results(campaign=name, limit=50)}
-    return refs.pop() if len(refs) == 1 else "mixed references"
+    if not refs:
+        return "engine's reference"
+    return refs.pop() if len(refs) == 1 else "endpoint or path minimum (mixed)"
 
 
 def jobs_view(store: Store, campaign: str | None = None) -> dict[str, Any]:

@@ -94,7 +94,7 @@ function campaign(d) {
   <p>Goal: ${goalText(c)}</p>
   <h2>E_b against iteration</h2><div class="plot" id="plot-history"></div>
   <h2>The GP over the whole ${esc(c.carrier)} pool</h2><div class="plot" id="plot-map"></div>
-  <h2>Next proposals</h2>` +
+  <h2>Next proposals</h2>${d.next_error ? `<p class="bad">no proposals: ${esc(d.next_error)}</p>` : ""}` +
   table([["rank", "rank", {num: true}], ["id", "composition"], ["strategy", "strategy"], ["acquisition", "acquisition"],
          ["acq_value", "acquisition value", {num: true, digits: "g"}], ["mean", "predicted E_b (eV)", {num: true}],
          ["std", "std (eV)", {num: true}]], d.next, "next") +
