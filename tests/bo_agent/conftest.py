@@ -13,8 +13,8 @@ import pytest
 
 @pytest.fixture
 def clean_lp(launchpad):
-    """The reset LaunchPad with tavbo's campaign collections emptied too."""
-    for name in ("tavbo_campaigns", "tavbo_candidates", "tavbo_decisions"):
+    """The reset LaunchPad with tavbo's campaign and queue-fault collections emptied too."""
+    for name in ("tavbo_campaigns", "tavbo_candidates", "tavbo_decisions", "tavbo_queue_faults"):
         launchpad.db[name].delete_many({})
     return launchpad
 

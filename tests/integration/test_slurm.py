@@ -165,7 +165,7 @@ def test_cancelled_job_is_found_lost_and_requeued(
 
 
 def _clean_campaigns(lp) -> None:
-    for name in ("tavbo_campaigns", "tavbo_candidates", "tavbo_decisions"):
+    for name in ("tavbo_campaigns", "tavbo_candidates", "tavbo_decisions", "tavbo_queue_faults"):
         lp.db[name].delete_many({})
 
 

@@ -97,22 +97,22 @@ def record_rejection(
         True when the Firework was failed now.
     """
     coll = _coll(lp)
-    doc = coll.find_one({"fw_id": fw_id, "kind": "rejected"}) or {}
+    key = {"fw_id": fw_id, "kind": "rejected", "resolved": {"$ne": True}}  # a rerun starts anew
+    doc = coll.find_one(key) or {}
     count = int(doc.get("count", 0)) + 1
-    coll.update_one(
-        {"fw_id": fw_id, "kind": "rejected"},
-        {
-            "$set": {"count": count, "message": message, "time": _now(), **_owner(lp, fw_id)},
-            "$setOnInsert": {"since": _now()},
-        },
-        upsert=True,
-    )
+    if doc:
+        coll.update_one({"_id": doc["_id"]}, {"$set": {"count": count, "message": message}})
+    else:
+        coll.insert_one(
+            {"fw_id": fw_id, "kind": "rejected", "count": 1, "message": message, "since": _now()}
+            | _owner(lp, fw_id)
+        )
     if count < max_rejections:
         return False
     text = f"the scheduler refused the job {count} times: {message}"
     logger.error("fw_id %d: %s", fw_id, text)
     fizzle_firework(lp, fw_id, text, launch_dir)
-    coll.update_one({"fw_id": fw_id, "kind": "rejected"}, {"$set": {"resolved": True}})
+    coll.update_many(key, {"$set": {"resolved": True}})
     return True
 
 

@@ -323,7 +323,7 @@ def test_a_refused_submission_fails_the_evaluation_after_max_rejections(
     driver.max_rejections = 3
     agent = _agent(clean_lp, full_table, driver, budget=1, max_pending=1)
     errors = [agent.step(lostrun_expiration=3600).queue_error for _ in range(3)]
-    assert all(message in (e or "") for e in errors)
+    assert all(message in (e or "") for e in errors), errors
     agent.step(lostrun_expiration=3600)
     (rec,) = agent.records(Status.failed)
     assert f"refused the job 3 times: the scheduler refused the job: {message}" in rec.error
