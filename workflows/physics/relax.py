@@ -56,14 +56,19 @@ GPA_TO_EV_A3 = 1.0 / 160.21766208
 CHGNET = "chgnet"
 
 
-@cache
 def get_model(potential: str = CHGNET) -> Any:
     """The pretrained potential, loaded once per process (its weights ship in its wheel).
 
     ``"chgnet"`` gives the CHGNet model; any other name is a SevenNet model such as
     ``"7net-0"`` (:class:`workflows.physics.sevennet.SevennetModel`). Loading also applies the
-    default torch threads (:func:`set_torch_threads`).
+    default torch threads (:func:`set_torch_threads`). ``get_model()`` and
+    ``get_model("chgnet")`` are the same object.
     """
+    return _load_model(potential)
+
+
+@cache
+def _load_model(potential: str) -> Any:
     set_torch_threads()
     if potential != CHGNET:
         from workflows.physics.sevennet import load_sevennet

@@ -35,6 +35,7 @@ def endpoint_set(hopset: HopSet) -> EndpointSet:
 
 def test_model_is_cached():
     assert get_model() is get_model()
+    assert get_model("chgnet") is get_model()  # one CHGNet per process, however it is asked for
 
 
 def test_batched_evaluation_matches_single(hopset: HopSet):
