@@ -56,7 +56,7 @@ class CampaignConfig(BaseModel):
     engine: str = Field("bvse", description=f"Barrier engine: one of {sorted(ENGINES)}")
     engine_settings: dict[str, Any] = Field(default_factory=dict, description="Maker fields")
     model: Model = Field(
-        "auto",
+        "abo",
         description="random, obo (one GP kernel over all descriptors), abo (additive GP) or auto "
         "(at each decision the one of oBO / aBO, with and without the transfer source, that "
         "best predicts the campaign's own results by leave-one-out; bo_agent.decide.selection)",
@@ -99,7 +99,7 @@ class CampaignConfig(BaseModel):
     acquisition: AcquisitionName = Field("ei", description="Acquisition function")
     xi: float = Field(0.01, description="EI/PI exploration margin, eV")
     incumbent: Incumbent = Field(
-        "posterior",
+        "observed",
         description="EI/PI improve on: posterior (the lowest posterior mean at an evaluated "
         "composition, robust to noisy results) or observed (the lowest observed E_b)",
     )
