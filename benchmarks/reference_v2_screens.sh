@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Reference data v2 (issue 18): recompute the listed compositions with one potential, resumably.
+#
+#   bash benchmarks/reference_v2_screens.sh chgnet|sevennet [OUT_DIR] [IDS_FILE]
+#
+# OUT_DIR (default ./reference-v2-runs/<engine>) holds the screen's embedded store and rocket
+# directories: run the same command again to resume (finished compositions are never redone).
+# The compositions (default benchmarks/results/reference_v2/ids.txt: the 86 most affected by the
+# v1 audit, W/Mo oxides first, and their Li/Na partners) are screened in file order, one torch
+# thread, at nice 10 so the machine stays usable. When it ends (or to merge what is done so far):
+#   tavbo export OUT_DIR/export.json.gz -c reference-<engine>-v2   (run inside OUT_DIR)
+#   python benchmarks/reference_v2.py --base chgnet-v1 --recomputed OUT_DIR/export.json.gz \
+#       --out workflows/data/reference_<engine>.json.gz   [--engine sevennet]
+# (docs/reference_v2.md says what to rerun afterwards).
+set -euo pipefail
+ENGINE=${1:?usage: reference_v2_screens.sh chgnet|sevennet [OUT_DIR] [IDS_FILE]}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$(realpath -m "${2:-reference-v2-runs/$ENGINE}")
+IDS=$(realpath "${3:-$REPO/benchmarks/results/reference_v2/ids.txt}")
+mkdir -p "$OUT"
+cd "$OUT"
+export TAVBO_EMBEDDED_STORE="$OUT/launchpad.sqlite" TAVBO_RUN_DIR="$OUT/runs"
+export TAVBO_TORCH_THREADS=1 OMP_NUM_THREADS=1
+exec nice -n 10 tavbo screen --engine "$ENGINE" --campaign "reference-$ENGINE-v2" \
+    --ids "$IDS" --export "$OUT/export.json.gz"
