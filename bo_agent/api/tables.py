@@ -36,7 +36,15 @@ __all__ = [
 
 #: Columns of :func:`barriers_frame`, as ``tavbo barriers --format csv`` writes them.
 BARRIER_COLUMNS = ["id", "engine", "campaign", "A", "M", "X", "Z", "e_b", "e_b_from_min"]
-BARRIER_COLUMNS += ["e_b_endpoint", "fidelity", "n_hops", "converged", "decision", "created"]
+BARRIER_COLUMNS += [
+    "e_b_endpoint",
+    "fidelity",
+    "n_hops",
+    "converged",
+    "flags",
+    "decision",
+    "created",
+]
 
 
 def barriers_frame(**filters: Any) -> pd.DataFrame:

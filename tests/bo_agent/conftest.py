@@ -38,7 +38,7 @@ def table_campaign_store(full_table, tmp_path_factory) -> Path:
     """An embedded store holding campaign ``demo``: 10 Na evaluations by the table engine
     (aBO, 5 random starts then GP picks), made by ``tavbo run`` in its own process."""
     folder = tmp_path_factory.mktemp("table-campaign")
-    store = folder / "launchpad.json"
+    store = folder / "launchpad.sqlite"
     tavbo_cli(
         "run", "--carrier", "Na", "--engine", "table", "-s", f"table={full_table}",
         "--budget", "10", "--campaign", "demo", "--out", str(folder / "out"), store=store,
@@ -54,7 +54,7 @@ def failing_campaign_store(full_table, tmp_path_factory) -> Path:
     lines = full_table.read_text().splitlines()
     half = folder / "half.csv"
     half.write_text("\n".join([lines[0], *lines[2::2]]) + "\n")
-    store = folder / "launchpad.json"
+    store = folder / "launchpad.sqlite"
     tavbo_cli(
         "run", "--carrier", "Na", "--engine", "table", "-s", f"table={half}", "--budget", "8",
         "--model", "random", "--campaign", "flaky", "--seed", "0", "--goal", "threshold",

@@ -73,7 +73,7 @@ def status(
         if s.failed:
             print_records(s.failed, fmt.value, title="failed")
         if nexts.get(s.name):
-            print_records(nexts[s.name], fmt.value, title="next proposals")
+            print_records(_next_rows(nexts[s.name]), fmt.value, title="next proposals")
 
 
 def _acquisition(config: dict[str, Any]) -> str:
@@ -103,11 +103,27 @@ def _next_proposals(summary: Any, lp: Any, n: int) -> list[dict[str, Any]]:
             "rank": p.rank + 1,
             "id": cid,
             "strategy": decision.strategy,
-            f"acq ({p.acquisition})": _significant(p.value),
-            "mean E_b (eV)": p.mean,
-            "std (eV)": p.std,
+            "acquisition": p.acquisition,
+            "acq": p.value,
+            "mean": p.mean,
+            "std": p.std,
         }
         for cid, p in decision.proposals
+    ]
+
+
+def _next_rows(proposals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The proposals as the table shows them: acquisition values to 3 significant digits."""
+    return [
+        {
+            "rank": p["rank"],
+            "id": p["id"],
+            "strategy": p["strategy"],
+            f"acq ({p['acquisition']})": _significant(p["acq"]),
+            "mean E_b (eV)": p["mean"],
+            "std (eV)": p["std"],
+        }
+        for p in proposals
     ]
 
 

@@ -107,9 +107,9 @@ def test_transfer_replay_matches_live_campaign(clean_lp, full_table, transfer):
     assert trace.strategies[-1] == f"abo+{transfer}"
 
 
-def test_default_auto_with_a_source_replay_matches_live_campaign(clean_lp, full_table):
+def test_auto_with_a_source_replay_matches_live_campaign(clean_lp, full_table):
     _finished_source_campaign(full_table)
-    kw = {"transfer": "gp", "budget": 9, "seed": 5}  # model: auto, the default
+    kw = {"model": "auto", "transfer": "gp", "budget": 9, "seed": 5}
     live = _live_ids(clean_lp, full_table, source_campaign="li", **kw)
     trace = _replay_ids(full_table, source="Li", source_campaign="li", **kw)
     assert trace.ids == live

@@ -98,13 +98,14 @@ def test_the_campaign_page_updates_in_place_while_tavbo_run_works(
     import sys
     import time
 
-    store = tmp_path / "live" / "launchpad.json"
+    store = tmp_path / "live" / "launchpad.sqlite"
     store.parent.mkdir()
     server = serve(store, "--refresh", "1")
     env = os.environ | {"TAVBO_EMBEDDED_STORE": str(store), "TAVBO_RUN_DIR": str(tmp_path)}
     run = subprocess.Popen(
         [sys.executable, "-m", "bo_agent.cli", "run", "--carrier", "Na", "--engine", "table",
-         "-s", f"table={full_table}", "--budget", "16", "--model", "obo", "--campaign", "live",
+         "-s", f"table={full_table}", "-s", "delay_s=0.4",  # each evaluation outlasts a poll
+         "--budget", "16", "--model", "obo", "--campaign", "live",
          "--out", str(tmp_path / "out")],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

@@ -144,7 +144,7 @@ def test_bad_requests_get_a_clear_status_and_nothing_is_written(table_server, ta
 
 
 def test_an_empty_store_shows_no_campaigns_and_is_not_created(serve, tmp_path):
-    store = tmp_path / "nothing" / "launchpad.json"
+    store = tmp_path / "nothing" / "launchpad.sqlite"
     server = serve(store)
     assert server.get("/api/overview").json()["campaigns"] == []
     assert "No campaigns yet" in server.get("/assets/dashboard.js").text
@@ -234,14 +234,15 @@ def test_a_token_is_asked_of_every_request_and_kept_in_a_cookie(serve, table_cam
 
 
 def test_a_running_campaign_is_seen_progressing_live(serve, full_table, tmp_path):
-    store = tmp_path / "live" / "launchpad.json"
+    store = tmp_path / "live" / "launchpad.sqlite"
     store.parent.mkdir()
     server = serve(store, "--refresh", "1")
     assert server.get("/api/overview").json()["campaigns"] == []
     env = {"TAVBO_EMBEDDED_STORE": str(store), "TAVBO_RUN_DIR": str(tmp_path / "runs")}
     run = subprocess.Popen(
         [sys.executable, "-m", "bo_agent.cli", "run", "--carrier", "Na", "--engine", "table",
-         "-s", f"table={full_table}", "--budget", "12", "--model", "obo", "--campaign", "live",
+         "-s", f"table={full_table}", "-s", "delay_s=0.4",  # each evaluation outlasts a poll
+         "--budget", "12", "--model", "obo", "--campaign", "live",
          "--out", str(tmp_path / "out")],
         env=os.environ | env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         text=True,
