@@ -181,7 +181,7 @@ def export(
     lp = open_launchpad(read_only=True)
     try:
         known = sorted(set(lp.db["barriers"].distinct("campaign")))
-        if campaign not in known:
+        if campaign not in known and not merge:  # merged files may hold the campaign's records
             raise ConfigError(
                 f"no results of campaign {campaign!r} to export; campaigns with results: "
                 f"{', '.join(known) or 'none'}"

@@ -60,10 +60,9 @@ def test_without_a_source_the_better_predicting_model_is_chosen(na_pool):
     assert chosen.scores[chosen.name] == max(chosen.scores.values())
 
 
-def test_auto_is_the_default_and_its_decisions_say_what_they_chose(na_pool):
+def test_auto_decisions_say_what_they_chose(na_pool):
     e, _, _ = _landscape(na_pool)
-    cfg = CampaignConfig(seed=2)
-    assert cfg.model == "auto"
+    cfg = CampaignConfig(seed=2, model="auto")
     obs = {na_pool.ids[i]: float(e[i]) for i in range(0, 40, 5)}
     d1 = decide(na_pool, cfg, obs, seq=8)
     d2 = decide(na_pool, cfg, obs, seq=8)
