@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -136,3 +138,23 @@ def full_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
         writer.writerow(["candidate_id", "e_b"])
         writer.writerows(sorted(synthetic_barriers().items()))
     return path
+
+
+def node_state() -> str:
+    """State of the first Slurm node (``idle``, ``mixed``, ...), or "" without Slurm."""
+    out = subprocess.run(
+        ["sinfo", "-h", "-N", "-o", "%t"], capture_output=True, text=True, check=False
+    )
+    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """A Slurm with a usable node: the running one, or one started by .ci/start_slurm.sh."""
+    if shutil.which("sinfo") and node_state().startswith(("idle", "mix", "alloc")):
+        return
+    script = Path(__file__).resolve().parents[1] / ".ci" / "start_slurm.sh"
+    if os.geteuid() != 0 or not script.exists():
+        pytest.skip("Slurm is not running (start it with .ci/start_slurm.sh as root)")
+    subprocess.run(["bash", str(script)], check=True, timeout=300)
+    assert node_state().startswith(("idle", "mix", "alloc"))

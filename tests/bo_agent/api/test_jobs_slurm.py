@@ -12,7 +12,7 @@ from bo_agent.api.jobs import squeue_reasons
 pytestmark = pytest.mark.slurm
 
 
-def test_a_held_slurm_job_is_reported_pending_with_its_reason():
+def test_a_held_slurm_job_is_reported_pending_with_its_reason(slurm):
     if shutil.which("sbatch") is None:
         pytest.skip("Slurm is not running (start it with .ci/start_slurm.sh as root)")
     job = subprocess.run(
@@ -29,7 +29,7 @@ def test_a_held_slurm_job_is_reported_pending_with_its_reason():
 
 
 def test_a_pending_evaluation_held_in_the_queue_shows_its_job_and_slurm_reason(
-    clean_lp, full_table, tmp_path
+    slurm, clean_lp, full_table, tmp_path
 ):
     """The reservation path of ``qlaunch -r``: the Firework is RESERVED with a queue job id,
     and the jobs view names that job and why Slurm keeps it waiting."""
