@@ -16,6 +16,7 @@ import pandas as pd
 from bo_agent.campaign.state import CandidateRecord, Decision
 from workflows.errors import ConfigError
 from workflows.physics.schemas import unconverged_hops
+from workflows.results.barrier_filter import BarrierFilter
 from workflows.results.documents import find_barriers, get_barrier
 
 if TYPE_CHECKING:
@@ -49,13 +50,13 @@ BARRIER_COLUMNS += [
 
 def barriers_frame(**filters: Any) -> pd.DataFrame:
     """Finished barriers with the filters of ``tavbo barriers`` (same order, same rows)."""
-    rows = [doc.summary() for doc in find_barriers(**filters)]
+    rows = [doc.summary() for doc in find_barriers(BarrierFilter(**filters))]
     return pd.DataFrame(rows, columns=[*BARRIER_COLUMNS, "fw_ids"])
 
 
 def barrier_results(**filters: Any) -> list[BarrierResult]:
     """The same query as :func:`barriers_frame`, as full :class:`BarrierResult` objects."""
-    return [doc.to_result() for doc in find_barriers(**filters)]
+    return [doc.to_result() for doc in find_barriers(BarrierFilter(**filters))]
 
 
 def dataset_frame(data: str, **filters: Any) -> pd.DataFrame:
@@ -63,7 +64,7 @@ def dataset_frame(data: str, **filters: Any) -> pd.DataFrame:
     or ``bvse`` (the packaged reference E_b of the whole space) or an exported file / table."""
     from workflows.results.reference_data import read_barrier_summaries, select_summaries
 
-    rows = select_summaries(read_barrier_summaries(data)[0], **filters)
+    rows = select_summaries(read_barrier_summaries(data)[0], BarrierFilter(**filters))
     return pd.DataFrame(rows, columns=[*BARRIER_COLUMNS, "fw_ids"])
 
 

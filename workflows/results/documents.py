@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
-from typing import Any, Literal
+from typing import Any
 
 from mongoengine import (
     BooleanField,
@@ -33,13 +33,13 @@ from mongoengine import (
     StringField,
 )
 
-from workflows.errors import ConfigError, DatabaseError
+from workflows.errors import DatabaseError
 from workflows.launchpad.tavbo_launchpad import BARRIERS_COLLECTION, DB_ALIAS, current_launchpad
 from workflows.physics.barrier_reference import endpoint_e_b
 from workflows.physics.schemas import BarrierResult, HopBarrier, trust_issues, unconverged_hops
+from workflows.results.barrier_filter import BarrierFilter
 
 __all__ = [
-    "SORT_KEYS",
     "BarrierDocument",
     "HopDocument",
     "Provenance",
@@ -51,7 +51,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: ``sort`` values of :func:`find_barriers` -> document field.
-SORT_KEYS = {"e_b": "e_b", "id": "candidate_id"}
 
 
 class HopDocument(EmbeddedDocument):
@@ -290,57 +289,12 @@ def get_barrier(campaign: str, candidate_id: str, engine: str) -> BarrierDocumen
     ).first()
 
 
-def find_barriers(
-    *,
-    campaign: str | None = None,
-    engine: str | None = None,
-    carrier: str | None = None,
-    m: str | None = None,
-    x: str | None = None,
-    z: str | None = None,
-    e_min: float | None = None,
-    e_max: float | None = None,
-    sort: Literal["e_b", "id"] = "e_b",
-    descending: bool = False,
-    limit: int = 0,
-) -> list[BarrierDocument]:
-    """Query results; every filter is optional and they combine with AND.
-
-    Parameters
-    ----------
-    e_min, e_max : float, optional
-        Inclusive E_b range, eV.
-    sort : {"e_b", "id"}, default="e_b"
-        E_b, or composition ID; ties break by ID, then engine and campaign.
-    limit : int, default=0
-        At most this many documents (0: all).
-    """
+def find_barriers(query: BarrierFilter | None = None) -> list[BarrierDocument]:
+    """Finished barriers in the database that ``query`` wants (all of them without one), in
+    its order (:class:`~workflows.results.barrier_filter.BarrierFilter`)."""
     _require_binding()
-    if sort not in SORT_KEYS:
-        raise ConfigError(f"invalid {sort=}; valid options are {sorted(SORT_KEYS)}")
-    if limit < 0:
-        raise ConfigError(f"invalid {limit=}; expected 0 (no limit) or a positive number")
-    query: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "campaign": campaign,
-            "engine": engine,
-            "carrier": carrier,
-            "m": m,
-            "x": x,
-            "z": z,
-        }.items()
-        if v is not None
-    }
-    if e_min is not None:
-        query["e_b__gte"] = e_min
-    if e_max is not None:
-        query["e_b__lte"] = e_max
-    sign = "-" if descending else ""
-    order = [f"{sign}{SORT_KEYS[sort]}", "candidate_id", "engine", "campaign"]
-    if sort == "id":
-        order = [f"{sign}candidate_id", "engine", "campaign"]
-    queryset = BarrierDocument.objects(**query).order_by(*order)
-    if limit:
-        queryset = queryset.limit(limit)
+    query = query or BarrierFilter()
+    queryset = BarrierDocument.objects(**query.document_query()).order_by(*query.document_order())
+    if query.limit:
+        queryset = queryset.limit(query.limit)
     return list(queryset)

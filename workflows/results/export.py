@@ -39,9 +39,10 @@ def export_campaign(
     NEB record's E_b from that zero first (:func:`rereference_records`), so results computed
     under either convention can be merged and compared. Returns the number of records.
     """
+    from workflows.results.barrier_filter import BarrierFilter
     from workflows.results.documents import find_barriers
 
-    docs = find_barriers(campaign=campaign, engine=engine, sort="id")
+    docs = find_barriers(BarrierFilter(campaign=campaign, engine=engine, sort="id"))
     records = []
     for doc in docs:
         rec = doc.to_result().model_dump(mode="json")

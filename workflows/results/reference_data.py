@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from workflows.errors import ConfigError
+from workflows.results.barrier_filter import BarrierFilter
 
 __all__ = [
     "REFERENCE_DATA",
@@ -185,35 +186,7 @@ def _disagrees(entry: dict) -> bool:
     return bool(isinstance(committee, dict) and committee.get("disagree"))
 
 
-def select_summaries(
-    rows: list[dict],
-    *,
-    campaign: str | None = None,
-    engine: str | None = None,
-    carrier: str | None = None,
-    m: str | None = None,
-    x: str | None = None,
-    z: str | None = None,
-    e_min: float | None = None,
-    e_max: float | None = None,
-    sort: str = "e_b",
-    descending: bool = False,
-    limit: int = 0,
-) -> list[dict]:
-    """Filter and order summary rows as :func:`workflows.results.documents.find_barriers` does."""
-    wanted = {"campaign": campaign, "engine": engine, "A": carrier, "M": m, "X": x, "Z": z}
-    wanted = {k: v for k, v in wanted.items() if v is not None}
-    chosen = [
-        r
-        for r in rows
-        if all(r.get(k) == v for k, v in wanted.items())
-        and (e_min is None or r["e_b"] >= e_min)
-        and (e_max is None or r["e_b"] <= e_max)
-    ]
-
-    def key(r: dict) -> tuple:
-        rest = (r["id"], r.get("engine") or "", r.get("campaign") or "")
-        return rest if sort == "id" else (r["e_b"], *rest)
-
-    chosen.sort(key=key, reverse=descending)
-    return chosen[:limit] if limit else chosen
+def select_summaries(rows: list[dict], query: BarrierFilter | None = None) -> list[dict]:
+    """Summary rows filtered and ordered as :func:`workflows.results.documents.find_barriers`
+    orders documents (the same :class:`~workflows.results.barrier_filter.BarrierFilter`)."""
+    return (query or BarrierFilter()).select(rows)

@@ -12,6 +12,7 @@ from bo_agent.cli.formatting import print_records
 from bo_agent.cli.options import CarrierOpt, FormatOpt, OutputFormat, SpaceOpt
 from workflows.errors import ConfigError
 from workflows.launchpad.opening import using_launchpad
+from workflows.results.barrier_filter import BarrierFilter
 from workflows.results.documents import find_barriers
 from workflows.results.reference_data import (
     REFERENCE_DATA,
@@ -84,26 +85,24 @@ def barriers(
     or the MongoDB LaunchPad set by TAVBO_LAUNCHPAD_FILE; with --data, a reference data set
     or an exported file instead.
     """
-    if e_min is not None and e_max is not None and e_min > e_max:
-        raise ConfigError(f"--min {e_min:g} eV is above --max {e_max:g} eV: no E_b can match")
-    filters: dict[str, Any] = {
-        "campaign": campaign,
-        "engine": engine,
-        "carrier": carrier,
-        "m": m,
-        "x": x,
-        "z": z,
-        "e_min": e_min,
-        "e_max": e_max,
-        "sort": sort.value,
-        "descending": desc,
-        "limit": limit,
-    }
+    query = BarrierFilter(
+        campaign=campaign,
+        engine=engine,
+        carrier=carrier,
+        m=m,
+        x=x,
+        z=z,
+        e_min=e_min,
+        e_max=e_max,
+        sort=sort.value,
+        descending=desc,
+        limit=limit,
+    )
     if data is not None:
-        rows = select_summaries(read_barrier_summaries(data)[0], **filters)
+        rows = select_summaries(read_barrier_summaries(data)[0], query)
     else:
         with using_launchpad(read_only=True):
-            rows = [doc.summary() for doc in find_barriers(**filters)]
+            rows = [doc.summary() for doc in find_barriers(query)]
     if plot is not None:
         _plot_map(rows, plot, space)
     if fmt == OutputFormat.json:

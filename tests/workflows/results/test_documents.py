@@ -6,6 +6,7 @@ import pytest
 
 from workflows.errors import ConfigError
 from workflows.physics.schemas import BarrierResult, HopBarrier
+from workflows.results.barrier_filter import BarrierFilter
 
 
 def _result(cid: str = "Na-Ga-P-F", e_b: float = 0.42, engine: str = "table") -> BarrierResult:
@@ -100,7 +101,7 @@ def test_find_filters_by_site_campaign_and_range(some_results):
     from workflows.results.documents import find_barriers
 
     def ids(**kw):
-        return [(d.candidate_id, d.campaign) for d in find_barriers(**kw)]
+        return [(d.candidate_id, d.campaign) for d in find_barriers(BarrierFilter(**kw))]
 
     assert ids(carrier="Li", campaign="a") == [("Li-Mg-S-F", "a"), ("Li-Al-P-F", "a")]
     assert ids(m="Al") == [("Li-Al-P-F", "b"), ("Li-Al-P-F", "a")]
@@ -112,9 +113,9 @@ def test_find_filters_by_site_campaign_and_range(some_results):
 def test_find_sorts_and_limits(some_results):
     from workflows.results.documents import find_barriers
 
-    e_b = [d.e_b for d in find_barriers(sort="e_b", descending=True)]
+    e_b = [d.e_b for d in find_barriers(BarrierFilter(sort="e_b", descending=True))]
     assert e_b == sorted(e_b, reverse=True)
-    by_id = [d.candidate_id for d in find_barriers(sort="id", limit=2)]
+    by_id = [d.candidate_id for d in find_barriers(BarrierFilter(sort="id", limit=2))]
     assert by_id == ["Li-Al-P-F", "Li-Al-P-F"]
 
 
@@ -122,4 +123,32 @@ def test_find_rejects_unknown_sort(some_results):
     from workflows.results.documents import find_barriers
 
     with pytest.raises(ConfigError, match="valid options are"):
-        find_barriers(sort="volume")
+        find_barriers(BarrierFilter(sort="volume"))
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"carrier": "Li"},
+        {"sort": "id", "descending": True},
+        {"sort": "e_b", "descending": True, "limit": 3},
+        {"z": "F", "e_min": 0.4, "e_max": 0.6},
+    ],
+)
+def test_data_set_rows_are_filtered_and_ordered_like_the_database(some_results, kw):
+    """``tavbo barriers --data`` (summary rows) and the database query give the same rows in the
+    same order, ties (one composition in two campaigns) included."""
+    from workflows.results.documents import find_barriers
+    from workflows.results.reference_data import select_summaries
+
+    docs = find_barriers(BarrierFilter(**kw))
+    rows = [d.summary() for d in find_barriers()]
+    key = [(r["id"], r["campaign"]) for r in select_summaries(rows, BarrierFilter(**kw))]
+    assert key == [(d.candidate_id, d.campaign) for d in docs]
+    assert docs
+
+
+def test_an_empty_e_b_range_is_refused():
+    with pytest.raises(ConfigError, match="above --max"):
+        BarrierFilter(e_min=1.0, e_max=0.5)
