@@ -67,8 +67,8 @@ class Con:
 original = store.SqliteStore.__init__
 
 
-def init(self, path, con):
-    original(self, path, Con(con))
+def init(self, path, con, *args, **kwargs):
+    original(self, path, Con(con), *args, **kwargs)
 
 
 store.SqliteStore.__init__ = init
