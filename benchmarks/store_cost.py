@@ -17,7 +17,8 @@ rounds do not wait on GP fits: the store's share of wall time is then an upper b
 Targets (issue 17): flat with the number of evaluations, <= 5 ms per checkpoint, <= 5 % of
 wall time at 1,000 evaluations.
 
-Usage: ``python benchmarks/store_cost.py [--quick] [--spaces both|default|synthetic] [--out DIR]``
+Usage: ``python benchmarks/store_cost.py [--quick] [--spaces both|default|synthetic] [--parallel]
+[--out DIR]`` (``--parallel``: the two stores in two processes).
 (``--quick``: 10 and 100 evaluations, Na only). Results go to
 ``benchmarks/results/store_cost[_quick]_<spaces>.json``.
 """
@@ -27,11 +28,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -106,7 +109,6 @@ def run_store(label: str, campaigns: list[tuple[str, int, dict]], marks: tuple[i
     """Campaigns run one after the other on one fresh store; every checkpoint timed (wall time
     and the run-queue wait inside it), the marks counting evaluations over all campaigns."""
     from bo_agent.campaign.agent import CampaignAgent
-    from bo_agent.campaign.state import CandidateRecord
     from bo_agent.config import CampaignConfig
     from workflows.flows.evaluation import run_workflow
     from workflows.launchpad.opening import open_launchpad
@@ -138,7 +140,7 @@ def run_store(label: str, campaigns: list[tuple[str, int, dict]], marks: tuple[i
             agent = CampaignAgent(CampaignConfig(name=name, budget=budget, **settings), lp)
 
             def on_round(report, name=name, before=before) -> None:  # type: ignore[no-untyped-def]
-                done[0] = before + CandidateRecord.objects(campaign=name, status="done").count()
+                done[0] = before + _finished(name)
                 for mark in marks:
                     if done[0] >= mark and mark not in sizes:
                         sizes[mark] = _size(store)
@@ -149,9 +151,7 @@ def run_store(label: str, campaigns: list[tuple[str, int, dict]], marks: tuple[i
 
             agent.run(execute=lambda fw_id: run_workflow(lp, fw_id), on_round=on_round,
                       lostrun_expiration=None)  # fmt: skip
-            before = done[0] = (
-                before + CandidateRecord.objects(campaign=name, status="done").count()
-            )
+            before = done[0] = before + _finished(name)
         wall = time.perf_counter() - start
         folder = lp._sqlite.folder if lp._sqlite is not None else None
         folds = (folder.folds, folder.seconds) if folder is not None else (0, 0.0)
@@ -189,6 +189,14 @@ def run_store(label: str, campaigns: list[tuple[str, int, dict]], marks: tuple[i
         }
         prev = mark
     return out
+
+
+def _finished(campaign: str) -> int:
+    """Evaluations of ``campaign`` that finished: done, or failed (a workflow that ran and
+    wrote its result; the reference table has untrusted and unconverged entries)."""
+    from bo_agent.campaign.state import CandidateRecord
+
+    return CandidateRecord.objects(campaign=campaign, status__in=["done", "failed"]).count()
 
 
 def _p95(values: list[float]) -> float:
@@ -257,6 +265,9 @@ def main() -> None:
         help="Which campaigns to run (default: both)",
     )  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument(
+        "--parallel", action="store_true", help="Run the two stores in two processes at once"
+    )
     parser.add_argument("--continue-from", type=Path, help="A campaign store to copy and extend")
     parser.add_argument(
         "--campaign", default="synthetic-1000", help="Its campaign (with --continue-from)"
@@ -279,15 +290,20 @@ def main() -> None:
     synthetic = {"carrier": "Na", "engine": "table", "model": "random", "space": str(space),
                  "engine_settings": {"table": str(table)}}  # fmt: skip
     li = dict(default, carrier="Li")
-    runs = []
+    jobs = []
     if args.spaces in ("both", "default"):
         camps = [("default-Na", 100, default)] if args.quick else [
             ("default-Na", 159, default), ("default-Li", 159, li)]  # fmt: skip
-        runs.append(run_store("default-318", camps, (10, 100) if args.quick else (10, 100, 318),
-                              work))  # fmt: skip
+        jobs.append(("default-318", camps, (10, 100) if args.quick else (10, 100, 318), work))
     if args.spaces in ("both", "synthetic"):
         camps = [("synthetic-1000", 100 if args.quick else 1000, synthetic)]
-        runs.append(run_store("synthetic-1000", camps, MARKS[:2] if args.quick else MARKS, work))
+        jobs.append(("synthetic-1000", camps, MARKS[:2] if args.quick else MARKS, work))
+    if args.parallel and len(jobs) > 1:  # one process per store (one LaunchPad per process)
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(len(jobs), mp_context=ctx) as pool:
+            runs = list(pool.map(run_store, *zip(*jobs, strict=True)))
+    else:
+        runs = [run_store(*job) for job in jobs]
     print(f"{'store':<16} {'evals':>6} {'median':>7} {'p95':>7} {'max':>7} {'own p95':>8} "
           f"{'ckpt/eval':>9} {'store MB':>9} {'share of wall':>13}  (ms)")  # fmt: skip
     for run in runs:
