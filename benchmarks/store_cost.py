@@ -105,9 +105,10 @@ def _run_queue_wait() -> float:
 
 
 def run_store(label: str, campaigns: list[tuple[str, int, dict]], marks: tuple[int, ...],
-              work: Path) -> dict:  # fmt: skip
+              work: Path, progress: Path | None = None) -> dict:  # fmt: skip
     """Campaigns run one after the other on one fresh store; every checkpoint timed (wall time
-    and the run-queue wait inside it), the marks counting evaluations over all campaigns."""
+    and the run-queue wait inside it), the marks counting evaluations over all campaigns. At
+    each mark the figures so far are written to ``progress`` (a run cut short keeps them)."""
     from bo_agent.campaign.agent import CampaignAgent
     from bo_agent.config import CampaignConfig
     from workflows.flows.evaluation import run_workflow
@@ -129,11 +130,20 @@ def run_store(label: str, campaigns: list[tuple[str, int, dict]], marks: tuple[i
         return info
 
     TavboLaunchPad.checkpoint = timed  # type: ignore[method-assign]
-    sizes: dict[int, int] = {}
-    load = [os.getloadavg()[0]]
+    reached: dict[int, tuple[float, int, float]] = {}  # mark -> (wall s, store bytes, load)
     lp = open_launchpad(store_path=store, handle_signals=False)
     start = time.perf_counter()
-    folds = (0, 0.0)
+
+    def summary() -> dict:
+        folder = lp._sqlite.folder if lp._sqlite is not None else None
+        out = _summary(label, campaigns, done[0], time.perf_counter() - start, times, reached)
+        out["wal_folds"] = {
+            "count": folder.folds if folder else 0,
+            "truncations": folder.truncations if folder else 0,
+            "seconds_in_background": round(folder.seconds, 3) if folder else 0.0,
+        }
+        return out
+
     try:
         before = 0
         for name, budget, settings in campaigns:
@@ -142,38 +152,46 @@ def run_store(label: str, campaigns: list[tuple[str, int, dict]], marks: tuple[i
             def on_round(report, name=name, before=before) -> None:  # type: ignore[no-untyped-def]
                 done[0] = before + _finished(name)
                 for mark in marks:
-                    if done[0] >= mark and mark not in sizes:
-                        sizes[mark] = _size(store)
-                        load.append(os.getloadavg()[0])
+                    if done[0] >= mark and mark not in reached:
                         took = time.perf_counter() - start
+                        reached[mark] = (took, _size(store), os.getloadavg()[0])
                         print(f"  {label}: {done[0]} evaluations, {took:.0f} s",
                               file=sys.stderr, flush=True)  # fmt: skip
+                        if progress is not None:
+                            progress.write_text(json.dumps(summary(), indent=1))
 
             agent.run(execute=lambda fw_id: run_workflow(lp, fw_id), on_round=on_round,
                       lostrun_expiration=None)  # fmt: skip
             before = done[0] = before + _finished(name)
-        wall = time.perf_counter() - start
-        folder = lp._sqlite.folder if lp._sqlite is not None else None
-        folds = (folder.folds, folder.seconds) if folder is not None else (0, 0.0)
+        if done[0] not in reached:  # the end, where a store falls short of its last mark
+            took = time.perf_counter() - start
+            reached[done[0]] = (took, _size(store), os.getloadavg()[0])
+        out = summary()
     finally:
         lp.close()
         TavboLaunchPad.checkpoint = original  # type: ignore[method-assign]
+    if progress is not None:
+        progress.write_text(json.dumps(out, indent=1))
+    return out
+
+
+def _summary(label: str, campaigns: list, done: int, wall: float,
+             times: list[tuple[int, float, float]],
+             reached: dict[int, tuple[float, int, float]]) -> dict:  # fmt: skip
+    """Figures per mark reached: checkpoint times over the evaluations since the previous mark
+    (wall and own), checkpoints per evaluation, store size, share of the wall time so far."""
     out = {"label": label, "campaigns": [[c[0], c[1]] for c in campaigns],
-           "evaluations": done[0], "wall_s": round(wall, 2), "marks": {}}  # fmt: skip
-    out["checkpoints"] = len(times)
-    out["checkpoint_share_of_wall"] = round(sum(t for _, t, _ in times) / wall, 4)
-    out["wal_folds"] = {"count": folds[0], "seconds_in_background": round(folds[1], 3)}
-    out["load_average_1min"] = [round(x, 2) for x in load]
+           "evaluations": done, "wall_s": round(wall, 2), "checkpoints": len(times),
+           "checkpoint_share_of_wall": round(sum(t for _, t, _ in times) / wall, 4),
+           "marks": {}}  # fmt: skip
     prev = 0
-    reached = [m for m in marks if m <= done[0]]
-    for mark in reached + ([done[0]] if len(reached) < len(marks) else []):  # the end, if short
-        window = [(t, w) for n, t, w in times if prev <= n < mark] or [
-            (t, w) for n, t, w in times if n >= prev
-        ]
+    for mark in sorted(reached):
+        at_wall, size, load = reached[mark]
+        window = [(t, w) for n, t, w in times if prev <= n < mark]
+        if not window:
+            continue
         wall_ms = sorted(1000 * t for t, _ in window)
         own_ms = sorted(1000 * max(t - w, 0.0) for t, w in window)
-        evals = max(mark - prev, 1)
-        share = sum(t for n, t, _ in times if n < mark) / max(wall, 1e-9)
         out["marks"][mark] = {
             "median_ms": round(statistics.median(wall_ms), 3),
             "mean_ms": round(statistics.fmean(wall_ms), 3),
@@ -183,9 +201,11 @@ def run_store(label: str, campaigns: list[tuple[str, int, dict]], marks: tuple[i
             "own_p95_ms": round(_p95(own_ms), 3),
             "own_max_ms": round(own_ms[-1], 3),
             "delayed_by_other_processes": round(sum(w > 1e-3 for _, w in window) / len(window), 3),
-            "checkpoints_per_evaluation": round(len(window) / evals, 1),
-            "store_bytes": sizes.get(mark, _size(store)),
-            "share_of_wall_so_far": round(share, 4),
+            "checkpoints_per_evaluation": round(len(window) / max(mark - prev, 1), 1),
+            "store_bytes": size,
+            "share_of_wall_so_far": round(sum(t for n, t, _ in times if n < mark) / at_wall, 4),
+            "wall_s_so_far": round(at_wall, 1),
+            "load_average_1min": round(load, 2),
         }
         prev = mark
     return out
@@ -285,6 +305,7 @@ def main() -> None:
         n = result["evaluations_at_start"]
         (args.out / f"store_cost_continued_{n}.json").write_text(json.dumps(result, indent=1))
         return
+    args.out.mkdir(parents=True, exist_ok=True)
     space, table = synthetic_space(work)
     default = {"carrier": "Na", "engine": "table", "engine_settings": {"table": str(REFERENCE)}}
     synthetic = {"carrier": "Na", "engine": "table", "model": "random", "space": str(space),
@@ -294,10 +315,22 @@ def main() -> None:
     if args.spaces in ("both", "default"):
         camps = [("default-Na", 100, default)] if args.quick else [
             ("default-Na", 159, default), ("default-Li", 159, li)]  # fmt: skip
-        jobs.append(("default-318", camps, (10, 100) if args.quick else (10, 100, 318), work))
+        marks = (10, 100) if args.quick else (10, 100, 318)
+        jobs.append(
+            ("default-318", camps, marks, work, args.out / "store_cost_default-318.partial.json")
+        )
     if args.spaces in ("both", "synthetic"):
         camps = [("synthetic-1000", 100 if args.quick else 1000, synthetic)]
-        jobs.append(("synthetic-1000", camps, MARKS[:2] if args.quick else MARKS, work))
+        marks = MARKS[:2] if args.quick else MARKS
+        jobs.append(
+            (
+                "synthetic-1000",
+                camps,
+                marks,
+                work,
+                args.out / "store_cost_synthetic-1000.partial.json",
+            )
+        )
     if args.parallel and len(jobs) > 1:  # one process per store (one LaunchPad per process)
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(len(jobs), mp_context=ctx) as pool:
@@ -315,9 +348,10 @@ def main() -> None:
         share = 100 * run["checkpoint_share_of_wall"]
         print(f"{run['label']:<16} whole campaign: {run['checkpoints']} checkpoints, "
               f"{share:.1f} % of {run['wall_s']:.0f} s wall")  # fmt: skip
-    args.out.mkdir(parents=True, exist_ok=True)
     name = f"store_cost{'_quick' if args.quick else ''}_{args.spaces}.json"
     (args.out / name).write_text(json.dumps(runs, indent=1))
+    for job in jobs:
+        job[4].unlink(missing_ok=True)  # the whole run is in the file above
 
 
 if __name__ == "__main__":

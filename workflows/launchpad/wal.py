@@ -10,6 +10,12 @@ the WAL (``PRAGMA wal_checkpoint(PASSIVE)``, which never blocks the writer or re
 ``every`` commits. The sqlite3 module releases the GIL while SQLite works, so the fold runs
 beside the campaign. A kill during a fold is as safe as one during an auto-checkpoint: SQLite
 restarts the fold from the WAL at the next open.
+
+SQLite starts the WAL over from its beginning only when a commit finds it entirely folded; a
+commit that lands while a fold runs appends instead, and in bursts of commits the WAL can keep
+growing. When it passes ``cap`` bytes the folder therefore also takes the write lock for a moment
+(``wal_checkpoint(TRUNCATE)``: the few pages left, then the WAL is emptied), which a commit
+may wait for.
 """
 
 from __future__ import annotations
@@ -28,12 +34,16 @@ logger = logging.getLogger(__name__)
 
 class WalFolder:
     """A daemon thread that folds the WAL of store ``path`` into the file every ``every``
-    commits (:meth:`committed`); :meth:`stop` ends it. ``folds`` and ``seconds`` say what it did.
-    """
+    commits (:meth:`committed`) and empties it past ``cap`` bytes; :meth:`stop` ends it.
+    ``folds``, ``truncations`` and ``seconds`` say what it did."""
 
-    def __init__(self, path: Path, every: int = 64, synchronous: str = "normal") -> None:
+    def __init__(
+        self, path: Path, every: int = 64, synchronous: str = "normal", cap: int = 4 << 20
+    ) -> None:
         self.path = path
         self.every = every
+        self.cap = cap
+        self.truncations = 0
         self.synchronous = synchronous
         self.folds = 0
         self.seconds = 0.0
@@ -55,6 +65,12 @@ class WalFolder:
         self._wake.set()
         self._thread.join(timeout)
 
+    def _wal_size(self) -> int:
+        try:
+            return self.path.with_name(self.path.name + "-wal").stat().st_size
+        except OSError:
+            return 0
+
     def _run(self) -> None:
         con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
@@ -67,10 +83,12 @@ class WalFolder:
                 start = time.perf_counter()
                 try:
                     con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.folds += 1
+                    if self._wal_size() > self.cap:
+                        con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                        self.truncations += 1
                 except sqlite3.Error as exc:  # busy or closing: the next fold catches up
                     logger.debug("WAL fold of %s skipped: %s", self.path, exc)
-                    continue
-                self.folds += 1
                 self.seconds += time.perf_counter() - start
         finally:
             with contextlib.suppress(sqlite3.Error):
