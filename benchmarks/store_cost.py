@@ -13,7 +13,9 @@ a campaign cannot go past its carrier's pool of 159, so a Na campaign and then a
 on one store, which ends with all 318 compositions evaluated (a table failure or two short of
 it; the last mark is where it ends); and a synthetic 1,000-composition Na space (elements of
 the same sites with Shannon radii; a smooth synthetic E_b table; ``model: random`` so 1,000
-rounds do not wait on GP fits: the store's share of wall time is then an upper bound).
+rounds do not wait on GP fits: the store's share of wall time is then an upper bound). Both
+keep 4 evaluations in flight (``max_pending: 4``, as on a cluster), so the agent decides once
+per 4 evaluations and a 1,000-evaluation run fits in well under an hour on 2 shared cores.
 Targets (issue 17): flat with the number of evaluations, <= 5 ms per checkpoint, <= 5 % of
 wall time at 1,000 evaluations.
 
@@ -307,9 +309,10 @@ def main() -> None:
         return
     args.out.mkdir(parents=True, exist_ok=True)
     space, table = synthetic_space(work)
-    default = {"carrier": "Na", "engine": "table", "engine_settings": {"table": str(REFERENCE)}}
+    default = {"carrier": "Na", "engine": "table", "max_pending": 4,
+               "engine_settings": {"table": str(REFERENCE)}}  # fmt: skip
     synthetic = {"carrier": "Na", "engine": "table", "model": "random", "space": str(space),
-                 "engine_settings": {"table": str(table)}}  # fmt: skip
+                 "max_pending": 4, "engine_settings": {"table": str(table)}}  # fmt: skip
     li = dict(default, carrier="Li")
     jobs = []
     if args.spaces in ("both", "default"):
