@@ -3,8 +3,9 @@
 SQLite in WAL mode appends every commit to ``<store>-wal`` and, by default, the commit that
 takes the WAL past 1,000 pages (4 MB) also copies the WAL back into the database file and
 fsyncs it (an *auto-checkpoint*). Measured on the store's checkpoints
-(``benchmarks/store_cost.py``): that one commit took 6-16 ms instead of 0.1 ms, the bulk of
-the checkpoint tail. The owner's connection therefore turns auto-checkpoints off
+(``benchmarks/store_cost.py``): that one commit took 6-16 ms instead of 0.1 ms, the part of
+the checkpoint tail that was the store's own (the rest: other processes holding the CPU). The
+owner's connection therefore turns auto-checkpoints off
 (``PRAGMA wal_autocheckpoint=0``) and a :class:`WalFolder` thread, with its own connection, folds
 the WAL (``PRAGMA wal_checkpoint(PASSIVE)``, which never blocks the writer or readers) every
 ``every`` commits. The sqlite3 module releases the GIL while SQLite works, so the fold runs
