@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from bo_agent.campaign.state import Campaign, CandidateRecord, Decision, Status, server_now
 from workflows.errors import ConfigError, LockError
-from workflows.launchpad.tavbo_launchpad import BARRIERS_COLLECTION, LOST_RUNS_COLLECTION
+from workflows.launchpad.lost_runs import LOST_RUNS_COLLECTION
+from workflows.launchpad.tavbo_launchpad import BARRIERS_COLLECTION
 
 if TYPE_CHECKING:
     from fireworks import LaunchPad

@@ -56,8 +56,9 @@ CHECKPOINTED_METHODS = (
 
 
 def _checkpointed(cls: type[LaunchPad], name: str) -> Callable[..., Any]:
-    """``LaunchPad.<name>``, then ``self.checkpoint()`` once the outermost such call returns."""
-    base = getattr(LaunchPad, name)
+    """``cls.<name>`` (FireWorks' or a mixin's override), then ``self.checkpoint()`` once the
+    outermost such call returns."""
+    base = getattr(cls, name)
 
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         self._depth = getattr(self, "_depth", 0) + 1

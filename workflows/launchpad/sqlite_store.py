@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from workflows.errors import DatabaseError
+from workflows.launchpad.wal import WalFolder
 
 __all__ = [
     "FORMAT",
@@ -220,9 +221,10 @@ class SqliteStore:
     """The owner's connection to a store file (take :class:`~workflows.launchpad.embedded.StoreLock`
     first): create or check it, load it, write checkpoints, keep the backup."""
 
-    def __init__(self, path: Path, con: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, con: sqlite3.Connection, folder: WalFolder | None = None):
         self.path = path
         self._con = con
+        self.folder = folder
 
     # -- opening -------------------------------------------------------------------------
 
@@ -272,7 +274,8 @@ class SqliteStore:
         con = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         con.execute("PRAGMA journal_mode=WAL")
         con.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        return cls(path, con)
+        con.execute("PRAGMA wal_autocheckpoint=0")  # folded off the commit path: WalFolder
+        return cls(path, con, WalFolder(path, synchronous=synchronous))
 
     def load(self) -> dict[tuple[str, str], list[tuple[Any, dict]]]:
         """Every document, by (database, collection), in insertion order."""
@@ -300,7 +303,10 @@ class SqliteStore:
         return target
 
     def close(self) -> None:
-        """Close the connection (SQLite folds the WAL into the file when the last one closes)."""
+        """Stop the WAL folder and close the connection (SQLite folds the WAL into the file when
+        the last one closes)."""
+        if self.folder is not None:
+            self.folder.stop()
         with contextlib.suppress(sqlite3.Error):
             self._con.close()
 
@@ -348,6 +354,8 @@ class SqliteStore:
             with contextlib.suppress(sqlite3.Error):
                 con.execute("ROLLBACK")
             raise
+        if self.folder is not None:
+            self.folder.committed()
         return CheckpointInfo(
             self.path,
             size_on_disk(self.path),

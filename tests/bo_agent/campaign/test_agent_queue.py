@@ -217,6 +217,36 @@ def test_a_job_killed_mid_run_is_rerun_or_failed(clean_lp, full_table, slurm, dr
     assert len(_campaign_workflows(clean_lp)) == 1
 
 
+def test_a_queue_job_that_dies_every_time_fails_after_max_reruns(
+    clean_lp, full_table, slurm, driver
+):
+    """The crash-loop bound in queue (offline) mode: each dead job is an attempt, and after
+    max_reruns the evaluation fails with the reason and the campaign ends at its budget."""
+    from bo_agent.campaign.state import CandidateRecord, Status
+
+    agent = _agent(clean_lp, full_table, driver, budget=1, max_pending=1, max_reruns=2)
+    report = agent.step(lostrun_expiration=600)
+    ((fw_id, job_id),) = report.queued
+    ((cid, _),) = report.submitted
+    for attempt in (1, 2):
+        slurm.kill_running(job_id, minutes_ago=30)
+        report = agent.step(lostrun_expiration=600)
+        assert report.rerun == [cid]
+        ((rerun_fw, job_id),) = report.queued  # the same firework, a new queue job
+        assert rerun_fw == fw_id
+        rec = CandidateRecord.objects(campaign="q", candidate_id=cid).first()
+        assert (rec.status, rec.attempts) == (Status.pending.value, attempt)
+    slurm.kill_running(job_id, minutes_ago=30)
+    report = agent.step(lostrun_expiration=600)
+    ((failed_id, reason),) = report.failed
+    assert failed_id == cid
+    assert reason.startswith("worker process died 3 times running fireworks")
+    assert reason.endswith("max_reruns is 2")
+    assert report.queued == []
+    assert agent.completed
+    assert clean_lp.lost_run_count([fw_id]) == 3
+
+
 def test_a_job_that_leaves_the_queue_unstarted_is_resubmitted_once(
     clean_lp, full_table, slurm, driver
 ):

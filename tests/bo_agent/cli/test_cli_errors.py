@@ -15,13 +15,15 @@ REFERENCE = Path(__file__).parents[3] / "workflows" / "data" / "reference_chgnet
 TABLE = ["--engine", "table", "--set", f"table={REFERENCE}"]
 
 
-def _tavbo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def _tavbo(tmp_path: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAVBO_")}
     env.pop("MONGOMOCK_SERVERSTORE_FILE", None)
+    env.pop("PMG_VASP_PSP_DIR", None)
+    env["HOME"] = str(tmp_path)  # no ~/.config/.pmgrc.yaml: no POTCAR library
     env.update(TAVBO_EMBEDDED_STORE=str(tmp_path / "lp.sqlite"), TAVBO_RUN_DIR=str(tmp_path / "r"))
     return subprocess.run(
         [sys.executable, "-m", "bo_agent.cli", *args],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, input=input,
     )  # fmt: skip
 
 
@@ -77,6 +79,37 @@ def test_a_failed_start_leaves_no_campaign_and_the_name_stays_free(tmp_path):
     (tmp_path / "cfg.yaml").write_text(f"space: {bad_space}\n")
     space = _tavbo(tmp_path, "run", "-c", "cx", "--config", str(tmp_path / "cfg.yaml"), *TABLE)
     assert space.returncode == 2, space.stderr
+    carrier = _tavbo(tmp_path, "run", "-c", "cx", "--carrier", "XX", *TABLE)
+    _one_line_usage_error(carrier, "carrier 'XX'")
+    vasp = _tavbo(tmp_path, "run", "-c", "cx", "--carrier", "Na", "--engine", "vasp")
+    assert vasp.returncode == 1, vasp.stderr  # the environment, not the command line
+    assert vasp.stderr.startswith("tavbo: error: PMG_VASP_PSP_DIR is not set")
+    assert vasp.stderr.count("\n") == 1, vasp.stderr
     listed = _tavbo(tmp_path, "campaign", "list", "--format", "json")
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == []  # the name cx was never taken
+
+
+def test_campaign_delete_asks_first_and_then_removes_the_campaign_so_the_name_is_free(tmp_path):
+    run = [*TABLE, "--budget", "2", "--model", "random", "--carrier", "Na"]
+    first = _tavbo(tmp_path, "run", "-c", "cx", *run)
+    assert first.returncode == 0, first.stderr[-2000:]
+    kept = _tavbo(tmp_path, "campaign", "delete", "cx", input="n\n")
+    assert kept.stderr.startswith("delete campaign 'cx' (2 results, 159 candidates)")  # asks
+    assert kept.returncode == 2, kept.stderr
+    assert kept.stderr.endswith("tavbo: error: campaign 'cx' not deleted (not confirmed)\n")
+    (listed,) = json.loads(_tavbo(tmp_path, "campaign", "list", "--format", "json").stdout)
+    assert listed["name"] == "cx"
+    gone = _tavbo(tmp_path, "campaign", "delete", "cx", input="y\n")
+    assert gone.returncode == 0, gone.stderr[-2000:]
+    assert "deleted campaign cx" in gone.stdout
+    assert json.loads(_tavbo(tmp_path, "campaign", "list", "--format", "json").stdout) == []
+    barriers = _tavbo(tmp_path, "barriers", "-c", "cx", "--format", "json")
+    assert barriers.returncode == 0, barriers.stderr
+    assert json.loads(barriers.stdout) == []  # its results went with it
+    again = _tavbo(tmp_path, "run", "-c", "cx", *run)  # the name is free: a fresh campaign
+    assert again.returncode == 0, again.stderr[-2000:]
+    (listed,) = json.loads(_tavbo(tmp_path, "campaign", "list", "--format", "json").stdout)
+    assert (listed["done"] + listed["failed"], listed["budget"]) == (2, 2)
+    missing = _tavbo(tmp_path, "campaign", "delete", "nosuch", "--yes")
+    _one_line_usage_error(missing, "nosuch")

@@ -403,3 +403,34 @@ def test_a_rerun_lost_run_is_not_revived_by_recovery(launchpad, queue, hold, tmp
     assert offline.recover_offline(launchpad) == offline.OfflineRecovery()
     assert _states(launchpad)[fw_id] == "READY"
     assert launchpad.active_offline_launch_ids() == []
+
+
+def test_every_offline_run_that_dies_counts_as_an_attempt(launchpad, queue, hold, tmp_path):
+    """handle_lost_runs records each dead queue job as a lost run (the crash-loop count), like the
+    embedded re-queue at open and the agent: a job that dies every time cannot loop unnoticed."""
+    from jobflow.managers.fireworks import flow_to_workflow
+
+    (fw_id,) = launchpad.add_wf(flow_to_workflow(add(1, 1))).values()
+    for death in (1, 2, 3):
+        (q,) = offline.qlaunch(launchpad, queue, launch_dir=tmp_path / str(death))
+        _ping(Path(q.launch_dir), 30, start=True)  # started, pinged once, killed (OOM, walltime)
+        assert offline.recover_offline(launchpad).running == [fw_id]
+        assert offline.handle_lost_runs(launchpad, expiration_secs=600, rerun=True).fw_ids == [
+            fw_id
+        ]
+        assert launchpad.lost_run_count([fw_id]) == death
+        assert _states(launchpad)[fw_id] == "READY"
+    assert offline.handle_lost_runs(launchpad, expiration_secs=600, rerun=True).fw_ids == []
+    assert launchpad.lost_run_count([fw_id]) == 3  # nothing counted twice
+
+
+def test_a_fizzled_lost_offline_run_is_counted_too(launchpad, queue, hold, tmp_path):
+    from jobflow.managers.fireworks import flow_to_workflow
+
+    (fw_id,) = launchpad.add_wf(flow_to_workflow(add(1, 1))).values()
+    (q,) = offline.qlaunch(launchpad, queue, launch_dir=tmp_path)
+    _ping(Path(q.launch_dir), 30, start=True)
+    offline.recover_offline(launchpad)
+    assert offline.handle_lost_runs(launchpad, expiration_secs=600).fw_ids == [fw_id]
+    assert _states(launchpad)[fw_id] == "FIZZLED"
+    assert launchpad.lost_run_count([fw_id]) == 1
