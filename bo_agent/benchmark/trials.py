@@ -15,7 +15,12 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from bo_agent.benchmark.results import TrialResult
-from bo_agent.benchmark.settings import PEERS, BenchmarkSettings, parse_strategy
+from bo_agent.benchmark.settings import (
+    PEERS,
+    BenchmarkSettings,
+    parse_strategy,
+    strategy_overrides,
+)
 from bo_agent.config import CampaignConfig
 from bo_agent.decide.strategy import Pool, build_pool
 
@@ -125,6 +130,8 @@ def _run_task(task: _Task) -> TrialResult:
         )
     else:
         pool = ctx.pool(transfer != "none")
+        acquisition_settings = {"incumbent": s.incumbent, "stall_guard": s.stall_guard}
+        acquisition_settings.update(strategy_overrides(task.strategy))
         config = CampaignConfig(
             name=f"benchmark-{task.strategy}-{task.seed}",
             carrier=s.carrier,
@@ -134,8 +141,8 @@ def _run_task(task: _Task) -> TrialResult:
             length_scales=s.length_scales,  # type: ignore[arg-type]
             hyperprior=s.hyperprior,  # type: ignore[arg-type]
             target_transform=s.target_transform,  # type: ignore[arg-type]
-            incumbent=s.incumbent,  # type: ignore[arg-type]
-            stall_guard=s.stall_guard,
+            incumbent=acquisition_settings["incumbent"],
+            stall_guard=acquisition_settings["stall_guard"],
             groups=s.groups,  # type: ignore[arg-type]
             transfer=transfer,  # type: ignore[arg-type]
             source_campaign="source" if transfer != "none" else None,

@@ -42,7 +42,7 @@ DEFAULT = "auto"
 DEFAULT_TRANSFER = "auto+gp"
 #: The peers every problem runs.
 PEER_NAMES = ("physbo", "baybe")
-_BASE = ("random", "physbo", "baybe", "obo", "abo", DEFAULT)
+_BASE = ("random", "physbo", "baybe", "obo", "abo", DEFAULT, "auto@robust")
 _TRANSFER = ("abo+gp", DEFAULT_TRANSFER)
 _QUICK = ("random", "physbo", "abo", DEFAULT)
 
