@@ -41,3 +41,25 @@ def test_panel_with_an_unknown_strategy_is_a_usage_error(tmp_path):
     assert out.stderr.startswith("tavbo: error: unknown strategy 'bogus'")
     assert len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "p").exists()  # nothing written
+
+
+def test_panel_runs_the_named_problems_first_and_keeps_the_finished_ones_in_its_table(tmp_path):
+    strategies = ("random", "abo")
+    run_panel(tmp_path, problems=PROBLEMS[:1], quick=True, strategies=strategies)
+    out = subprocess.run(
+        [sys.executable, "-m", "bo_agent.cli", "benchmark", "--panel", "--quick", "--strategies",
+         "random,abo", "--problems", "synthetic-needle", "--jobs", "2", "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "synthetic-needle: 4/4 trials" in out.stderr  # progress lines without a terminal
+    page = (tmp_path / "panel.md").read_text()
+    # the earlier problem (run with --jobs 1) is read back, listed first as in the panel
+    assert page.index("CHGNet Na + 30 meV noise") < page.index("synthetic needle in a haystack")
+    bad = subprocess.run(
+        [sys.executable, "-m", "bo_agent.cli", "benchmark", "--panel", "--problems", "nope",
+         "--out", str(tmp_path / "q")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("tavbo: error: unknown problem 'nope'")
