@@ -17,11 +17,25 @@ from typing import Any
 import numpy as np
 
 from bo_agent.benchmark.metrics import hit_times, median_evaluations
-from bo_agent.benchmark.panel.problems import DEFAULT, DEFAULT_TRANSFER, PEER_NAMES, PanelProblem
+from bo_agent.benchmark.panel.problems import (
+    CANDIDATES,
+    DEFAULT,
+    DEFAULT_TRANSFER,
+    PEER_NAMES,
+    PanelProblem,
+)
 from bo_agent.benchmark.results import BenchmarkRun
 from bo_agent.benchmark.settings import strategy_label
 
-__all__ = ["REPORT_T", "PanelResult", "goal_lines", "panel_markdown", "panel_rows", "plot_panel"]
+__all__ = [
+    "REPORT_T",
+    "PanelResult",
+    "candidate_lines",
+    "goal_lines",
+    "panel_markdown",
+    "panel_rows",
+    "plot_panel",
+]
 
 #: Evaluation counts the panel reports.
 REPORT_T = (20, 50)
@@ -140,6 +154,48 @@ def goal_lines(results: Sequence[PanelResult]) -> list[str]:
     return lines
 
 
+def candidate_lines(results: Sequence[PanelResult]) -> list[str]:
+    """Each candidate for the default against the default, per problem: the paired difference
+    of P(found) at t = 20 and 50 with its standard error (how a default change is judged)."""
+    head = [
+        "## Candidates for the default against it (paired)",
+        "",
+        (
+            "P(found) of the candidate minus that of the default on the same seeds ± the "
+            "standard error of the paired mean; positive: the candidate is ahead."
+        ),
+        "",
+        "| problem | candidate | t = 20 | t = 50 | median: candidate / default |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    body = []
+    for res in results:
+        names = res.strategies()
+        transfer = [DEFAULT_TRANSFER] if DEFAULT_TRANSFER in names else []
+        pairs = [(c, DEFAULT) for c in CANDIDATES if c != DEFAULT and c in names]
+        pairs += [
+            (c, DEFAULT_TRANSFER) for c in names if "+" in c and transfer and c not in transfer
+        ]
+        if DEFAULT not in names:
+            continue
+        horizon = res.run.settings.horizon
+        for cand, base in pairs:
+            a, b = res.hits(cand), res.hits(base)
+            cells = [
+                "{:+.2f} ± {:.2f}".format(*_paired(a, b, t)) if t <= horizon else "-"
+                for t in REPORT_T
+            ]
+            label = strategy_label(cand, res.run.settings.source_label)
+            if base != DEFAULT:
+                label += f" vs {strategy_label(base, res.run.settings.source_label)}"
+            body.append(
+                f"| {res.problem.title} | {label} | {cells[0]} | {cells[1]} "
+                f"| {_median(median_evaluations(a), horizon)} / "
+                f"{_median(median_evaluations(b), horizon)} |"
+            )
+    return [*head, *body, ""] if body else []
+
+
 def panel_markdown(results: Sequence[PanelResult], command: str = "") -> str:
     """The panel's page: the table (every problem and strategy), the goals, the cost."""
     rows = panel_rows(results)
@@ -165,7 +221,9 @@ def panel_markdown(results: Sequence[PanelResult], command: str = "") -> str:
             f"| {_median(r['median_to_optimum'], horizon[r['problem']])} "
             f"| {r['cpu_s_per_trial']:.1f} |"
         )
-    out += ["", "## Goals", "", *goal_lines(results), ""]
+    out += ["", "## Goals", "", f"The default: {strategy_label(DEFAULT)}.", ""]
+    out += [*goal_lines(results), ""]
+    out += candidate_lines(results)
     wall = sum(res.run.wall_seconds for res in results)
     cpu = sum(r.cpu_seconds for res in results for r in res.run.results)
     out += [f"{len(results)} problems, {wall:.0f} s wall, {cpu:.0f} CPU s in the trials.", ""]

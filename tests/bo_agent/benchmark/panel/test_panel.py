@@ -12,12 +12,16 @@ PROBLEMS = [p for p in PANEL if p.name in ("chgnet-na-noise30", "chgnet-na-unrel
 
 
 def test_quick_panel_writes_one_table_and_a_figure_per_problem_and_resumes(tmp_path):
-    strategies = ("random", "physbo", "auto", "auto+gp")
+    strategies = ("random", "physbo", "abo", "auto", "abo+gp", "auto+gp")
     results = run_panel(tmp_path, problems=PROBLEMS, quick=True, strategies=strategies)
     assert [r.problem.name for r in results] == ["chgnet-na-noise30", "chgnet-na-unrelated"]
     page = (tmp_path / "panel.md").read_text()
     assert "| CHGNet Na + 30 meV noise | auto | 2 |" in page
     assert "| CHGNet Na, unrelated source (Li shuffled) | Li-GP auto | 2 |" in page
+    # each candidate against the default (aBO) on the same seeds, transfer against transfer
+    candidates = page.split("## Candidates for the default against it (paired)")[1]
+    assert "| CHGNet Na + 30 meV noise | auto | " in candidates
+    assert "| Li-GP auto vs Li-GP aBO | " in candidates
     assert "auto+gp" not in {r.strategy for r in results[0].run.results}  # no source, no transfer
     for name in ("panel.png", "panel.csv", "chgnet-na-noise30/optimum.png"):
         assert (tmp_path / name).stat().st_size > 0
