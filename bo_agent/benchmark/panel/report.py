@@ -261,10 +261,12 @@ def plot_panel(results: Sequence[PanelResult], path: Path) -> Path:
     for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=8, fontsize=7)
-    fig.supxlabel("evaluations t", fontsize=8, y=0.06)
+    ncol = min(8, max(3, 2 * cols))  # a narrow figure (few problems) wraps its legend
+    fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=ncol, fontsize=7,
+               bbox_to_anchor=(0.5, 0.0))  # fmt: skip
+    fig.supxlabel("evaluations t", fontsize=8)
     fig.supylabel("P(optimum found)", fontsize=8)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    fig.savefig(path)
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")  # the legend below the axes included
     plt.close(fig)
     return path
