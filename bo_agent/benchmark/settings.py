@@ -2,7 +2,8 @@
 
 A strategy is ``<model>[+<transfer>][@<variant>]`` (model ``random``, ``obo``, ``abo``, ``auto``;
 transfer ``hp``, ``gp``, ``multitask``; variant ``robust``: EI against the posterior incumbent with
-the 1-meV stall guard, :data:`VARIANTS`) or a peer BO code (``physbo``, ``baybe``):
+the 1-meV stall guard, ``avoid``: failed evaluations enter the GP at the worst observed E_b,
+:data:`VARIANTS`) or a peer BO code (``physbo``, ``baybe``):
 :func:`parse_strategy` splits and checks a name, :func:`strategy_overrides` gives a variant's
 campaign settings, :func:`strategy_label` gives the report's notation. The settings
 default to
@@ -59,6 +60,7 @@ PEERS: tuple[str, ...] = ("physbo", "baybe")
 #: the benchmark's, so one panel compares them on the same paired seeds.
 VARIANTS: dict[str, dict[str, Any]] = {
     "robust": {"incumbent": "posterior", "stall_guard": 0.001},
+    "avoid": {"failed_value": "worst"},
 }
 
 
