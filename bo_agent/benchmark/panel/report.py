@@ -155,8 +155,9 @@ def goal_lines(results: Sequence[PanelResult]) -> list[str]:
 
 
 def candidate_lines(results: Sequence[PanelResult]) -> list[str]:
-    """Each candidate for the default against the default, per problem: the paired difference
-    of P(found) at t = 20 and 50 with its standard error (how a default change is judged)."""
+    """Each candidate for the default (and any other variant run) against the default, per
+    problem: the paired difference of P(found) at t = 20 and 50 with its standard error (how a
+    default change is judged)."""
     head = [
         "## Candidates for the default against it (paired)",
         "",
@@ -172,7 +173,8 @@ def candidate_lines(results: Sequence[PanelResult]) -> list[str]:
     for res in results:
         names = res.strategies()
         transfer = [DEFAULT_TRANSFER] if DEFAULT_TRANSFER in names else []
-        pairs = [(c, DEFAULT) for c in CANDIDATES if c != DEFAULT and c in names]
+        others = [c for c in names if "@" in c and "+" not in c and c not in CANDIDATES]
+        pairs = [(c, DEFAULT) for c in (*CANDIDATES, *others) if c != DEFAULT and c in names]
         pairs += [
             (c, DEFAULT_TRANSFER) for c in names if "+" in c and transfer and c not in transfer
         ]
