@@ -108,11 +108,9 @@ class GPModel(ChunkedPrediction, RegressorMixin, BaseEstimator):
         Extra optimiser runs from screened random starts (at most one above ``restart_limit``
         observations; small data sets have the most multimodal likelihoods).
     restart_limit : int, default=64
-        Above this many observations, optimise from the initial values and at most one
-        screened start from a fixed seed (time budget; without it the shared-length-scale fits
-        of a whole reference carrier ended 2.6-4.4 log-likelihood units below a multistart
-        fit); a fit on a random subset (above ``max_hyperparameter_samples``) from the initial
-        values only (the 2-second proposal budget).
+        Above this many observations, the initial values and one screened start from a fixed
+        seed (without it, shared-length-scale fits ended 2.6-4.4 log-likelihood units below a
+        multistart fit); on a random subset the initial values only (the 2-s proposal budget).
     max_hyperparameter_samples : int or None, default=300
         With more observations, hyperparameters maximise the likelihood of a random subset of
         ``hyperparameter_subset`` of them (seeded by ``random_state``); the posterior always
@@ -355,17 +353,11 @@ class GPModel(ChunkedPrediction, RegressorMixin, BaseEstimator):
         """Maximise the log-marginal likelihood (of ``subset`` if given) over hyperparameters,
         plus the log prior of ``hyperprior`` (MAP)."""
         Xf, zf = (X, z) if subset is None else (X[subset], z[subset])
-        # Above restart_limit one screened restart is kept: from the defaults alone the
-        # shared-length-scale fits of a whole reference carrier stopped in a smoother, noisier
-        # local optimum 2.6-4.4 log-likelihood units below the multistart fit (#19).
-        # Its draws come from a fixed seed, so such a fit stays a function of the data alone
-        # (a transfer source is fitted identically at every decision; replays memoise it).
-        # A fit on a random subset (above max_hyperparameter_samples) keeps the single start:
-        # the restart tripled its time (0.45 -> 1.2 CPU s at 100,000 x 500, the 2-s budget).
+        # Above restart_limit one restart from a fixed seed (the fit stays a function of the
+        # data; replays memoise it); none on a subset (time: docs/benchmarks.md, #19).
         large = Xf.shape[0] > self.restart_limit
         restarts = min(self.n_restarts, 1) if large else self.n_restarts
-        if subset is not None:
-            restarts = 0
+        restarts = 0 if subset is not None else restarts
         optimizer = functools.partial(
             _optimize,
             max_iter=self.max_iter,
