@@ -109,6 +109,12 @@ class CampaignConfig(BaseModel):
         description="EI below this many eV means the search stalls on near-ties: that pick is "
         "a Thompson sample instead (0: off)",
     )
+    failed_value: Literal["none", "worst"] = Field(
+        "none",
+        description="What the GP learns from a failed evaluation: none (it is left out) or "
+        "worst (it counts as the highest E_b observed so far, so the search moves away from "
+        "compositions like those that fail; docs/benchmarks.md, 'Benchmark panel')",
+    )
     kappa: float = Field(2.0, description="LCB exploration weight")
     goal: Goal = Field("minimum", description="minimum: best E_b; threshold: all E_b < tau")
     tau: float = Field(

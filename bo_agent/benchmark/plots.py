@@ -41,9 +41,10 @@ _STYLES = {"none": "-", "hp": ":", "gp": "--", "multitask": "-.", "peer": "-"}
 
 def _style(name: str, source: str) -> dict[str, Any]:
     model, transfer = parse_strategy(name)
+    style = "--" if model == "random" else _STYLES[transfer]
     return {
         "color": _COLOURS[model],
-        "linestyle": "--" if model == "random" else _STYLES[transfer],
+        "linestyle": (0, (1, 1)) if "@" in name else style,  # a variant: dotted, same colour
         "label": strategy_label(name, source),
         "linewidth": 1.8 if transfer in ("none", "gp", "peer") else 1.3,
     }

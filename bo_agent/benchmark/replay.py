@@ -23,11 +23,11 @@ run``):
 A source data set for transfer is passed as a mapping in the order of the source campaign's
 candidate table (space order), as :func:`bo_agent.campaign.agent.load_observations` returns it.
 
-Transfer modes ``hp`` and ``gp`` fit the same source GP at every decision. With 159 source
-results that fit uses no random restart (above ``GPModel.restart_limit``) and no subset, so it is
-a pure function of the data; :func:`replay` memoises such fits (:func:`memoised_fits`), which
-makes a transfer replay about as cheap as one without transfer and changes no proposal (checked
-by ``tests/bo_agent/benchmark/test_replay.py`` against a campaign on the LaunchPad).
+Transfer modes ``hp`` and ``gp`` fit the same source GP at every decision. With 108-159 source
+results that fit (above ``GPModel.restart_limit``) uses only a fixed-seed restart and no subset,
+so it is a pure function of the data; :func:`replay` memoises such fits (:func:`memoised_fits`),
+which makes a transfer replay about as cheap as one without transfer and changes no proposal
+(checked by ``tests/bo_agent/benchmark/test_replay.py`` against a campaign on the LaunchPad).
 """
 
 from __future__ import annotations
@@ -255,8 +255,9 @@ def replay(
 def _fit_is_deterministic(model: GPModel, n: int) -> bool:
     """Whether ``model.fit`` on ``n`` observations ignores ``random_state``.
 
-    The seed draws only the optimiser's restart points (used up to ``restart_limit``
-    observations) and the hyperparameter subset (above ``max_hyperparameter_samples``).
+    The seed draws only the optimiser's restart points up to ``restart_limit`` observations
+    (above it the one restart has a fixed seed) and the hyperparameter subset (above
+    ``max_hyperparameter_samples``).
     """
     if not model.optimize_hyperparameters or n < 2:
         return True
@@ -302,7 +303,7 @@ def memoised_fits() -> Iterator[None]:
     before.
 
     Such fits are the source GPs of transfer modes ``hp`` and ``gp`` (more source results than
-    ``restart_limit``, so no random restart). The fitted attributes are deep-copied in and out
+    ``restart_limit``, so no seeded restart). The fitted attributes are deep-copied in and out
     of the cache, so a model never shares mutable state with another. Nested use is harmless.
     """
     original = GPModel.fit

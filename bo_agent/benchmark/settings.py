@@ -1,8 +1,11 @@
 """What a benchmark runs: the strategy names and :class:`BenchmarkSettings`, with their defaults.
 
-A strategy is ``<model>[+<transfer>]`` (model ``random``, ``obo``, ``abo``, ``auto``; transfer
-``hp``, ``gp``, ``multitask``) or a peer BO code (``physbo``, ``baybe``): :func:`parse_strategy`
-splits and checks a name, :func:`strategy_label` gives the report's notation. The settings
+A strategy is ``<model>[+<transfer>][@<variant>]`` (model ``random``, ``obo``, ``abo``, ``auto``;
+transfer ``hp``, ``gp``, ``multitask``; variant ``robust``: EI against the posterior incumbent with
+the 1-meV stall guard, ``avoid``: failed evaluations enter the GP at the worst observed E_b,
+:data:`VARIANTS`) or a peer BO code (``physbo``, ``baybe``):
+:func:`parse_strategy` splits and checks a name, :func:`strategy_overrides` gives a variant's
+campaign settings, :func:`strategy_label` gives the report's notation. The settings
 default to
 the report's protocol (Fig. 2: 50 trials of every strategy; Fig. 3: 1000 trials of random, oBO
 and aBO); :meth:`BenchmarkSettings.quick` is a smoke run of every code path. Everything else in
@@ -24,11 +27,13 @@ __all__ = [
     "FIGURES",
     "PEERS",
     "THRESHOLD_STRATEGIES",
+    "VARIANTS",
     "BenchmarkSettings",
     "default_jobs",
     "parse_strategy",
     "settings_dict",
     "strategy_label",
+    "strategy_overrides",
 ]
 
 
@@ -51,6 +56,12 @@ THRESHOLD_STRATEGIES: tuple[str, ...] = ("random", "obo", "abo")
 FIGURES: tuple[str, ...] = ("optimum", "threshold", "stopping")
 #: Other BO codes (optional; :mod:`bo_agent.benchmark.peers`).
 PEERS: tuple[str, ...] = ("physbo", "baybe")
+#: Acquisition variants of a GP strategy (``auto@robust``): campaign settings that differ from
+#: the benchmark's, so one panel compares them on the same paired seeds.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "robust": {"incumbent": "posterior", "stall_guard": 0.001},
+    "avoid": {"failed_value": "worst"},
+}
 
 
 #: GP settings default to what a campaign uses, so a benchmark measures the defaults.
@@ -163,27 +174,40 @@ class BenchmarkSettings:
 
 
 def parse_strategy(name: str) -> tuple[str, str]:
-    """``"abo+gp"`` -> ``("abo", "gp")``; peers -> ``(name, "peer")``.
+    """``"abo+gp"`` -> ``("abo", "gp")``; peers -> ``(name, "peer")``; a variant
+    (``"auto@robust"``) is checked and dropped (:func:`strategy_overrides`).
 
     Raises
     ------
     ConfigError
-        For an unknown model or transfer.
+        For an unknown model, transfer or variant.
     """
     from bo_agent.config import MODELS, TRANSFERS
 
     if name in PEERS:
         return name, "peer"
-    model, _, transfer = name.partition("+")
+    base, _, variant = name.partition("@")
+    model, _, transfer = base.partition("+")
     transfer = transfer or "none"
     if (
         model not in MODELS
         or transfer not in TRANSFERS
         or (model == "random" and transfer != "none")
+        or (variant and (variant not in VARIANTS or model == "random"))
     ):
         allowed = [*ALL_STRATEGIES, *PEERS]
-        raise ConfigError(f"unknown strategy {name!r}; expected one of {allowed}")
+        raise ConfigError(
+            f"unknown strategy {name!r}; expected one of {allowed}, a GP strategy optionally "
+            f"followed by @{'|@'.join(VARIANTS)}"
+        )
     return model, transfer
+
+
+def strategy_overrides(name: str) -> dict[str, Any]:
+    """Campaign settings a strategy's variant sets (``{}`` without one)."""
+    parse_strategy(name)
+    variant = name.partition("@")[2]
+    return dict(VARIANTS[variant]) if variant else {}
 
 
 def strategy_label(name: str, source: str = "Li") -> str:
@@ -198,7 +222,8 @@ def strategy_label(name: str, source: str = "Li") -> str:
     prefix = {"none": "", "hp": "-hp ", "gp": "-GP ", "multitask": "-MT "}[transfer]
     if prefix:
         prefix = source + prefix
-    return prefix + pretty
+    variant = name.partition("@")[2]
+    return prefix + pretty + (f" ({variant})" if variant else "")
 
 
 def default_jobs() -> int:

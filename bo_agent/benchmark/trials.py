@@ -13,9 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 from bo_agent.benchmark.results import TrialResult
-from bo_agent.benchmark.settings import PEERS, BenchmarkSettings, parse_strategy
+from bo_agent.benchmark.settings import (
+    PEERS,
+    BenchmarkSettings,
+    parse_strategy,
+    strategy_overrides,
+)
 from bo_agent.config import CampaignConfig
 from bo_agent.decide.strategy import Pool, build_pool
 
@@ -125,7 +131,10 @@ def _run_task(task: _Task) -> TrialResult:
         )
     else:
         pool = ctx.pool(transfer != "none")
+        variant: dict[str, Any] = {"incumbent": s.incumbent, "stall_guard": s.stall_guard}
+        variant.update(strategy_overrides(task.strategy))
         config = CampaignConfig(
+            **variant,
             name=f"benchmark-{task.strategy}-{task.seed}",
             carrier=s.carrier,
             engine="table",
@@ -134,8 +143,6 @@ def _run_task(task: _Task) -> TrialResult:
             length_scales=s.length_scales,  # type: ignore[arg-type]
             hyperprior=s.hyperprior,  # type: ignore[arg-type]
             target_transform=s.target_transform,  # type: ignore[arg-type]
-            incumbent=s.incumbent,  # type: ignore[arg-type]
-            stall_guard=s.stall_guard,
             groups=s.groups,  # type: ignore[arg-type]
             transfer=transfer,  # type: ignore[arg-type]
             source_campaign="source" if transfer != "none" else None,

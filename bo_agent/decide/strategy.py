@@ -219,6 +219,11 @@ def decide(
     obs_ids = list(observations)
     scale = TargetScale(config.target_transform)
     y_ev = np.array([observations[i] for i in obs_ids], dtype=float)
+    if config.failed_value == "worst":  # a failure teaches the GP "not here"
+        known = set(pool.ids)
+        bad = [f for f in dict.fromkeys(failed) if f in known and f not in observations]
+        obs_ids += bad
+        y_ev = np.concatenate([y_ev, np.full(len(bad), y_ev.max())])
     y = scale.forward(y_ev)
     tau = scale.level(config.tau)
     model = make_model(config, pool, seed)

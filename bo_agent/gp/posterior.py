@@ -65,7 +65,8 @@ class PoolPosterior:
     X : ndarray of shape (n_candidates, n_features)
         Candidate descriptors, as the model sees them.
     cache_limit_bytes : int, default=1 GiB
-        Memory allowed for ``V`` (``8 * n_train * n_candidates`` bytes).
+        Memory allowed for ``V`` (``8 * n_train * n_candidates`` bytes; half that on the
+        large, float32 path).
     exact_sample_limit : int, default=2000
         Pools up to this size are sampled exactly (Cholesky of the joint covariance); larger
         ones exactly on a short list of this size (see :meth:`sample`).
@@ -86,7 +87,8 @@ class PoolPosterior:
         n_train = model.L_.shape[0]
         self._noise = float(model.noise_level_) + JITTER
         cache = n_train > 0 and 8 * n_train * n_pool <= cache_limit_bytes
-        self._Vt: FloatArray | None = np.empty((n_pool, n_train)) if cache else None
+        dtype = model.vt_dtype(n_pool) if hasattr(model, "vt_dtype") else np.float64
+        self._Vt: FloatArray | None = np.empty((n_pool, n_train), dtype) if cache else None
         self._mean_z = np.empty(n_pool)
         self._var_z = np.empty(n_pool)
         with _blas_limit(n_pool * n_train):

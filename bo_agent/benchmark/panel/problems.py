@@ -26,8 +26,10 @@ from bo_agent.benchmark.panel.landscapes import (
     structured_landscape,
     unrelated_source,
 )
+from bo_agent.config import CampaignConfig
 
 __all__ = [
+    "CANDIDATES",
     "DEFAULT",
     "DEFAULT_TRANSFER",
     "PANEL",
@@ -37,14 +39,16 @@ __all__ = [
     "panel_strategies",
 ]
 
-#: The default strategy (``CampaignConfig`` defaults) and the default with a transfer source.
-DEFAULT = "auto"
-DEFAULT_TRANSFER = "auto+gp"
+#: The default strategy (``CampaignConfig``'s model) and the default with a transfer source.
+DEFAULT: str = CampaignConfig.model_fields["model"].default
+DEFAULT_TRANSFER = f"{DEFAULT}+gp"
 #: The peers every problem runs.
 PEER_NAMES = ("physbo", "baybe")
-_BASE = ("random", "physbo", "baybe", "obo", "abo", DEFAULT)
-_TRANSFER = ("abo+gp", DEFAULT_TRANSFER)
-_QUICK = ("random", "physbo", "abo", DEFAULT)
+#: tavbo's strategies that are candidates for the default (judged against it, paired).
+CANDIDATES = ("obo", "abo", "auto", "auto@robust")
+_BASE = ("random", "physbo", "baybe", *CANDIDATES)
+_TRANSFER = ("abo+gp", "auto+gp")
+_QUICK = ("random", "physbo", "abo", "auto")
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ def panel_strategies(problem: PanelProblem, quick: bool = False) -> tuple[str, .
     base = _QUICK if quick else _BASE
     if problem.source_carrier is None:
         return base
-    return (*base, *((DEFAULT_TRANSFER,) if quick else _TRANSFER))
+    return (*base, *(("auto+gp",) if quick else _TRANSFER))
 
 
 def load_problem(problem: PanelProblem) -> tuple[BenchmarkData, BenchmarkData | None]:

@@ -17,11 +17,25 @@ from typing import Any
 import numpy as np
 
 from bo_agent.benchmark.metrics import hit_times, median_evaluations
-from bo_agent.benchmark.panel.problems import DEFAULT, DEFAULT_TRANSFER, PEER_NAMES, PanelProblem
+from bo_agent.benchmark.panel.problems import (
+    CANDIDATES,
+    DEFAULT,
+    DEFAULT_TRANSFER,
+    PEER_NAMES,
+    PanelProblem,
+)
 from bo_agent.benchmark.results import BenchmarkRun
 from bo_agent.benchmark.settings import strategy_label
 
-__all__ = ["REPORT_T", "PanelResult", "goal_lines", "panel_markdown", "panel_rows", "plot_panel"]
+__all__ = [
+    "REPORT_T",
+    "PanelResult",
+    "candidate_lines",
+    "goal_lines",
+    "panel_markdown",
+    "panel_rows",
+    "plot_panel",
+]
 
 #: Evaluation counts the panel reports.
 REPORT_T = (20, 50)
@@ -140,6 +154,50 @@ def goal_lines(results: Sequence[PanelResult]) -> list[str]:
     return lines
 
 
+def candidate_lines(results: Sequence[PanelResult]) -> list[str]:
+    """Each candidate for the default (and any other variant run) against the default, per
+    problem: the paired difference of P(found) at t = 20 and 50 with its standard error (how a
+    default change is judged)."""
+    head = [
+        "## Candidates for the default against it (paired)",
+        "",
+        (
+            "P(found) of the candidate minus that of the default on the same seeds ± the "
+            "standard error of the paired mean; positive: the candidate is ahead."
+        ),
+        "",
+        "| problem | candidate | t = 20 | t = 50 | median: candidate / default |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    body = []
+    for res in results:
+        names = res.strategies()
+        transfer = [DEFAULT_TRANSFER] if DEFAULT_TRANSFER in names else []
+        others = [c for c in names if "@" in c and "+" not in c and c not in CANDIDATES]
+        pairs = [(c, DEFAULT) for c in (*CANDIDATES, *others) if c != DEFAULT and c in names]
+        pairs += [
+            (c, DEFAULT_TRANSFER) for c in names if "+" in c and transfer and c not in transfer
+        ]
+        if DEFAULT not in names:
+            continue
+        horizon = res.run.settings.horizon
+        for cand, base in pairs:
+            a, b = res.hits(cand), res.hits(base)
+            cells = [
+                "{:+.2f} ± {:.2f}".format(*_paired(a, b, t)) if t <= horizon else "-"
+                for t in REPORT_T
+            ]
+            label = strategy_label(cand, res.run.settings.source_label)
+            if base != DEFAULT:
+                label += f" vs {strategy_label(base, res.run.settings.source_label)}"
+            body.append(
+                f"| {res.problem.title} | {label} | {cells[0]} | {cells[1]} "
+                f"| {_median(median_evaluations(a), horizon)} / "
+                f"{_median(median_evaluations(b), horizon)} |"
+            )
+    return [*head, *body, ""] if body else []
+
+
 def panel_markdown(results: Sequence[PanelResult], command: str = "") -> str:
     """The panel's page: the table (every problem and strategy), the goals, the cost."""
     rows = panel_rows(results)
@@ -165,7 +223,9 @@ def panel_markdown(results: Sequence[PanelResult], command: str = "") -> str:
             f"| {_median(r['median_to_optimum'], horizon[r['problem']])} "
             f"| {r['cpu_s_per_trial']:.1f} |"
         )
-    out += ["", "## Goals", "", *goal_lines(results), ""]
+    out += ["", "## Goals", "", f"The default: {strategy_label(DEFAULT)}.", ""]
+    out += [*goal_lines(results), ""]
+    out += candidate_lines(results)
     wall = sum(res.run.wall_seconds for res in results)
     cpu = sum(r.cpu_seconds for res in results for r in res.run.results)
     out += [f"{len(results)} problems, {wall:.0f} s wall, {cpu:.0f} CPU s in the trials.", ""]
@@ -203,10 +263,12 @@ def plot_panel(results: Sequence[PanelResult], path: Path) -> Path:
     for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=8, fontsize=7)
-    fig.supxlabel("evaluations t", fontsize=8, y=0.06)
+    ncol = min(8, max(3, 2 * cols))  # a narrow figure (few problems) wraps its legend
+    fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=ncol, fontsize=7,
+               bbox_to_anchor=(0.5, 0.0))  # fmt: skip
+    fig.supxlabel("evaluations t", fontsize=8)
     fig.supylabel("P(optimum found)", fontsize=8)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    fig.savefig(path)
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")  # the legend below the axes included
     plt.close(fig)
     return path

@@ -5,7 +5,9 @@ data set, tolerance and strategies, written to ``<out>/<problem>/`` as any bench
 (``optimum.png``, ``summary.md``, traces, ``run.json``); the panel adds ``panel.md`` (one
 table of every problem and strategy, and the goals), ``panel.csv`` and ``panel.png`` (one
 plot per problem). A problem whose directory already holds a finished run of the same settings
-is read back, not rerun, so an interrupted panel continues where it stopped.
+is read back, not rerun, so an interrupted panel continues where it stopped; a run of some
+problems only (``problems``, in the order given: the most informative first when time is short)
+still lists every problem of the panel finished in ``out`` with the same settings.
 """
 
 from __future__ import annotations
@@ -64,7 +66,10 @@ def _finished(out: Path, settings: BenchmarkSettings) -> BenchmarkRun | None:
         stored = json.loads(record.read_text())["settings"]
     except (OSError, ValueError, KeyError):
         return None
-    if json.loads(json.dumps(settings_dict(settings))) != stored:
+    wanted = json.loads(json.dumps(settings_dict(settings)))
+    if {k: v for k, v in wanted.items() if k != "jobs"} != {
+        k: v for k, v in stored.items() if k != "jobs"
+    }:  # the worker count changes no trial
         return None
     return read_outputs(out) if (out / "traces.csv.gz").exists() else None
 
@@ -104,11 +109,15 @@ def run_panel(
     list of PanelResult
     """
     out.mkdir(parents=True, exist_ok=True)
-    results = []
-    for problem in problems:
-        settings = panel_settings(
+    results: list[PanelResult] = []
+
+    def settings_of(problem: PanelProblem) -> BenchmarkSettings:
+        return panel_settings(
             problem, trials=trials, horizon=horizon, quick=quick, jobs=jobs, strategies=strategies
         )
+
+    for problem in problems:
+        settings = settings_of(problem)
         where = out / problem.name
         done = _finished(where, settings)
         if done is not None:
@@ -127,9 +136,28 @@ def run_panel(
         )
         logger.info("%s: %.0f s", problem.name, time.perf_counter() - started)
         results.append(PanelResult(problem, run))
-        write_panel(results, out, command)  # the page grows as problems finish
-    write_panel(results, out, command)
+        write_panel(_with_finished(results, out, settings_of), out, command)  # grows as it goes
+    write_panel(_with_finished(results, out, settings_of), out, command)
     return results
+
+
+def _with_finished(
+    results: Sequence[PanelResult],
+    out: Path,
+    settings_of: Callable[[PanelProblem], BenchmarkSettings],
+) -> list[PanelResult]:
+    """``results`` and every other problem of :data:`PANEL` finished in ``out`` with the same
+    settings, in the panel's order."""
+    ran = {r.problem.name: r for r in results}
+    merged = []
+    for problem in PANEL:
+        if problem.name in ran:
+            merged.append(ran.pop(problem.name))
+            continue
+        done = _finished(out / problem.name, settings_of(problem))
+        if done is not None:
+            merged.append(PanelResult(problem, done))
+    return [*merged, *ran.values()]  # problems outside PANEL (tests) last
 
 
 def write_panel(results: Sequence[PanelResult], out: Path, command: str = "") -> dict[str, Path]:

@@ -102,6 +102,23 @@ def test_strategy_names():
             parse_strategy(bad)
 
 
+def test_a_robust_variant_is_its_strategy_with_the_posterior_incumbent_and_stall_guard(
+    full_table,
+):
+    assert parse_strategy("auto+gp@robust") == ("auto", "gp")
+    assert strategy_label("auto@robust") == "auto (robust)"
+    for bad in ("random@robust", "abo@nope"):
+        with pytest.raises(ConfigError, match="unknown strategy"):
+            parse_strategy(bad)
+    data = load_benchmark_data(full_table)
+    quick = BenchmarkSettings.quick(figures=("optimum",), horizon=12)
+    variant = run_benchmark(replace(quick, strategies=("abo@robust",)), data)
+    robust = replace(quick, strategies=("abo",), incumbent="posterior", stall_guard=0.001)
+    same = run_benchmark(robust, data)
+    assert [r.ids for r in variant.results] == [r.ids for r in same.results]
+    assert [r.steps for r in variant.results] == [r.steps for r in same.results]
+
+
 def test_missing_reference_data_says_how_to_make_it(monkeypatch, tmp_path):
     import workflows.results.reference_data as reference_data  # where the packaged files are found
 

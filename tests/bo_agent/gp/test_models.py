@@ -240,11 +240,12 @@ def test_auto_length_scales_are_per_column_with_transfer_and_per_group_without(
 
 @pytest.mark.parametrize("carrier", ["Li", "Na"])
 @pytest.mark.parametrize("ard", [True, False])
-def test_fit_without_restarts_on_a_whole_reference_carrier_finds_the_smooth_optimum(
-    carrier: str, ard: bool
+@pytest.mark.parametrize("kind", ["ordinary", "additive"])
+def test_fit_above_restart_limit_on_a_whole_reference_carrier_reaches_the_multistart_optimum(
+    carrier: str, ard: bool, kind: str
 ) -> None:
-    # A transfer source is 159 points, above restart_limit: the fit starts from the defaults
-    # only. It must reach the likelihood a multi-start fit reaches, not a white-noise fit.
+    # A transfer source is 108-159 points, above restart_limit: the fit starts from the defaults
+    # and one screened draw. It must reach the likelihood a multistart fit reaches.
     from bo_agent.benchmark.data import load_benchmark_data
     from bo_agent.decide.strategy import build_pool
     from workflows.space.compositions import default_space
@@ -253,16 +254,19 @@ def test_fit_without_restarts_on_a_whole_reference_carrier_finds_the_smooth_opti
     pool = build_pool(default_space(), carrier)
     rows = [i for i, c in enumerate(pool.ids) if c in data.values and c not in data.failed]
     X, y = pool.X[rows], np.array([data.values[pool.ids[i]] for i in rows])
-    single = GPModel(ard=ard, n_restarts=0, random_state=0).fit(X, y)
-    multi = GPModel(ard=ard, n_restarts=3, restart_limit=10_000, random_state=0).fit(X, y)
+    groups = pool.groups if kind == "additive" else None
+    single = GPModel(kind, groups=groups, ard=ard, n_restarts=2, random_state=0).fit(X, y)
+    multi = GPModel(
+        kind, groups=groups, ard=ard, n_restarts=3, restart_limit=10_000, random_state=0
+    ).fit(X, y)
     white = GPModel(
         ConstantKernel(1e-2, "fixed") * Matern(1.0, "fixed") + WhiteKernel(1.0),
         optimize_hyperparameters=True,
     ).fit(X, y)
     assert single.log_marginal_likelihood_ > white.log_marginal_likelihood_ + 20
-    # Within 1.0 on the whole v1 carrier (159); on the trusted subsets of v2 (118 Li, 124 v1 Li
-    # without the flagged) the single start ends 2.6-3.4 below: restart_limit needs a look (#19).
-    assert single.log_marginal_likelihood_ >= multi.log_marginal_likelihood_ - 4.0
+    # From the defaults alone the shared-length-scale fits of the trusted Li (oBO) and Na (aBO)
+    # stopped 2.6 and 4.4 below; the one screened restart above restart_limit finds them.
+    assert single.log_marginal_likelihood_ >= multi.log_marginal_likelihood_ - 1.0
 
 
 def test_predict_in_chunks_matches_one_block(data) -> None:
@@ -589,3 +593,12 @@ def test_large_pool_samples_keep_the_posterior_marginals(data) -> None:
     exact = post.sample(1, random_state=2)  # deterministic per seed
     assert np.array_equal(exact, post.sample(1, random_state=2))
     assert np.abs(corr[np.triu_indices(10, 1)]).max() > 0.3  # jointly sampled: correlated
+
+
+def test_a_fit_above_restart_limit_does_not_depend_on_its_seed(data) -> None:
+    # Its one restart has a fixed seed: a transfer source is fitted identically at every
+    # decision, whatever the decision's seed (replays memoise it on that assumption).
+    X, y = data
+    fits = [GPModel(n_restarts=2, restart_limit=10, random_state=s).fit(X, y) for s in (0, 7)]
+    assert np.array_equal(fits[0].kernel_.theta, fits[1].kernel_.theta)
+    assert fits[0].log_marginal_likelihood_ == fits[1].log_marginal_likelihood_

@@ -42,8 +42,12 @@ def test_an_unrelated_source_has_the_same_values_in_no_relation():
     assert abs(spearmanr([li[i] for i in ids], [shuffled[i] for i in ids])[0]) < 0.2
 
 
-def test_every_problem_runs_random_the_peers_and_the_default():
+def test_every_problem_runs_random_the_peers_the_default_and_its_candidates():
+    from bo_agent.benchmark.panel.problems import CANDIDATES, DEFAULT, DEFAULT_TRANSFER
+    from bo_agent.config import CampaignConfig
+
+    assert CampaignConfig().model == DEFAULT  # the panel judges the campaign's default
     for problem in PANEL:
         names = panel_strategies(problem)
-        assert {"random", "physbo", "baybe", "auto"} <= set(names)
-        assert ("auto+gp" in names) == (problem.source_carrier is not None)
+        assert {"random", "physbo", "baybe", DEFAULT, *CANDIDATES} <= set(names)
+        assert (DEFAULT_TRANSFER in names) == (problem.source_carrier is not None)

@@ -12,12 +12,16 @@ PROBLEMS = [p for p in PANEL if p.name in ("chgnet-na-noise30", "chgnet-na-unrel
 
 
 def test_quick_panel_writes_one_table_and_a_figure_per_problem_and_resumes(tmp_path):
-    strategies = ("random", "physbo", "auto", "auto+gp")
+    strategies = ("random", "physbo", "abo", "auto", "abo+gp", "auto+gp")
     results = run_panel(tmp_path, problems=PROBLEMS, quick=True, strategies=strategies)
     assert [r.problem.name for r in results] == ["chgnet-na-noise30", "chgnet-na-unrelated"]
     page = (tmp_path / "panel.md").read_text()
     assert "| CHGNet Na + 30 meV noise | auto | 2 |" in page
     assert "| CHGNet Na, unrelated source (Li shuffled) | Li-GP auto | 2 |" in page
+    # each candidate against the default (aBO) on the same seeds, transfer against transfer
+    candidates = page.split("## Candidates for the default against it (paired)")[1]
+    assert "| CHGNet Na + 30 meV noise | auto | " in candidates
+    assert "| Li-GP auto vs Li-GP aBO | " in candidates
     assert "auto+gp" not in {r.strategy for r in results[0].run.results}  # no source, no transfer
     for name in ("panel.png", "panel.csv", "chgnet-na-noise30/optimum.png"):
         assert (tmp_path / name).stat().st_size > 0
@@ -41,3 +45,25 @@ def test_panel_with_an_unknown_strategy_is_a_usage_error(tmp_path):
     assert out.stderr.startswith("tavbo: error: unknown strategy 'bogus'")
     assert len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "p").exists()  # nothing written
+
+
+def test_panel_runs_the_named_problems_first_and_keeps_the_finished_ones_in_its_table(tmp_path):
+    strategies = ("random", "abo")
+    run_panel(tmp_path, problems=PROBLEMS[:1], quick=True, strategies=strategies)
+    out = subprocess.run(
+        [sys.executable, "-m", "bo_agent.cli", "benchmark", "--panel", "--quick", "--strategies",
+         "random,abo", "--problems", "synthetic-needle", "--jobs", "2", "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "synthetic-needle: 4/4 trials" in out.stderr  # progress lines without a terminal
+    page = (tmp_path / "panel.md").read_text()
+    # the earlier problem (run with --jobs 1) is read back, listed first as in the panel
+    assert page.index("CHGNet Na + 30 meV noise") < page.index("synthetic needle in a haystack")
+    bad = subprocess.run(
+        [sys.executable, "-m", "bo_agent.cli", "benchmark", "--panel", "--problems", "nope",
+         "--out", str(tmp_path / "q")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("tavbo: error: unknown problem 'nope'")
