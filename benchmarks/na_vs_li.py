@@ -58,6 +58,16 @@ def _rows(spec: str) -> dict[str, dict]:
     return out
 
 
+def _median(xs: list[float]) -> float:
+    """Median, NaN for no values (a data set with few pairs so far, e.g. SevenNet while the
+    background screens run)."""
+    return statistics.median(xs) if xs else float("nan")
+
+
+def _spearman(xs: list[float], ys: list[float]) -> float:
+    return spearmanr(xs, ys)[0] if len(xs) > 2 else float("nan")
+
+
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -71,10 +81,10 @@ def main() -> None:
     below = {f for f, (li, na) in pairs.items() if na["e_b"] < li["e_b"]}
     deltas = [na["e_b"] - li["e_b"] for li, na in pairs.values()]
     print(f"{args.data}: {len(pairs)} frameworks with both carriers; Na below Li in {len(below)}")
-    print(f"  median Na - Li {statistics.median(deltas):+.3f} eV")
+    print(f"  median Na - Li {_median(deltas):+.3f} eV")
     li_eb = [li["e_b"] for li, _ in pairs.values()]
     na_eb = [na["e_b"] for _, na in pairs.values()]
-    print(f"  Spearman(Li, Na) over frameworks {spearmanr(li_eb, na_eb)[0]:.2f}")
+    print(f"  Spearman(Li, Na) over frameworks {_spearman(li_eb, na_eb):.2f}")
     for site, pos in (("X", 1), ("M", 0), ("Z", 2)):
         total = collections.Counter(f.split("-")[pos] for f in pairs)
         hits = collections.Counter(f.split("-")[pos] for f in below)
@@ -91,7 +101,7 @@ def main() -> None:
         t_deltas = [na["e_b"] - li["e_b"] for li, na in trusted.values()]
         print(
             f"  trusted pairs: {len(trusted)}, Na below Li in {len(t_below)}, "
-            f"median Na - Li {statistics.median(t_deltas):+.3f} eV"
+            f"median Na - Li {_median(t_deltas):+.3f} eV"
         )
     feats = {
         "Na/Li volume ratio": lambda li, na: na["volume"] / li["volume"],
@@ -110,7 +120,7 @@ def main() -> None:
             value = fn(li, na)
             if value is not None:
                 groups[f not in below].append(value)
-        low, rest = statistics.median(groups[0]), statistics.median(groups[1])
+        low, rest = _median(groups[0]), _median(groups[1])
         print(f"    {name:38s} {low:+.3f} / {rest:+.3f}")
     print("  Spearman of Na - Li against:")
     for name, fn in feats.items():
@@ -120,13 +130,13 @@ def main() -> None:
             if value is not None:
                 xs.append(value)
                 ys.append(na["e_b"] - li["e_b"])
-        print(f"    {name:38s} {spearmanr(xs, ys)[0]:+.2f} (n {len(xs)})")
+        print(f"    {name:38s} {_spearman(xs, ys):+.2f} (n {len(xs)})")
     both = [c for c in DFT_LI if c in rows]
     if both:
         ours = [rows[c]["e_b"] for c in both]
         dft = [DFT_LI[c] for c in both]
         mae = statistics.mean(abs(a - b) for a, b in zip(ours, dft, strict=True))
-        rho = spearmanr(ours, dft)[0] if len(both) > 2 else float("nan")
+        rho = _spearman(ours, dft)
         print(
             f"against DFT Li (Jalem 2015): n {len(both)}, Spearman {rho:+.2f}, MAE {mae:.3f} eV; "
             + ", ".join(f"{c} {rows[c]['e_b']:.2f}/{DFT_LI[c]:.2f}" for c in both)

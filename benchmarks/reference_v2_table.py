@@ -34,9 +34,15 @@ def _repairs(rec: dict) -> tuple[int, float]:
     return hops, max(dips, default=0.0)
 
 
+def _recomputed(rec: dict) -> bool:
+    return str((rec.get("extra") or {}).get("reference_v2", "")).startswith("recomputed")
+
+
 def _cell(rec: dict | None) -> str:
     if rec is None:
         return "-"
+    if not _recomputed(rec):
+        return f"{rec['e_b']:.3f} ({_flags(rec)}; v1 re-measured, not recomputed)"
     hops, deepest = _repairs(rec)
     repair = f"; {hops} hop(s) repaired (dip up to {deepest:.2f} eV)" if hops else ""
     return f"{rec['e_b']:.3f} ({_flags(rec)}{repair}; {rec.get('wall_time') or 0:.0f} s)"
@@ -49,12 +55,7 @@ def main() -> None:
     v1 = {cid: BarrierResult.model_validate(r) for cid, r in _records("chgnet-v1").items()}
     data = {engine: _records(engine) for engine in args.engines}
     recomputed = sorted(
-        {
-            cid
-            for recs in data.values()
-            for cid, r in recs.items()
-            if str((r.get("extra") or {}).get("reference_v2", "")).startswith("recomputed")
-        }
+        {cid for recs in data.values() for cid, r in recs.items() if _recomputed(r)}
     )
     head = ["composition", "v1 CHGNet E_b, eV (network rule; flags)"]
     head += [f"v2 {e} E_b, eV (flags; repairs; wall time)" for e in args.engines]
@@ -67,7 +68,7 @@ def main() -> None:
         row += [_cell(data[e].get(cid)) for e in args.engines]
         print("| " + " | ".join(row) + " |")
     for engine, recs in data.items():
-        done = [recs[c] for c in recomputed if c in recs]
+        done = [recs[c] for c in recomputed if c in recs and _recomputed(recs[c])]
         repaired = sum(_repairs(r)[0] for r in done)
         framework = sum(1 for r in done if (r.get("extra") or {}).get("framework_failures"))
         trusted = sum(1 for r in done if _flags(r) == "trusted")
