@@ -7,7 +7,12 @@
 # directories: run the same command again to resume (finished compositions are never redone).
 # The compositions (default benchmarks/results/reference_v2/ids.txt: the 86 most affected by the
 # v1 audit, W/Mo oxides first, and their Li/Na partners) are screened in file order, one torch
-# thread, at nice 10 so the machine stays usable. When it ends (or to merge what is done so far):
+# thread, at nice 10 so the machine stays usable. With the kernel's autogroup scheduling
+# (/proc/sys/kernel/sched_autogroup_enabled = 1) nice only ranks processes of one session against
+# each other: a screen started with setsid competes as an equal with everything else; lower its
+# whole session with `echo 19 > /proc/<pid>/autogroup` (measured: the screens took 40 % of a core
+# each against 12-16 % for a nice-5 benchmark until their autogroups were set).
+# When it ends (or to merge what is done so far):
 #   tavbo export OUT_DIR/export.json.gz -c reference-<engine>-v2   (run inside OUT_DIR)
 #   python benchmarks/reference_v2.py --base chgnet-v1 --recomputed OUT_DIR/export.json.gz \
 #       --out workflows/data/reference_<engine>.json.gz   [--engine sevennet]
