@@ -15,7 +15,7 @@ from workflows.errors import DatabaseError
 from workflows.launchpad.sqlite_store import (
     StoreCorruptError,
     backup_path,
-    fsync_dir,
+    publish,
     read_snapshot,
     size_on_disk,
     store_problem,
@@ -84,10 +84,7 @@ def restore_backup(path: Path, *, force: bool = False) -> Path:
     with open(backup, "rb") as src_fh, open(tmp, "wb") as dst_fh:
         while chunk := src_fh.read(1 << 20):
             dst_fh.write(chunk)
-        dst_fh.flush()
-        os.fsync(dst_fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    publish(tmp, path)
     return kept
 
 

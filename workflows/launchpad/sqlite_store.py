@@ -128,6 +128,14 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def publish(tmp: Path, target: Path) -> None:
+    """Put the finished file ``tmp`` in place of ``target`` durably: fsync, rename, fsync dir."""
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    fsync_dir(target.parent)
+
+
 def clean_temp_files(path: Path, *legacy: Path) -> list[Path]:
     """Remove temp files that interrupted writes of store ``path`` (or of a legacy JSON store)
     left in its directory; return them. SQLite's own ``-wal``/``-shm`` files are kept."""
@@ -251,10 +259,7 @@ class SqliteStore:
             con.execute("PRAGMA journal_mode=WAL")
         finally:
             con.close()
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
+        publish(tmp, path)
 
     @classmethod
     def open(cls, path: Path, synchronous: str = "normal") -> SqliteStore:
@@ -296,10 +301,7 @@ class SqliteStore:
             dest.execute("PRAGMA journal_mode=DELETE")
         finally:
             dest.close()
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
+        publish(tmp, target)
         return target
 
     def close(self) -> None:
