@@ -66,6 +66,9 @@ def main() -> None:
             records[rec["candidate_id"]] = rec
             recomputed += 1
     rows = [records[k] for k in sorted(records)]
+    potentials = {r.get("extra", {}).get("potential") for r in rows} - {None}
+    if len(potentials) > 1:  # one data set, one model: a mixed set would compare apples to pears
+        raise SystemExit(f"reference_v2: error: records of {sorted(potentials)} would be mixed")
     write_records(rows, args.out)
     kinds = collections.Counter()
     for rec in rows:

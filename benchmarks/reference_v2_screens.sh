@@ -7,7 +7,7 @@
 # directories: run the same command again to resume (finished compositions are never redone).
 # The compositions (default benchmarks/results/reference_v2/ids.txt: the 86 most affected by the
 # v1 audit and their Li/Na partners; after three W oxides the 50 that are not W/Mo oxides, Li/Na
-# pairs adjacent, then the slow W/Mo oxides) are screened in file order, one torch
+# pairs adjacent, then the slow W/Mo oxides) are screened in file order (sevennet: its default model, 7net-mf-0:PBE), one torch
 # thread, at nice 10 so the machine stays usable. With the kernel's autogroup scheduling
 # (/proc/sys/kernel/sched_autogroup_enabled = 1) nice only ranks processes of one session against
 # each other: a screen started with setsid competes as an equal with everything else; lower its

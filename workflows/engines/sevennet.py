@@ -25,15 +25,15 @@ class SevennetBarrierMaker(ChgnetBarrierMaker):
 
     Parameters
     ----------
-    model : str, default="7net-0"
-        SevenNet model in the sevenn wheel: ``7net-0``, ``7net-l3i5`` or ``7net-mf-0:PBE``
-        (docs/engines.md compares them).
+    model : str, default="7net-mf-0:PBE"
+        SevenNet model in the sevenn wheel: ``7net-mf-0:PBE`` (closest to DFT barriers of the
+        three, docs/engines.md), ``7net-mf-0:R2SCAN``, ``7net-0`` or ``7net-l3i5``.
     """
 
     engine: ClassVar[str] = "sevennet"
 
     name: str = "sevennet barrier"
-    model: str = "7net-0"
+    model: str = "7net-mf-0:PBE"
 
     def __post_init__(self) -> None:
         from workflows.physics.sevennet import parse_model

@@ -60,8 +60,8 @@ def get_model(potential: str = CHGNET) -> Any:
     """The pretrained potential, loaded once per process (its weights ship in its wheel).
 
     ``"chgnet"`` gives the CHGNet model; any other name is a SevenNet model such as
-    ``"7net-0"`` (:class:`workflows.physics.sevennet.SevennetModel`). Loading also applies the
-    default torch threads (:func:`set_torch_threads`). ``get_model()`` and
+    ``"7net-mf-0:PBE"`` (:class:`workflows.physics.sevennet.SevennetModel`). Loading also applies
+    the default torch threads (:func:`set_torch_threads`). ``get_model()`` and
     ``get_model("chgnet")`` are the same object.
     """
     return _load_model(potential)

@@ -61,7 +61,7 @@ class SevennetModel:
     #: Energies come back per cell (BatchEvaluator multiplies intensive ones by the atom count).
     is_intensive = False
 
-    def __init__(self, spec: str = "7net-0") -> None:
+    def __init__(self, spec: str = "7net-mf-0:PBE") -> None:
         import torch
         from sevenn.calculator import SevenNetCalculator
 
@@ -97,6 +97,6 @@ class SevennetModel:
 
 
 @cache
-def load_sevennet(spec: str = "7net-0") -> SevennetModel:
+def load_sevennet(spec: str = "7net-mf-0:PBE") -> SevennetModel:
     """The SevenNet model ``spec``, loaded once per process."""
     return SevennetModel(spec)

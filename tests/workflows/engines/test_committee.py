@@ -19,7 +19,7 @@ LI = "Li-Ga-P-F"
 def _result(engine: str, e_b: float) -> BarrierResult:
     return BarrierResult(
         candidate_id=LI, engine=engine, fidelity="mlp-neb", e_b=e_b, reference="network",
-        extra={"potential": "7net-0" if engine == "sevennet" else "chgnet"},
+        extra={"potential": "7net-mf-0:PBE" if engine == "sevennet" else "chgnet"},
     )  # fmt: skip
 
 
@@ -29,7 +29,7 @@ def test_a_committee_runs_both_potentials_with_the_same_settings():
     names = [job.name for job in flow.jobs]
     assert names == [f"chgnet barrier {LI}", f"sevennet barrier {LI}", "committee barrier"]
     second = flow.jobs[1]
-    assert second.jobs[0].function_kwargs["potential"] == "7net-0"
+    assert second.jobs[0].function_kwargs["potential"] == "7net-mf-0:PBE"
     assert second.jobs[2].function_kwargs["neb_kwargs"]["n_images"] == 3
 
 

@@ -19,14 +19,14 @@ from workflows.structures.tavorite import make_structure
 LI = "Li-Ga-P-F"
 
 
-def test_the_registry_gives_a_sevennet_maker_with_its_own_job_names():
+def test_the_registry_gives_a_sevennet_maker_with_its_own_job_names_and_the_pbe_model():
     maker = get_maker("sevennet", n_images=3)
     assert isinstance(maker, SevennetBarrierMaker)
     assert isinstance(maker, BarrierMaker)
-    assert (maker.engine, maker.potential, maker.n_images) == ("sevennet", "7net-0", 3)
+    assert (maker.engine, maker.potential, maker.n_images) == ("sevennet", "7net-mf-0:PBE", 3)
     flow = maker.make(make_structure(default_space().get(LI)), LI)
     assert [job.name for job in flow.jobs] == ["sevennet relax", "find hops", "sevennet nebs"]
-    assert flow.jobs[0].function_kwargs["potential"] == "7net-0"
+    assert flow.jobs[0].function_kwargs["potential"] == "7net-mf-0:PBE"
 
 
 def test_a_model_that_would_download_is_refused_at_configuration():
@@ -63,6 +63,6 @@ def test_evaluate_runs_offline_and_stores_a_sevennet_barrier(tmp_path):
     )
     assert len(result["hops"]) == 3
     assert 0.0 < result["e_b"] < 1.5
-    assert result["extra"]["potential"] == "7net-0"
+    assert result["extra"]["potential"] == "7net-mf-0:PBE"
     assert result["extra"]["framework_failures"] == []
     assert "sevenn" in result["versions"]
