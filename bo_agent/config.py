@@ -110,10 +110,14 @@ class CampaignConfig(BaseModel):
         "a Thompson sample instead (0: off)",
     )
     failed_value: Literal["none", "worst"] = Field(
-        "none",
-        description="What the GP learns from a failed evaluation: none (it is left out) or "
-        "worst (it counts as the highest E_b observed so far, so the search moves away from "
-        "compositions like those that fail; docs/benchmarks.md, 'Benchmark panel')",
+        "worst",
+        description="What the GP learns from an evaluation that finished with a result the "
+        "engine could not trust (unconverged NEB, a dip that survived repair, a reconstructed "
+        "framework; see unconverged/untrusted): worst (the default: it counts as the highest "
+        "E_b observed so far, so the search moves away from compositions like it) or none (it "
+        "is left out). A run failure (workflow fizzled or defused, worker process died, "
+        "submission failed, queue refused) says nothing about the composition and never "
+        "enters the GP (docs/benchmarks.md, 'Benchmark panel')",
     )
     kappa: float = Field(2.0, description="LCB exploration weight")
     goal: Goal = Field("minimum", description="minimum: best E_b; threshold: all E_b < tau")
