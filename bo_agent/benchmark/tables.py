@@ -300,8 +300,13 @@ def summary_markdown(run: BenchmarkRun) -> str:
             f"- {run.n_failed} more {s.carrier} "
             f"{'composition' if run.n_failed == 1 else 'compositions'} in the pool whose result is "
             "untrusted (unconverged NEB, dipped path or reconstructed framework): evaluating one "
-            "fails (it costs an evaluation, the GP gets nothing), "
-            "as in a campaign; peer codes never see them"
+            "fails and costs an evaluation, as in a campaign; "
+            + (
+                "the GP learns it as the highest E_b observed so far (failed_value: worst)"
+                if s.failed_value == "worst"
+                else "the GP gets nothing (failed_value: none)"
+            )
+            + "; peer codes never see them"
         )
     lines += [
         f"- optimum: {opt}"

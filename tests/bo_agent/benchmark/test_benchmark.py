@@ -149,6 +149,9 @@ def test_the_benchmark_measures_the_failed_value_default_and_keep_measures_the_o
 
     # learning from them, the default walks into fewer flagged compositions
     assert failures(worst) < failures(none)
+    # the summary says what the GP made of them
+    assert "the GP learns it as the highest E_b observed so far" in summary_markdown(worst)
+    assert "the GP gets nothing (failed_value: none)" in summary_markdown(none)
 
 
 def test_missing_reference_data_says_how_to_make_it(monkeypatch, tmp_path):
