@@ -2,9 +2,9 @@
 
 A strategy is ``<model>[+<transfer>][@<variant>]`` (model ``random``, ``obo``, ``abo``, ``auto``;
 transfer ``hp``, ``gp``, ``multitask``; variant ``robust``: EI against the posterior incumbent with
-the 1-meV stall guard, ``keep``: failed evaluations stay out of the GP, the behaviour before
-``failed_value: worst`` became the default, :data:`VARIANTS`) or a peer BO code (``physbo``,
-``baybe``):
+the 1-meV stall guard, ``keep``: failed evaluations stay out of the GP (``failed_value: none``,
+the behaviour before ``auto``), ``worst``: they enter it at the worst E_b with a transfer source
+too, :data:`VARIANTS`) or a peer BO code (``physbo``, ``baybe``):
 :func:`parse_strategy` splits and checks a name, :func:`strategy_overrides` gives a variant's
 campaign settings, :func:`strategy_label` gives the report's notation. The settings
 default to
@@ -62,6 +62,7 @@ PEERS: tuple[str, ...] = ("physbo", "baybe")
 VARIANTS: dict[str, dict[str, Any]] = {
     "robust": {"incumbent": "posterior", "stall_guard": 0.001},
     "keep": {"failed_value": "none"},
+    "worst": {"failed_value": "worst"},
 }
 
 

@@ -301,11 +301,13 @@ def summary_markdown(run: BenchmarkRun) -> str:
             f"{'composition' if run.n_failed == 1 else 'compositions'} in the pool whose result is "
             "untrusted (unconverged NEB, dipped path or reconstructed framework): evaluating one "
             "fails and costs an evaluation, as in a campaign; "
-            + (
-                "the GP learns it as the highest E_b observed so far (failed_value: worst)"
-                if s.failed_value == "worst"
-                else "the GP gets nothing (failed_value: none)"
-            )
+            + {
+                "worst": "the GP learns it as the highest E_b observed so far (failed_value: "
+                "worst)",
+                "none": "the GP gets nothing (failed_value: none)",
+                "auto": "without a transfer source the GP learns it as the highest E_b observed "
+                "so far, with one it gets nothing (failed_value: auto)",
+            }.get(s.failed_value, f"failed_value: {s.failed_value}")
             + "; peer codes never see them"
         )
     lines += [

@@ -194,8 +194,8 @@ def decide(
     untrusted : sequence of str
         The failed IDs whose evaluation finished with a result the engine could not trust
         (unconverged NEB, surviving dip, reconstructed framework): a verdict on the composition.
-        With ``config.failed_value == "worst"`` only these enter the GP, at the highest E_b
-        observed so far; a run failure (crash, walltime, queue refusal) never does.
+        When ``config.imputes_failures()`` (``failed_value``) only these enter the GP, at the
+        highest E_b observed so far; a run failure (crash, walltime, queue refusal) never does.
     n : int, default=1
         How many to propose (fewer if the pool runs short).
     seq : int, default=0
@@ -226,7 +226,7 @@ def decide(
     obs_ids = list(observations)
     scale = TargetScale(config.target_transform)
     y_ev = np.array([observations[i] for i in obs_ids], dtype=float)
-    if config.failed_value == "worst":  # an untrusted result teaches the GP "not here"
+    if config.imputes_failures():  # an untrusted result teaches the GP "not here"
         known = set(pool.ids)
         bad = [f for f in dict.fromkeys(untrusted) if f in known and f not in observations]
         obs_ids += bad

@@ -119,12 +119,12 @@ def test_a_robust_variant_is_its_strategy_with_the_posterior_incumbent_and_stall
     assert [r.steps for r in variant.results] == [r.steps for r in same.results]
 
 
-def test_the_benchmark_measures_the_failed_value_default_and_keep_measures_the_old_behaviour(
+def test_the_benchmark_measures_the_failed_value_default_and_keep_and_worst_its_alternatives(
     full_table,
 ):
     from bo_agent.config import CampaignConfig
 
-    assert BenchmarkSettings().failed_value == CampaignConfig().failed_value == "worst"
+    assert BenchmarkSettings().failed_value == CampaignConfig().failed_value == "auto"
     assert strategy_label("abo@keep") == "aBO (keep)"
     full = load_benchmark_data(full_table)
     # the compositions of two M elements answer as failed evaluations (flagged results), as a
@@ -150,8 +150,15 @@ def test_the_benchmark_measures_the_failed_value_default_and_keep_measures_the_o
     # learning from them, the default walks into fewer flagged compositions
     assert failures(worst) < failures(none)
     # the summary says what the GP made of them
-    assert "the GP learns it as the highest E_b observed so far" in summary_markdown(worst)
+    assert "without a transfer source the GP learns it" in summary_markdown(worst)
     assert "the GP gets nothing (failed_value: none)" in summary_markdown(none)
+    # with a transfer source the default leaves them out (abo+gp = abo+gp@keep); @worst does not
+    gp = replace(quick, strategies=("abo+gp", "abo+gp@keep", "abo+gp@worst"))
+    by = {}
+    for r in run_benchmark(gp, data).results:
+        by.setdefault(r.strategy, []).append(r.ids)
+    assert by["abo+gp"] == by["abo+gp@keep"]
+    assert by["abo+gp@worst"] != by["abo+gp"]
 
 
 def test_missing_reference_data_says_how_to_make_it(monkeypatch, tmp_path):

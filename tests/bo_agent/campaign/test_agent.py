@@ -106,7 +106,7 @@ def test_an_untrusted_result_enters_the_gp_at_the_worst_e_b_and_a_run_failure_do
     flagged, crashed = first[0], first[1]  # the first round's random picks, as in the campaign
     table = _flag_unconverged(full_table, flagged, tmp_path / "flagged.json")
     agent = _agent(clean_lp, table, engine_settings={"fail_ids": [crashed]}, **kw)
-    assert agent.config.failed_value == "worst"  # the default
+    assert agent.config.failed_value == "auto"  # the default: worst without a transfer source
     agent.run(execute=_execute(clean_lp), lostrun_expiration=None)
     kinds = {r.candidate_id: r.failure for r in agent.records(Status.failed)}
     assert kinds == {flagged: "untrusted", crashed: "run"}

@@ -78,11 +78,11 @@ def test_a_problem_run_before_failed_value_was_a_setting_is_rerun_not_read_back(
     run_panel(tmp_path, problems=problem, quick=True, strategies=("random", "abo"))
     where = tmp_path / problem[0].name
     record = json.loads((where / "run.json").read_text())
-    assert record["settings"]["failed_value"] == "worst"
+    assert record["settings"]["failed_value"] == "auto"
     del record["settings"]["failed_value"]  # as written by the versions before the default
     (where / "run.json").write_text(json.dumps(record))
     assert read_outputs(where).settings.failed_value == "none"  # what those runs measured
     stamp = (where / "traces.csv.gz").stat().st_mtime_ns
     run_panel(tmp_path, problems=problem, quick=True, strategies=("random", "abo"))
     assert (where / "traces.csv.gz").stat().st_mtime_ns != stamp  # rerun with the new default
-    assert json.loads((where / "run.json").read_text())["settings"]["failed_value"] == "worst"
+    assert json.loads((where / "run.json").read_text())["settings"]["failed_value"] == "auto"
