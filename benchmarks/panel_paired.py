@@ -74,9 +74,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     for where in sorted(p for p in args.new.iterdir() if (p / "run.json").exists()):
         new = read_outputs(where)
-        if args.old is not None:
-            if not (args.old / where.name / "run.json").exists():
-                continue
+        if args.old is not None and (args.old / where.name / "run.json").exists():
             old = read_outputs(args.old / where.name)
             both = [s for s in new.settings.strategies if s in old.settings.strategies]
             for s in both:
