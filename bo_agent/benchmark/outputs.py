@@ -144,12 +144,10 @@ def read_outputs(out: Path) -> BenchmarkRun:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{out} holds no readable benchmark run ({exc})") from None
     fields = BenchmarkSettings.__dataclass_fields__
+    # runs written before failed_value was a setting used the then default, none
+    stored = {"failed_value": "none", **record["settings"]}
     settings = BenchmarkSettings(
-        **{
-            k: tuple(v) if isinstance(v, list) else v
-            for k, v in record["settings"].items()
-            if k in fields
-        }
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k in fields}
     )
     steps: dict[tuple[str, str, str, int], list[dict[str, str]]] = {}
     for row in rows:

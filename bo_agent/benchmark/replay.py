@@ -15,8 +15,10 @@ run``):
 - observations, pending and failed IDs are passed in pool order (the order of the campaign's
   candidate table), not in evaluation order: the GP's training matrix is then row for row the
   live agent's;
-- a proposed ID that the data set lacks fails, as the table engine's firework FIZZLES, and
-  counts against the budget;
+- a proposed ID that the data set lacks fails and counts against the budget: by default as a
+  result the engine could not trust (a data set's failed compositions are flagged records; with
+  ``failed_value: worst`` they enter the GP), or, with ``missing="run"``, as a run failure (a
+  FIZZLED firework: left out of the GP);
 - the campaign stops on the budget, an exhausted pool or the threshold goal's stopping rule
   (``Decision.stop_reason``).
 
@@ -40,7 +42,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -140,6 +142,7 @@ def replay(
     until_any: Collection[str] = (),
     until_all: Collection[str] = (),
     memoise: bool = True,
+    missing: Literal["untrusted", "run"] = "untrusted",
 ) -> ReplayTrace:
     """Replay a campaign on a known data set with the live agent's decisions.
 
@@ -166,6 +169,10 @@ def replay(
         Stop after the round in which the last of these IDs was evaluated (for recall curves).
     memoise : bool, default=True
         Memoise deterministic GP fits (:func:`memoised_fits`): the transfer source fit.
+    missing : {"untrusted", "run"}, default="untrusted"
+        What a missing answer stands for: a flagged result the engine could not trust (a
+        benchmark data set's failed compositions; ``failed_value: worst`` puts it in the GP) or
+        a run failure (a fizzled workflow; never in the GP).
 
     Returns
     -------
@@ -212,6 +219,8 @@ def replay(
                 observations,
                 pending=(),
                 failed=sorted(failed, key=order.__getitem__),
+                # a data set's failed compositions are flagged results, not run failures
+                untrusted=sorted(failed, key=order.__getitem__) if missing == "untrusted" else (),
                 n=min(q, budget - used),
                 seq=seq,
                 source_observations=source_observations,

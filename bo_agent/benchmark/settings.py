@@ -2,8 +2,9 @@
 
 A strategy is ``<model>[+<transfer>][@<variant>]`` (model ``random``, ``obo``, ``abo``, ``auto``;
 transfer ``hp``, ``gp``, ``multitask``; variant ``robust``: EI against the posterior incumbent with
-the 1-meV stall guard, ``avoid``: failed evaluations enter the GP at the worst observed E_b,
-:data:`VARIANTS`) or a peer BO code (``physbo``, ``baybe``):
+the 1-meV stall guard, ``keep``: failed evaluations stay out of the GP (``failed_value: none``,
+the behaviour before ``auto``), ``worst``: they enter it at the worst E_b with a transfer source
+too, :data:`VARIANTS`) or a peer BO code (``physbo``, ``baybe``):
 :func:`parse_strategy` splits and checks a name, :func:`strategy_overrides` gives a variant's
 campaign settings, :func:`strategy_label` gives the report's notation. The settings
 default to
@@ -60,7 +61,8 @@ PEERS: tuple[str, ...] = ("physbo", "baybe")
 #: the benchmark's, so one panel compares them on the same paired seeds.
 VARIANTS: dict[str, dict[str, Any]] = {
     "robust": {"incumbent": "posterior", "stall_guard": 0.001},
-    "avoid": {"failed_value": "worst"},
+    "keep": {"failed_value": "none"},
+    "worst": {"failed_value": "worst"},
 }
 
 
@@ -105,7 +107,7 @@ class BenchmarkSettings:
     acquisition : str, default="ei"
         Acquisition of the Fig.-2 runs (Fig. 3 uses ``below``).
     n_initial, q, groups, kernel, length_scales, hyperprior, target_transform, incumbent,
-    stall_guard
+    stall_guard, failed_value
         As in :class:`~bo_agent.config.CampaignConfig` (q is ``max_pending``).
     base_seed : int, default=0
         Trial ``i`` uses seed ``base_seed + i``.
@@ -144,6 +146,8 @@ class BenchmarkSettings:
     target_transform: str = _CAMPAIGN_DEFAULTS["target_transform"]
     incumbent: str = _CAMPAIGN_DEFAULTS["incumbent"]
     stall_guard: float = _CAMPAIGN_DEFAULTS["stall_guard"]
+    #: A data set's failed compositions are flagged (untrusted) results, so this applies to them.
+    failed_value: str = _CAMPAIGN_DEFAULTS["failed_value"]
     base_seed: int = 0
     jobs: int = 1
     space: str | None = None

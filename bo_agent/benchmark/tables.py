@@ -300,8 +300,15 @@ def summary_markdown(run: BenchmarkRun) -> str:
             f"- {run.n_failed} more {s.carrier} "
             f"{'composition' if run.n_failed == 1 else 'compositions'} in the pool whose result is "
             "untrusted (unconverged NEB, dipped path or reconstructed framework): evaluating one "
-            "fails (it costs an evaluation, the GP gets nothing), "
-            "as in a campaign; peer codes never see them"
+            "fails and costs an evaluation, as in a campaign; "
+            + {
+                "worst": "the GP learns it as the highest E_b observed so far (failed_value: "
+                "worst)",
+                "none": "the GP gets nothing (failed_value: none)",
+                "auto": "without a transfer source the GP learns it as the highest E_b observed "
+                "so far, with one it gets nothing (failed_value: auto)",
+            }.get(s.failed_value, f"failed_value: {s.failed_value}")
+            + "; peer codes never see them"
         )
     lines += [
         f"- optimum: {opt}"

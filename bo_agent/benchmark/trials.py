@@ -131,7 +131,11 @@ def _run_task(task: _Task) -> TrialResult:
         )
     else:
         pool = ctx.pool(transfer != "none")
-        variant: dict[str, Any] = {"incumbent": s.incumbent, "stall_guard": s.stall_guard}
+        variant: dict[str, Any] = {
+            "incumbent": s.incumbent,
+            "stall_guard": s.stall_guard,
+            "failed_value": s.failed_value,
+        }
         variant.update(strategy_overrides(task.strategy))
         config = CampaignConfig(
             **variant,

@@ -35,6 +35,7 @@ from bo_agent.campaign.state import (
     Campaign,
     CandidateRecord,
     Decision,
+    Failure,
     Status,
     agent_identity,
     effective_config,
@@ -253,6 +254,13 @@ class CampaignAgent(Submitter, LaunchpadSync):
         history = [r.candidate_id for r in finishing_order(done)]
         pending = [r.candidate_id for r in recs if r.status == Status.pending.value]
         failed = [r.candidate_id for r in recs if r.status == Status.failed.value]
+        # only a result the engine could not trust is a verdict on the composition; a run
+        # failure, and a failure recorded before kinds were (no field), never enters the GP
+        untrusted = [
+            r.candidate_id
+            for r in recs
+            if r.status == Status.failed.value and r.failure == Failure.untrusted.value
+        ]
         source = self.source_observations()
         self.campaign.reload()
         return decide(
@@ -261,6 +269,7 @@ class CampaignAgent(Submitter, LaunchpadSync):
             obs,
             pending=pending,
             failed=failed,
+            untrusted=untrusted,
             n=n,
             seq=int(self.campaign.n_decisions),
             source_observations=source,

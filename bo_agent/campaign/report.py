@@ -105,7 +105,14 @@ def summarise(name: str) -> CampaignSummary:
         if r.status == Status.pending.value
     ]
     failed = [
-        {"candidate_id": r.candidate_id, "fw_id": r.fw_id, "error": r.error}
+        {
+            "candidate_id": r.candidate_id,
+            "fw_id": r.fw_id,
+            # untrusted: a finished result the engine could not trust; run: the run failed
+            # (records from before the kind was stored count as run failures)
+            "failure": r.failure or "run",
+            "error": r.error,
+        }
         for r in records
         if r.status == Status.failed.value
     ]

@@ -32,6 +32,7 @@ __all__ = [
     "Campaign",
     "CandidateRecord",
     "Decision",
+    "Failure",
     "Status",
     "agent_identity",
     "effective_config",
@@ -49,6 +50,19 @@ class Status(StrEnum):
     pending = "pending"  # reserved by a decision; a workflow is (or is being) submitted
     done = "done"  # E_b known
     failed = "failed"  # evaluation failed for good (after reruns); excluded from the pool
+
+
+class Failure(StrEnum):
+    """What kind of failure a failed candidate's is (``CandidateRecord.failure``)."""
+
+    #: finished, but the engine could not trust the result (unconverged NEB, surviving dip,
+    #: reconstructed framework): a verdict on the composition; ``failed_value: worst`` puts it
+    #: in the GP at the worst E_b
+    untrusted = "untrusted"
+    #: the run did not finish (fizzled or defused workflow, worker process died, submission
+    #: failed, queue refused): says nothing about the composition, never in the GP. Records
+    #: written before this field existed have none and count as run failures.
+    run = "run"
 
 
 def utcnow() -> dt.datetime:
@@ -104,6 +118,7 @@ class CandidateRecord(Document):
     decision_seq = IntField()
     attempts = IntField(default=0)
     error = StringField()
+    failure = StringField(choices=[f.value for f in Failure])  # set with status failed
     submitted = DateTimeField()
     finished = DateTimeField()
     wall_time = FloatField()

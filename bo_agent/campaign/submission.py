@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bo_agent.campaign.state import CandidateRecord, Decision, Status, utcnow
+from bo_agent.campaign.state import CandidateRecord, Decision, Failure, Status, utcnow
 from workflows.errors import CalculationError, CompositionError, StructureError
 
 if TYPE_CHECKING:
@@ -70,7 +70,12 @@ class Submitter:
             msg = f"submission failed: {' '.join(str(exc).split())}"[:2000]
             CandidateRecord.objects(
                 campaign=self.name, candidate_id=candidate_id, status=Status.pending.value
-            ).update_one(set__status=Status.failed.value, set__error=msg, set__finished=utcnow())
+            ).update_one(
+                set__status=Status.failed.value,
+                set__failure=Failure.run.value,
+                set__error=msg,
+                set__finished=utcnow(),
+            )
             report.failed.append((candidate_id, msg))
         except BaseException:
             CandidateRecord.objects(

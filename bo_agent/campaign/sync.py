@@ -2,7 +2,9 @@
 
 The first step of every agent round (:meth:`~bo_agent.campaign.agent.CampaignAgent.step`): read
 the state of each pending candidate's workflow, record E_b or the error, fail
-evaluations whose worker process died more than ``max_reruns`` times (a crash loop).
+evaluations whose worker process died more than ``max_reruns`` times (a crash loop). Each failure
+says its kind (:class:`~bo_agent.campaign.state.Failure`): a finished result the engine could not
+trust is ``untrusted``, everything else (fizzled, defused, crash loop) is a ``run`` failure.
 :class:`LaunchpadSync` is a mixin of :class:`~bo_agent.campaign.agent.CampaignAgent`; it is its
 own module because reading the LaunchPad is a concept apart from deciding and submitting.
 """
@@ -13,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bo_agent.campaign.state import CandidateRecord, Decision, Status, utcnow
+from bo_agent.campaign.state import CandidateRecord, Decision, Failure, Status, utcnow
 from workflows.physics.schemas import trust_issues
 
 if TYPE_CHECKING:
@@ -101,7 +103,10 @@ class LaunchpadSync:
                 self._audit_committee(rec, doc)
                 if msg := self._rejected(doc):
                     CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
-                        set__status=Status.failed.value, set__error=msg, set__finished=utcnow()
+                        set__status=Status.failed.value,
+                        set__failure=Failure.untrusted.value,  # a verdict on the composition
+                        set__error=msg,
+                        set__finished=utcnow(),
                     )
                     report.failed.append((rec.candidate_id, msg))
                     continue
@@ -115,7 +120,10 @@ class LaunchpadSync:
             elif state in ("FIZZLED", "DEFUSED"):
                 msg = failure_message(self.lp, nodes) if state == "FIZZLED" else "workflow defused"
                 CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
-                    set__status=Status.failed.value, set__error=msg[:2000], set__finished=utcnow()
+                    set__status=Status.failed.value,
+                    set__failure=Failure.run.value,
+                    set__error=msg[:2000],
+                    set__finished=utcnow(),
                 )
                 report.failed.append((rec.candidate_id, msg))
         return report
@@ -174,6 +182,7 @@ class LaunchpadSync:
         self.lp.defuse_wf(nodes[0])
         CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
             set__status=Status.failed.value,
+            set__failure=Failure.run.value,
             set__attempts=deaths,
             set__error=msg,
             set__finished=utcnow(),

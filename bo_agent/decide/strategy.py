@@ -172,6 +172,7 @@ def decide(
     *,
     pending: Sequence[str] = (),
     failed: Sequence[str] = (),
+    untrusted: Sequence[str] = (),
     n: int = 1,
     seq: int = 0,
     source_observations: Mapping[str, float] | None = None,
@@ -188,7 +189,13 @@ def decide(
     observations : mapping of str to float
         Finished E_b (eV) by candidate ID.
     pending, failed : sequence of str
-        IDs being computed now (conditioned on as kriging believers) and IDs that failed.
+        IDs being computed now (conditioned on as kriging believers) and IDs that failed
+        (every failed ID stays out of the pool).
+    untrusted : sequence of str
+        The failed IDs whose evaluation finished with a result the engine could not trust
+        (unconverged NEB, surviving dip, reconstructed framework): a verdict on the composition.
+        When ``config.imputes_failures()`` (``failed_value``) only these enter the GP, at the
+        highest E_b observed so far; a run failure (crash, walltime, queue refusal) never does.
     n : int, default=1
         How many to propose (fewer if the pool runs short).
     seq : int, default=0
@@ -207,7 +214,7 @@ def decide(
     """
     seed = decision_seed(config.seed, seq)
     rng = np.random.default_rng(seed)
-    taken = set(observations) | set(pending) | set(failed)
+    taken = set(observations) | set(pending) | set(failed) | set(untrusted)
     if len(taken) >= len(pool.ids):
         return Decision([], "none", stop_reason="every composition is evaluated or failed")
     if config.model == "random":
@@ -219,9 +226,9 @@ def decide(
     obs_ids = list(observations)
     scale = TargetScale(config.target_transform)
     y_ev = np.array([observations[i] for i in obs_ids], dtype=float)
-    if config.failed_value == "worst":  # a failure teaches the GP "not here"
+    if config.imputes_failures():  # an untrusted result teaches the GP "not here"
         known = set(pool.ids)
-        bad = [f for f in dict.fromkeys(failed) if f in known and f not in observations]
+        bad = [f for f in dict.fromkeys(untrusted) if f in known and f not in observations]
         obs_ids += bad
         y_ev = np.concatenate([y_ev, np.full(len(bad), y_ev.max())])
     y = scale.forward(y_ev)
@@ -255,7 +262,7 @@ def decide(
             pool.rows(obs_ids),
             y,
             pending_idx=pool.rows(list(pending)),
-            failed_idx=pool.rows(list(failed)),
+            failed_idx=pool.rows(list(dict.fromkeys([*failed, *untrusted]))),
             acquisition=acquisition,
             q=n,
             random_state=seed,

@@ -32,6 +32,7 @@ __all__ = [
     "CANDIDATES",
     "DEFAULT",
     "DEFAULT_TRANSFER",
+    "OLD_BEHAVIOUR",
     "PANEL",
     "PEER_NAMES",
     "PanelProblem",
@@ -46,7 +47,10 @@ DEFAULT_TRANSFER = f"{DEFAULT}+gp"
 PEER_NAMES = ("physbo", "baybe")
 #: tavbo's strategies that are candidates for the default (judged against it, paired).
 CANDIDATES = ("obo", "abo", "auto", "auto@robust")
-_BASE = ("random", "physbo", "baybe", *CANDIDATES)
+#: The default as it was before failed_value: worst (untrusted results left out of the GP),
+#: judged against the default on the same seeds.
+OLD_BEHAVIOUR = "abo@keep"
+_BASE = ("random", "physbo", "baybe", *CANDIDATES, OLD_BEHAVIOUR)
 _TRANSFER = ("abo+gp", "auto+gp")
 _QUICK = ("random", "physbo", "abo", "auto")
 

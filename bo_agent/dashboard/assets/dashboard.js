@@ -100,7 +100,7 @@ function campaign(d) {
          ["std", "std (eV)", {num: true}]], d.next, "next") +
   `<h2>Pending and failed</h2>` +
   table([["candidate_id", "composition"], ["fw_id", "fw_id", {num: true}], ["decision", "decision", {num: true}]], d.pending, "pending") +
-  table([["candidate_id", "composition"], ["fw_id", "fw_id", {num: true}], ["error", "error"]], d.failed, "failed") +
+  table([["candidate_id", "composition"], ["fw_id", "fw_id", {num: true}], ["failure", "kind"], ["error", "error"]], d.failed, "failed") +
   `<p>${link(`/jobs?campaign=${encodeURIComponent(c.name)}`, "jobs of this campaign")} ·
    ${link(`/barriers?campaign=${encodeURIComponent(c.name)}`, "barrier table")}</p>
   <h2>Finished evaluations</h2><div class="scroll">` +

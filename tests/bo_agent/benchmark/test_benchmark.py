@@ -119,6 +119,48 @@ def test_a_robust_variant_is_its_strategy_with_the_posterior_incumbent_and_stall
     assert [r.steps for r in variant.results] == [r.steps for r in same.results]
 
 
+def test_the_benchmark_measures_the_failed_value_default_and_keep_and_worst_its_alternatives(
+    full_table,
+):
+    from bo_agent.config import CampaignConfig
+
+    assert BenchmarkSettings().failed_value == CampaignConfig().failed_value == "auto"
+    assert strategy_label("abo@keep") == "aBO (keep)"
+    full = load_benchmark_data(full_table)
+    # the compositions of two M elements answer as failed evaluations (flagged results), as a
+    # third of the pool does on reference v2
+    na = sorted(k for k in full.values if k.startswith("Na-"))
+    m_sites = sorted({k.split("-")[1] for k in na})
+    flagged = frozenset(k for k in na if k.split("-")[1] in m_sites[:4])
+    data = BenchmarkData(
+        source=full.source,
+        values={k: v for k, v in full.values.items() if k not in flagged},
+        failed=flagged,
+    )
+    quick = BenchmarkSettings.quick(figures=("optimum",), horizon=14, trials=3)
+    keep = run_benchmark(replace(quick, strategies=("abo@keep",)), data)
+    none = run_benchmark(replace(quick, strategies=("abo",), failed_value="none"), data)
+    worst = run_benchmark(replace(quick, strategies=("abo",)), data)
+    assert [r.ids for r in keep.results] == [r.ids for r in none.results]
+    assert [r.ids for r in worst.results] != [r.ids for r in none.results]
+
+    def failures(run):
+        return sum(c in flagged for r in run.results for c in r.ids)
+
+    # learning from them, the default walks into fewer flagged compositions
+    assert failures(worst) < failures(none)
+    # the summary says what the GP made of them
+    assert "without a transfer source the GP learns it" in summary_markdown(worst)
+    assert "the GP gets nothing (failed_value: none)" in summary_markdown(none)
+    # with a transfer source the default leaves them out (abo+gp = abo+gp@keep); @worst does not
+    gp = replace(quick, strategies=("abo+gp", "abo+gp@keep", "abo+gp@worst"))
+    by = {}
+    for r in run_benchmark(gp, data).results:
+        by.setdefault(r.strategy, []).append(r.ids)
+    assert by["abo+gp"] == by["abo+gp@keep"]
+    assert by["abo+gp@worst"] != by["abo+gp"]
+
+
 def test_missing_reference_data_says_how_to_make_it(monkeypatch, tmp_path):
     import workflows.results.reference_data as reference_data  # where the packaged files are found
 

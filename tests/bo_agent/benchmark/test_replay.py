@@ -24,7 +24,7 @@ def _live_ids(lp, table, **kw) -> list[str]:
     return [d.candidate_id for d in Decision.objects(campaign="live").order_by("seq")]
 
 
-def _replay_ids(table, source=None, drop=(), **kw):
+def _replay_ids(table, source=None, drop=(), missing="untrusted", **kw):
     from bo_agent.decide.strategy import build_pool
     from workflows.engines.table import read_table
     from workflows.space.compositions import default_space
@@ -35,7 +35,7 @@ def _replay_ids(table, source=None, drop=(), **kw):
     src = None
     if source is not None:  # the source campaign's candidate table is in space order
         src = {c.id: data[c.id] for c in default_space().filter(A=source)}
-    return replay(pool, cfg, data, source_observations=src)
+    return replay(pool, cfg, data, source_observations=src, missing=missing)
 
 
 def _finished_source_campaign(table, carrier: str = "Li") -> None:
@@ -179,12 +179,17 @@ def test_log_target_decisions_record_predictions_in_ev(full_table):
     assert proposal.std > 0
 
 
-def test_missing_result_fails_like_a_fizzled_workflow(clean_lp, full_table):
+def test_a_run_failure_replays_like_a_fizzled_workflow_left_out_of_the_gp(clean_lp, full_table):
+    from bo_agent.campaign.state import CandidateRecord
+
     cfg_kw = {"model": "abo", "budget": 7, "seed": 4}
     doomed = _replay_ids(full_table, **cfg_kw).ids[2]
     live = _live_ids(clean_lp, full_table, engine_settings={"fail_ids": [doomed]}, **cfg_kw)
-    trace = _replay_ids(full_table, drop={doomed}, **cfg_kw)
+    assert CandidateRecord.objects.get(campaign="live", candidate_id=doomed).failure == "run"
+    trace = _replay_ids(full_table, drop={doomed}, missing="run", **cfg_kw)
     assert trace.ids == live
+    # as a flagged result (the benchmark's reading of a missing answer) it would enter the GP
+    assert _replay_ids(full_table, drop={doomed}, **cfg_kw).ids != live
     assert trace.e_b[2] is None
     assert len(trace.ids) == 7
 
@@ -204,7 +209,7 @@ def _with_unconverged(table, ids, path):
     return path
 
 
-def test_unconverged_result_is_failed_and_left_out_of_the_gp_live_and_in_replay(
+def test_an_unconverged_result_fails_as_untrusted_and_enters_the_gp_live_and_in_replay(
     clean_lp, full_table, tmp_path
 ):
     from bo_agent.benchmark.data import load_benchmark_data
@@ -217,10 +222,12 @@ def test_unconverged_result_is_failed_and_left_out_of_the_gp_live_and_in_replay(
     live = _live_ids(clean_lp, table, **kw)
     rec = CandidateRecord.objects.get(campaign="live", candidate_id=doomed)
     assert rec.status == "failed"
+    assert rec.failure == "untrusted"
     assert "did not converge" in rec.error
     assert "unconverged: use" in rec.error
-    assert doomed not in load_observations("live")
-    # the benchmark's data set keeps it out of the answers: the replay fails it the same way
+    assert doomed not in load_observations("live")  # its E_b is not an observation
+    # the benchmark's data set keeps it out of the answers: the replay fails it the same way,
+    # and both put it in the GP at the worst E_b (failed_value: worst, the default)
     data = load_benchmark_data(table)
     assert data.failed == {doomed}
     assert doomed not in data.values
@@ -257,7 +264,7 @@ def _with_dip(table, ids, path):
     return path
 
 
-def test_a_dipped_result_is_failed_and_left_out_of_the_gp_live_and_in_replay(
+def test_a_dipped_result_fails_as_untrusted_and_enters_the_gp_live_and_in_replay(
     clean_lp, full_table, tmp_path
 ):
     from bo_agent.benchmark.data import load_benchmark_data
@@ -270,6 +277,7 @@ def test_a_dipped_result_is_failed_and_left_out_of_the_gp_live_and_in_replay(
     live = _live_ids(clean_lp, table, **kw)
     rec = CandidateRecord.objects.get(campaign="live", candidate_id=doomed)
     assert rec.status == "failed"
+    assert rec.failure == "untrusted"
     assert "dips up to 0.40 eV below its endpoint" in rec.error
     assert "untrusted: use" in rec.error
     assert doomed not in load_observations("live")

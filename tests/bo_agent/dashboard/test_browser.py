@@ -130,3 +130,23 @@ def test_the_campaign_page_updates_in_place_while_tavbo_run_works(
     assert seen[-1] == 16 == points  # the last round drawn, without reloading the page
     assert len({n for n in seen if n < 16}) >= 2, seen  # and rounds before it
     assert seen == sorted(seen)
+
+
+def test_the_campaign_page_shows_each_failures_kind_in_chromium(
+    browser, serve, failing_campaign_store, tavbo
+):
+    status = json.loads(tavbo("status", "-f", "json", store=failing_campaign_store).stdout)[0]
+    kinds = {f["candidate_id"]: f["failure"] for f in status["failed"]}
+    assert kinds
+    server = serve(failing_campaign_store)
+    browser.get(server.url + "/campaigns/flaky")
+    _wait(browser)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#failed tbody tr")
+    shown = {
+        r.find_element(By.CSS_SELECTOR, '[data-field="candidate_id"]').text: r.find_element(
+            By.CSS_SELECTOR, '[data-field="failure"]'
+        ).text
+        for r in rows
+    }
+    assert shown == kinds  # a lookup missing from the table: every one a run failure
+    assert set(shown.values()) == {"run"}

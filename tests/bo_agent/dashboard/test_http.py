@@ -173,6 +173,7 @@ def test_failed_evaluations_show_with_fw_id_state_time_and_error(
         assert job["state"] == "FIZZLED"
         assert job["seconds_in_state"] >= 0
         assert "is not in barrier table" in job["error"]
+        assert f["failure"] == "run"  # a FIZZLED lookup says nothing about the composition
     view = server.get("/api/campaigns/flaky").json()
     assert view["campaign"]["counts"] == status["counts"]
     # the threshold goal's progress against its stopping rule, as tavbo status shows it

@@ -69,18 +69,3 @@ def test_auto_decisions_say_what_they_chose(na_pool):
     assert d1.strategy in ("auto:abo", "auto:obo")
     assert d1.model["selection"]["chosen"] == d1.strategy.split(":")[1]
     assert d1.proposals == d2.proposals  # a pure function of (config, seed, data)
-
-
-@pytest.mark.parametrize("failed_value", ["none", "worst"])
-def test_failed_evaluations_teach_the_gp_only_when_asked(na_pool, failed_value):
-    # failed_value: worst counts each failed composition as the highest E_b observed so far,
-    # so the GP stops proposing compositions like those that fail (reference v2 flags a third).
-    e, _, _ = _landscape(na_pool)
-    ids = list(na_pool.ids)
-    observations = {cid: float(e[i]) for i, cid in enumerate(ids[:20])}
-    failed = ids[20:32]
-    config = CampaignConfig(model="abo", failed_value=failed_value, seed=0)
-    decision = decide(na_pool, config, observations, failed=failed, n=2, seq=20)
-    expected = 20 + (len(failed) if failed_value == "worst" else 0)
-    assert decision.model["n_train"] == expected
-    assert not {cid for cid, _ in decision.proposals} & (set(failed) | set(observations))

@@ -67,3 +67,22 @@ def test_panel_runs_the_named_problems_first_and_keeps_the_finished_ones_in_its_
     )  # fmt: skip
     assert bad.returncode == 2
     assert bad.stderr.startswith("tavbo: error: unknown problem 'nope'")
+
+
+def test_a_problem_run_before_failed_value_was_a_setting_is_rerun_not_read_back(tmp_path):
+    import json
+
+    from bo_agent.benchmark.outputs import read_outputs
+
+    problem = PROBLEMS[:1]
+    run_panel(tmp_path, problems=problem, quick=True, strategies=("random", "abo"))
+    where = tmp_path / problem[0].name
+    record = json.loads((where / "run.json").read_text())
+    assert record["settings"]["failed_value"] == "auto"
+    del record["settings"]["failed_value"]  # as written by the versions before the default
+    (where / "run.json").write_text(json.dumps(record))
+    assert read_outputs(where).settings.failed_value == "none"  # what those runs measured
+    stamp = (where / "traces.csv.gz").stat().st_mtime_ns
+    run_panel(tmp_path, problems=problem, quick=True, strategies=("random", "abo"))
+    assert (where / "traces.csv.gz").stat().st_mtime_ns != stamp  # rerun with the new default
+    assert json.loads((where / "run.json").read_text())["settings"]["failed_value"] == "auto"
