@@ -5,12 +5,15 @@ every strategy both ran, prints P(found) at t = 20 and t = 50 of each, the paire
 (NEW minus OLD on the same seeds) ± the standard error of the paired mean, and the failed
 evaluations per trial out of the evaluations per trial (a trial stops when it finds the
 optimum). ``--pair A=B`` compares strategy A with strategy B inside NEW instead (e.g. the
-default ``abo`` against ``abo@keep``, the behaviour before ``failed_value: worst``).
+default ``abo`` against ``abo@keep``, the behaviour before ``failed_value: worst``), or, when NEW
+lacks B, NEW's A with OLD's B (e.g. a peer run on its own with the same seeds).
 
 Run::
 
     python benchmarks/panel_paired.py NEW OLD             # the same strategies, two runs
     python benchmarks/panel_paired.py NEW --pair abo=abo@keep --pair abo+gp=abo+gp@keep
+    python benchmarks/panel_paired.py benchmarks/results/panel benchmarks/results/panel-baybe \
+        --pair abo=baybe --pair physbo=baybe
 
 OLD may be a directory extracted from git (``git archive COMMIT benchmarks/results/panel``).
 """
@@ -74,16 +77,18 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     for where in sorted(p for p in args.new.iterdir() if (p / "run.json").exists()):
         new = read_outputs(where)
+        old = None
         if args.old is not None and (args.old / where.name / "run.json").exists():
             old = read_outputs(args.old / where.name)
             both = [s for s in new.settings.strategies if s in old.settings.strategies]
             for s in both:
-                if _trials(new, s) and _trials(old, s):
+                if _trials(new, s) and _trials(old, s) and not args.pair:
                     print(_line(where.name, s, (new, s), (old, s)))
         for pair in args.pair:
             a, b = pair.split("=")
-            if _trials(new, a) and _trials(new, b):
-                print(_line(where.name, f"{a} vs {b}", (new, a), (new, b)))
+            other = new if _trials(new, b) else old
+            if _trials(new, a) and other is not None and _trials(other, b):
+                print(_line(where.name, f"{a} vs {b}", (new, a), (other, b)))
 
 
 if __name__ == "__main__":
