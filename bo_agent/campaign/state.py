@@ -37,6 +37,7 @@ __all__ = [
     "agent_identity",
     "effective_config",
     "finishing_order",
+    "mark_failed",
     "open_campaign",
     "server_now",
     "utcnow",
@@ -68,6 +69,23 @@ class Failure(StrEnum):
 def utcnow() -> dt.datetime:
     """Naive UTC now, as MongoDB stores datetimes."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def mark_failed(failure: Failure, error: str, /, **query: Any) -> int:
+    """Fail the pending candidate matching ``query`` with ``failure`` and ``error``.
+
+    Only a candidate that is still pending changes (one atomic update), so a result another
+    agent recorded first is never overwritten. Extra ``set__`` fields of the update may be given
+    as ``set__<field>`` keys in ``query``. Returns the number of records changed (0 or 1).
+    """
+    sets = {k: query.pop(k) for k in [k for k in query if k.startswith("set__")]}
+    return CandidateRecord.objects(status=Status.pending.value, **query).update_one(
+        set__status=Status.failed.value,
+        set__failure=failure.value,
+        set__error=error[:2000],
+        set__finished=utcnow(),
+        **sets,
+    )
 
 
 def agent_identity() -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bo_agent.campaign.state import CandidateRecord, Decision, Failure, Status, utcnow
+from bo_agent.campaign.state import CandidateRecord, Decision, Failure, Status, mark_failed, utcnow
 from workflows.errors import CalculationError, CompositionError, StructureError
 
 if TYPE_CHECKING:
@@ -68,14 +68,7 @@ class Submitter:
             self._submit(candidate_id, seq, report)
         except (StructureError, CompositionError, CalculationError) as exc:
             msg = f"submission failed: {' '.join(str(exc).split())}"[:2000]
-            CandidateRecord.objects(
-                campaign=self.name, candidate_id=candidate_id, status=Status.pending.value
-            ).update_one(
-                set__status=Status.failed.value,
-                set__failure=Failure.run.value,
-                set__error=msg,
-                set__finished=utcnow(),
-            )
+            mark_failed(Failure.run, msg, campaign=self.name, candidate_id=candidate_id)
             report.failed.append((candidate_id, msg))
         except BaseException:
             CandidateRecord.objects(

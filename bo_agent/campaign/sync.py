@@ -15,7 +15,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bo_agent.campaign.state import CandidateRecord, Decision, Failure, Status, utcnow
+from bo_agent.campaign.state import (
+    CandidateRecord,
+    Decision,
+    Failure,
+    Status,
+    mark_failed,
+    utcnow,
+)
 from workflows.physics.schemas import trust_issues
 
 if TYPE_CHECKING:
@@ -102,12 +109,8 @@ class LaunchpadSync:
                     continue  # unreadable for now; try again next round
                 self._audit_committee(rec, doc)
                 if msg := self._rejected(doc):
-                    CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
-                        set__status=Status.failed.value,
-                        set__failure=Failure.untrusted.value,  # a verdict on the composition
-                        set__error=msg,
-                        set__finished=utcnow(),
-                    )
+                    # a verdict on the composition, not on the run
+                    mark_failed(Failure.untrusted, msg, id=rec.id)
                     report.failed.append((rec.candidate_id, msg))
                     continue
                 CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
@@ -119,12 +122,7 @@ class LaunchpadSync:
                 report.finished.append((rec.candidate_id, float(doc.e_b)))
             elif state in ("FIZZLED", "DEFUSED"):
                 msg = failure_message(self.lp, nodes) if state == "FIZZLED" else "workflow defused"
-                CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
-                    set__status=Status.failed.value,
-                    set__failure=Failure.run.value,
-                    set__error=msg[:2000],
-                    set__finished=utcnow(),
-                )
+                mark_failed(Failure.run, msg, id=rec.id)
                 report.failed.append((rec.candidate_id, msg))
         return report
 
@@ -180,12 +178,6 @@ class LaunchpadSync:
             f"{self.config.max_reruns}"
         )
         self.lp.defuse_wf(nodes[0])
-        CandidateRecord.objects(id=rec.id, status=Status.pending.value).update_one(
-            set__status=Status.failed.value,
-            set__failure=Failure.run.value,
-            set__attempts=deaths,
-            set__error=msg,
-            set__finished=utcnow(),
-        )
+        mark_failed(Failure.run, msg, id=rec.id, set__attempts=deaths)
         report.failed.append((rec.candidate_id, msg))
         return True
