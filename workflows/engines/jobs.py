@@ -120,11 +120,23 @@ def collect_barrier(
 
     ``framework_problems`` (one list per upstream job) land in ``extra["framework_failures"]``:
     a reconstructed framework makes the result untrusted
-    (:func:`workflows.physics.schemas.trust_issues`).
+    (:func:`workflows.physics.schemas.trust_issues`). Hops whose dip repair was skipped for
+    it are listed in ``extra["repairs_skipped"]`` (hop index -> why).
     """
     start = time.perf_counter()
     failures = [p for problems in framework_problems for p in problems or []]
     extra = {**(extra or {}), "framework_failures": failures}
+    skipped = {}
+    for path in paths:
+        info = (
+            path
+            if isinstance(path, Mapping)
+            else path.model_dump(include={"hop_index", "repair_skipped"})
+        )
+        if info.get("repair_skipped"):
+            skipped[str(info["hop_index"])] = info["repair_skipped"]
+    if skipped:
+        extra["repairs_skipped"] = skipped
     from workflows.physics.barrier_result import build_barrier_result
 
     result = build_barrier_result(
@@ -257,6 +269,7 @@ def chgnet_neb(
     potential: str = "chgnet",
     candidate_id: str | None = None,
     repair: Mapping[str, Any] | None = None,
+    upstream_problems: Sequence[Sequence[str] | None] = (),
     **neb_kwargs: Any,
 ) -> NebResult:
     """Climbing-image NEB of one hop with ``potential``, dips repaired, images checked.
@@ -265,6 +278,12 @@ def chgnet_neb(
     rounds and relaxation settings; ``{"max_rounds": 0}`` turns repairs off) and
     :func:`workflows.physics.neb.run_neb`. With ``candidate_id`` every final image and every
     re-relaxed endpoint is checked against the initial endpoint's framework.
+
+    ``upstream_problems`` are the framework problems found before this NEB (relaxed cell,
+    endpoints). When there are any, no repair is tried: the result is untrusted whatever the
+    path does, and each repair round is another NEB (the bulk of the cost of the W/Mo oxides
+    that reconstruct). The NEB runs once, so the hop keeps its (flagged) barrier, and
+    ``repair_skipped`` says why.
     """
     from workflows.physics.dip_repair import run_neb_repaired
     from workflows.physics.relax import BatchEvaluator, set_torch_threads
@@ -272,7 +291,14 @@ def chgnet_neb(
     start = time.perf_counter()
     set_torch_threads(torch_threads)
     evaluator = BatchEvaluator(potential=potential, task="ef")
-    result, used = run_neb_repaired(endpoints, evaluator=evaluator, **(repair or {}), **neb_kwargs)
+    upstream = [p for problems in upstream_problems for p in problems or []]
+    repair = dict(repair or {})
+    skipped = None
+    if upstream and repair.get("max_rounds") != 0:
+        repair["max_rounds"] = 0
+        skipped = f"framework reconstructed before the NEB: {upstream[0]}"
+        logger.info("hop %d: dip repair skipped (%s)", endpoints.hop_index, skipped)
+    result, used = run_neb_repaired(endpoints, evaluator=evaluator, **repair, **neb_kwargs)
     label = f"hop {endpoints.hop_index}"
     pairs = [
         (image, endpoints.initial, f"{label} image {i}")
@@ -287,6 +313,7 @@ def chgnet_neb(
             "wall_time": time.perf_counter() - start,
             "framework_problems": problems,
             "images": None,
+            "repair_skipped": skipped,
         }
     )
 
@@ -352,6 +379,7 @@ def chgnet_hop_nebs(
             potential=potential,
             candidate_id=checked,
             repair=repair,
+            upstream_problems=[list(framework_problems), endpoints.output.framework_problems],
             **(neb_kwargs or {}),
         )
         neb.name = neb_job_name(hop.hop_index, engine)

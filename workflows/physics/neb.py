@@ -78,6 +78,9 @@ class NebResult(BaseModel):
     symmetric: bool = Field(False, description="Whether the band was kept inversion-symmetric")
     endpoint_energy: float | None = Field(None, description="Total energy of the initial endpoint")
     repairs: list[dict] = Field(default_factory=list, description="Dip repairs before this NEB")
+    repair_skipped: str | None = Field(
+        None, description="Why dip repairs were not tried (the framework had reconstructed before)"
+    )
     framework_problems: list[str] = Field(
         default_factory=list, description="Framework integrity failures, filled in by the job"
     )

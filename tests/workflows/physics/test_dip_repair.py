@@ -73,3 +73,19 @@ def test_a_path_below_an_unrelaxed_endpoint_is_repaired(saddle_endpoints):
     assert result.endpoint_energy == pytest.approx(used.energy_initial)
     assert used.energy_initial == pytest.approx(result.repairs[-1]["endpoint_energy_after"])
     assert result.barrier_from_min < unrepaired.barrier_from_min + 0.05
+
+
+def test_no_repair_is_tried_when_the_framework_reconstructed_before_the_neb(saddle_endpoints):
+    from workflows.engines.jobs import chgnet_neb
+
+    problem = "hop 1 endpoint initial: Ga has 5 O neighbours, expected 6"
+    result = chgnet_neb.original(
+        saddle_endpoints,
+        repair={"max_rounds": 2, "relax_fmax": 0.1},
+        upstream_problems=[[], [problem]],
+        **QUICK_NEB,
+    )
+    # one NEB only: the dip stays visible (flagged) and the record says why it was not repaired
+    assert result.repairs == []
+    assert dip_depth(result) > 0.05
+    assert problem in result.repair_skipped
