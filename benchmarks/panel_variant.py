@@ -41,12 +41,11 @@ from bo_agent.benchmark.settings import BenchmarkSettings
 
 
 def _setting(settings: BenchmarkSettings, item: str) -> BenchmarkSettings:
+    """``settings`` with ``FIELD=VALUE`` applied; ValueError names a bad item."""
     name, _, value = item.partition("=")
-    kinds = {f.name: f.type for f in fields(BenchmarkSettings)}
-    if name not in kinds or not value:
-        sys.exit(
-            f"tavbo: error: --set {item!r}: expected FIELD=VALUE, FIELD one of {sorted(kinds)}"
-        )
+    known = {f.name for f in fields(BenchmarkSettings)}
+    if name not in known or not value:
+        raise ValueError(f"--set {item!r}: expected FIELD=VALUE, FIELD one of {sorted(known)}")
     current = getattr(settings, name)
     typed: object = type(current)(value) if isinstance(current, (int, float)) else value
     return replace(settings, **{name: typed})
@@ -72,8 +71,11 @@ def main() -> None:
         settings = panel_settings(
             problem, trials=args.trials, jobs=args.jobs, strategies=args.strategies.split(",")
         )
-        for item in args.set:
-            settings = _setting(settings, item)
+        try:
+            for item in args.set:
+                settings = _setting(settings, item)
+        except ValueError as exc:
+            parser.error(str(exc))  # one line, exit 2
         where = args.out / name
         if (where / "run.json").exists():
             print(f"{name}: finished run in {where}, not rerun", file=sys.stderr)
