@@ -124,6 +124,8 @@ def run_benchmark(
     used |= set(settings.threshold_strategies if thresholds else ())
     own_answers = source_data is None and settings.source_carrier == settings.carrier
     _check_strategies(sorted(used), len(source) >= 2, settings.source_label, own_answers)
+    if settings.peer_pool not in ("full", "trusted"):
+        raise ConfigError(f"unknown peer_pool {settings.peer_pool!r}; expected full or trusted")
     peers = {n for n in settings.threshold_strategies if parse_strategy(n)[1] == "peer"}
     if thresholds and peers:
         raise ConfigError(

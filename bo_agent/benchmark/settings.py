@@ -115,6 +115,8 @@ class BenchmarkSettings:
     n_initial, q, groups, kernel, length_scales, hyperprior, target_transform, incumbent,
     stall_guard, failed_value
         As in :class:`~bo_agent.config.CampaignConfig` (q is ``max_pending``).
+    peer_pool : {"full", "trusted"}, default="full"
+        The pool a bare peer name searches (see the field's comment).
     base_seed : int, default=0
         Trial ``i`` uses seed ``base_seed + i``.
     jobs : int, default=1
@@ -154,6 +156,10 @@ class BenchmarkSettings:
     stall_guard: float = _CAMPAIGN_DEFAULTS["stall_guard"]
     #: A data set's failed compositions are flagged (untrusted) results, so this applies to them.
     failed_value: str = _CAMPAIGN_DEFAULTS["failed_value"]
+    #: What a bare peer name (``baybe``) searches: ``full``, tavbo's pool with the failing
+    #: compositions (like for like); ``trusted``, only those that do not fail (every run written
+    #: before this field existed; ``<peer>@trusted-pool`` asks for it explicitly).
+    peer_pool: str = "full"
     base_seed: int = 0
     jobs: int = 1
     space: str | None = None

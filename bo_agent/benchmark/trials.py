@@ -119,7 +119,8 @@ def _run_task(task: _Task) -> TrialResult:
         from bo_agent.benchmark.peers import run_peer
 
         # like for like: the full pool, failed evaluations cost the peer as they cost tavbo
-        pool = ctx.trusted_pool() if peer_variant(task.strategy) else ctx.pool(False)
+        trusted = peer_variant(task.strategy) or s.peer_pool == "trusted"
+        pool = ctx.trusted_pool() if trusted else ctx.pool(False)
         trace = run_peer(
             model,
             pool,
