@@ -71,7 +71,7 @@ TRUST_TEST = "bound"
 TRUST_Z = 1.2816
 #: From this many target results on, test ``"bound"`` keeps the source only when the results
 #: show it related: the lower confidence bound of the correlation above 0 (None: never).
-TRUST_PROVE_AFTER: int | None = 10
+TRUST_PROVE_AFTER: int | None = 15
 #: A source whose own GP is less signal than this share (:func:`signal_share`) is not used.
 TRUST_MIN_SIGNAL_SHARE = 0.5
 #: Whether the model without the source learns from untrusted results as a campaign without a
