@@ -20,10 +20,12 @@ Run::
         gate:fixed:0:0,share:fixed:0.5:1
 
 ``VARIANTS`` is a comma-separated list of
-``name:test:min_signal_share:fallback_imputes[:z[:prove_after]]`` (test ``fixed``, ``bound`` or
+``name:test:min_signal_share:fallback_imputes[:z[:prove_after[:picks]]]``
+(test ``fixed``, ``bound`` or
 ``none``: never judged by the target results; ``z``: the standard-normal quantile of the bound,
 default 1.2816; ``prove_after``: from this many results on, ``bound`` keeps the source only when
-the lower bound of the correlation is above 0; 0: never).
+the lower bound of the correlation is above 0; 0: never; ``picks`` 1: only the results the
+model picked judge the source, not the random initial ones).
 """
 
 from __future__ import annotations
@@ -47,11 +49,17 @@ def _summary(hits: np.ndarray) -> str:
 
 
 def _configure(
-    test: str, share: str, imputes: str, z: str = "1.2816", prove_after: str = "0"
+    test: str,
+    share: str,
+    imputes: str,
+    z: str = "1.2816",
+    prove_after: str = "0",
+    picks: str = "0",
 ) -> None:
     selection.TRUST_TEST = "fixed" if test == "none" else test
     selection.TRUST_Z = float(z)
     selection.TRUST_PROVE_AFTER = int(prove_after) or None
+    selection.TRUST_ON_PICKS = picks == "1"
     selection.TRUST_MIN_RESULTS = 10**6 if test == "none" else 3
     selection.TRUST_MIN_SIGNAL_SHARE = float(share)
     selection.FALLBACK_IMPUTES = imputes == "1"

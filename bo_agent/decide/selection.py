@@ -12,8 +12,10 @@ campaign's own results:
   results, would hand the target GP its noise level and a fixed list of compositions to walk
   through), and the target results must not rank against it (:data:`TRUST_TEST` ``"bound"``: the
   source is dropped once the upper confidence bound of the Spearman correlation between its
-  predictions and the results, :func:`correlation_upper_bound`, falls below
-  :data:`TRUST_MIN_CORRELATION`; the evidence grows with the number of results, so a few
+  predictions and the results the model picked (not the random initial ones),
+  :func:`correlation_upper_bound`, falls below :data:`TRUST_MIN_CORRELATION`, and from
+  :data:`TRUST_PROVE_AFTER` picks on it is kept only when the lower bound is above 0; the
+  evidence grows with the number of results, so a few
   results that happen to rank against a right source do not drop it). A dropped source leaves
   the model a campaign without a source would use, learning from untrusted results as that one
   does (``failed_value: auto``). Leave-one-out likelihood was tried for this and failed: the
@@ -46,6 +48,7 @@ __all__ = [
     "TRUST_MIN_CORRELATION",
     "TRUST_MIN_RESULTS",
     "TRUST_MIN_SIGNAL_SHARE",
+    "TRUST_ON_PICKS",
     "TRUST_PROVE_AFTER",
     "TRUST_TEST",
     "TRUST_Z",
@@ -71,7 +74,11 @@ TRUST_TEST = "bound"
 TRUST_Z = 1.2816
 #: From this many target results on, test ``"bound"`` keeps the source only when the results
 #: show it related: the lower confidence bound of the correlation above 0 (None: never).
-TRUST_PROVE_AFTER: int | None = 15
+TRUST_PROVE_AFTER: int | None = 10
+#: Judge the source by the results the campaign's model picked, not its random initial ones:
+#: the picks sit where the source is low and, as the model learns, beat random starts whatever
+#: the source, so with the starts an unrelated source seems to rank the results.
+TRUST_ON_PICKS = True
 #: A source whose own GP is less signal than this share (:func:`signal_share`) is not used.
 TRUST_MIN_SIGNAL_SHARE = 0.5
 #: Whether the model without the source learns from untrusted results as a campaign without a
@@ -100,8 +107,9 @@ def model_for(
 
 @dataclass
 class Selection:
-    """The chosen, fitted model; the LOO log density of each candidate fitted (eV scale); and
-    the source's rank correlation with the target results (None: not tested)."""
+    """The chosen, fitted model; the LOO log density of each candidate fitted (eV scale); the
+    source's rank correlation with the target results (None: not tested) and its GP's signal
+    share (None: no source)."""
 
     model: GPModel | TransferGP
     name: str
@@ -160,6 +168,7 @@ def select_model(
     seed: int,
     fit_params: Mapping[str, Any] | None = None,
     imputed: tuple[np.ndarray, np.ndarray] | None = None,
+    picked: np.ndarray | None = None,
 ) -> Selection:
     """The model of ``model: auto`` for this decision, fitted on ``(X, y)``.
 
@@ -177,6 +186,9 @@ def select_model(
     imputed : (ndarray, ndarray), optional
         Untrusted results at the worst E_b (features, y): what a model without the source
         learns from besides ``(X, y)`` when the source is dropped.
+    picked : ndarray of bool, optional
+        Which results the campaign's model chose (not its random initial ones); with
+        :data:`TRUST_ON_PICKS` only those judge the source.
 
     Returns
     -------
@@ -194,8 +206,9 @@ def select_model(
             source = GPModel("additive", groups=dict(groups), base=config.kernel, n_restarts=2)
             source.fit(params["X_source"], params["y_source"])
         share = signal_share(source)
-        rho = source_correlation(source, X, y)
-        if share >= TRUST_MIN_SIGNAL_SHARE and target_trusts(rho, y.size):
+        judged = picked if TRUST_ON_PICKS and picked is not None else np.ones(y.size, bool)
+        rho = source_correlation(source, X[judged], y[judged])
+        if share >= TRUST_MIN_SIGNAL_SHARE and target_trusts(rho, int(judged.sum())):
             return Selection(gp, f"abo+{config.transfer}", {}, rho, share)
     if FALLBACK_IMPUTES and imputed is not None and imputed[1].size:
         X, y = np.vstack([X, imputed[0]]), np.concatenate([y, imputed[1]])  # noqa: N806
@@ -217,8 +230,8 @@ def target_trusts(rho: float | None, n: int) -> bool:
 
     ``"bound"``: kept unless the results rank against it (upper bound below
     :data:`TRUST_MIN_CORRELATION`), and from :data:`TRUST_PROVE_AFTER` results on only when they
-    show it related (lower bound above 0): a structured but unrelated source is followed for at
-    most that many results. ``"fixed"``: kept while ``rho >= TRUST_MIN_CORRELATION``.
+    show it related (lower bound above 0): a structured but unrelated source is not followed
+    for long. ``"fixed"``: kept while ``rho >= TRUST_MIN_CORRELATION``.
     """
     if rho is None:
         return True

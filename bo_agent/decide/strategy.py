@@ -258,7 +258,13 @@ def decide(
             known = set(pool.ids)
             bad = [f for f in dict.fromkeys(untrusted) if f in known and f not in observations]
             imputed = (pool.X[pool.rows(bad)], np.full(len(bad), float(y.max())))
-        chosen = select_model(config, pool.groups, pool.X[obs_rows], y, seed, fit_params, imputed)
+        picked = None
+        if history is not None:  # the first n_initial results were random, not the model's picks
+            initial = set(list(history)[: config.n_initial])
+            picked = np.array([cid not in initial for cid in obs_ids], dtype=bool)
+        chosen = select_model(
+            config, pool.groups, pool.X[obs_rows], y, seed, fit_params, imputed, picked
+        )
         model, strategy = chosen.model, f"auto:{chosen.name}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TavboWarning)  # a shrinking batch is expected at the end
