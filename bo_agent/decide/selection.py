@@ -116,14 +116,20 @@ class Selection:
     scores: dict[str, float] = field(default_factory=dict)
     source_correlation: float | None = None
     source_signal_share: float | None = None
+    source_judged_on: int | None = None
+    source_verdict: str | None = None
 
     def record(self) -> dict[str, Any]:
-        """JSON-ready summary for the decision's audit record."""
+        """JSON-ready summary for the decision's audit record: ``source_correlation`` is the
+        Spearman correlation over ``source_judged_on`` results the model picked, and
+        ``source_verdict`` says whether the source was kept and why."""
         return {
             "chosen": self.name,
             "loo_log_density": dict(self.scores),
             "source_correlation": self.source_correlation,
             "source_signal_share": self.source_signal_share,
+            "source_judged_on": self.source_judged_on,
+            "source_verdict": self.source_verdict,
         }
 
 
@@ -194,8 +200,7 @@ def select_model(
     -------
     Selection
     """
-    rho = None
-    share = None
+    rho = share = n = verdict = None
     if config.transfer != "none":
         params = dict(fit_params or {})
         gp = model_for("abo", config.transfer, config, groups, seed)
@@ -207,9 +212,11 @@ def select_model(
             source.fit(params["X_source"], params["y_source"])
         share = signal_share(source)
         judged = picked if TRUST_ON_PICKS and picked is not None else np.ones(y.size, bool)
+        n = int(judged.sum())
         rho = source_correlation(source, X[judged], y[judged])
-        if share >= TRUST_MIN_SIGNAL_SHARE and target_trusts(rho, int(judged.sum())):
-            return Selection(gp, f"abo+{config.transfer}", {}, rho, share)
+        verdict = _verdict(share, rho, n)
+        if verdict.startswith("kept"):
+            return Selection(gp, f"abo+{config.transfer}", {}, rho, share, n, verdict)
     if FALLBACK_IMPUTES and imputed is not None and imputed[1].size:
         X, y = np.vstack([X, imputed[0]]), np.concatenate([y, imputed[1]])  # noqa: N806
     best: Selection | None = None
@@ -219,9 +226,23 @@ def select_model(
         plain.fit(X, y)
         scores[model] = loo_log_density(plain)
         if best is None or scores[model] > scores[best.name]:
-            best = Selection(plain, model, scores, rho, share)
+            best = Selection(plain, model, scores, rho, share, n, verdict)
     assert best is not None
     return best
+
+
+def _verdict(share: float, rho: float | None, n: int) -> str:
+    """Why the source is kept or dropped, for the audit record (starts with kept/dropped)."""
+    if share < TRUST_MIN_SIGNAL_SHARE:
+        limit = TRUST_MIN_SIGNAL_SHARE
+        return f"dropped: its GP is mostly noise (signal share {share:.2f} < {limit})"
+    if rho is None:
+        return f"kept: {n} results to judge it by, fewer than {TRUST_MIN_RESULTS}"
+    if target_trusts(rho, n):
+        return f"kept: Spearman {rho:.2f} over {n} results"
+    proving = TRUST_TEST == "bound" and TRUST_PROVE_AFTER is not None and n >= TRUST_PROVE_AFTER
+    why = "not shown related" if proving else "ranks against them"
+    return f"dropped: Spearman {rho:.2f} over {n} results, {why}"
 
 
 def target_trusts(rho: float | None, n: int) -> bool:

@@ -109,6 +109,7 @@ def test_a_source_with_no_structure_of_its_own_is_never_followed(na_pool):
     chosen = select_model(cfg, na_pool.groups, na_pool.X[:6], e[:6], 0, _source(na_pool, shuffled))
     assert chosen.source_signal_share < TRUST_MIN_SIGNAL_SHARE
     assert chosen.record()["source_signal_share"] == chosen.source_signal_share
+    assert chosen.record()["source_verdict"].startswith("dropped: its GP is mostly noise")
 
 
 def test_the_evidence_against_a_source_grows_with_the_number_of_results():
@@ -152,3 +153,5 @@ def test_only_the_models_picks_judge_the_source_not_the_random_starts(na_pool):
     judged = select_model(cfg, na_pool.groups, X, y, 0, source, picked=picked)
     assert judged.name in ("abo", "obo")
     assert judged.source_correlation < -0.5
+    assert judged.record()["source_judged_on"] == 12
+    assert judged.record()["source_verdict"].startswith("dropped: Spearman")
