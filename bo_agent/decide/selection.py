@@ -1,17 +1,26 @@
-"""The campaign chooses its own model as evidence accumulates (``model: auto``, the default).
+"""The campaign chooses its own model as evidence accumulates (``model: auto``).
 
 Which GP suits a landscape is not known in advance (oBO and aBO take turns at being ahead on the
 benchmark panel, docs/benchmarks.md), and a transfer source (Li results, a cheap engine) helps
 only when it is related to the target. So at every decision :func:`select_model` looks at the
 campaign's own results:
 
-- with a transfer source, the aBO transfer model is kept while the source's predictions for the
-  evaluated compositions rank their results (Spearman correlation at least
-  :data:`TRUST_MIN_CORRELATION`, or fewer than :data:`TRUST_MIN_RESULTS` results). A source
-  unrelated to the target fails that test after a few results and is dropped: how much to trust
-  it is estimated from the target data alone, never from the answer. (Leave-one-out likelihood
-  was tried for this and failed: the Li-GP model predicts the Na values worse than a GP of the
-  Na data alone, yet finds the Na optimum twice as fast, because it ranks the low end right.)
+- with a transfer source, the aBO transfer model is kept while the source can be trusted, judged
+  without reading the answer, from the source data and the campaign's own results only:
+  the source GP must be mostly signal (:func:`signal_share` at least
+  :data:`TRUST_MIN_SIGNAL_SHARE`: a source with no structure of its own, such as shuffled
+  results, would hand the target GP its noise level and a fixed list of compositions to walk
+  through), and the target results must not rank against it (:data:`TRUST_TEST` ``"bound"``: the
+  source is dropped once the upper confidence bound of the Spearman correlation between its
+  predictions and the results the model picked (not the random initial ones),
+  :func:`correlation_upper_bound`, falls below :data:`TRUST_MIN_CORRELATION`, and from
+  :data:`TRUST_PROVE_AFTER` picks on it is kept only when the lower bound is above 0; the
+  evidence grows with the number of results, so a few
+  results that happen to rank against a right source do not drop it). A dropped source leaves
+  the model a campaign without a source would use, learning from untrusted results as that one
+  does (``failed_value: auto``). Leave-one-out likelihood was tried for this and failed: the
+  Li-GP model predicts the Na values worse than a GP of the Na data alone, yet finds the Na
+  optimum twice as fast, because it ranks the low end right.
 - otherwise oBO and aBO (shared length scales) are both fitted and the one whose leave-one-out
   log predictive density of the results (:func:`bo_agent.gp.evidence.loo_log_density`) is
   highest is kept.
@@ -35,12 +44,21 @@ from bo_agent.gp.transfer import TransferGP
 
 __all__ = [
     "CANDIDATES",
+    "FALLBACK_IMPUTES",
     "TRUST_MIN_CORRELATION",
     "TRUST_MIN_RESULTS",
+    "TRUST_MIN_SIGNAL_SHARE",
+    "TRUST_ON_PICKS",
+    "TRUST_PROVE_AFTER",
+    "TRUST_TEST",
+    "TRUST_Z",
     "Selection",
+    "correlation_upper_bound",
     "model_for",
     "select_model",
+    "signal_share",
     "source_correlation",
+    "target_trusts",
 ]
 
 #: Models ``auto`` chooses among by leave-one-out, in tie-break order.
@@ -49,6 +67,23 @@ CANDIDATES: tuple[str, ...] = ("abo", "obo")
 TRUST_MIN_CORRELATION = 0.2
 #: Below this many target results the source is trusted without a test.
 TRUST_MIN_RESULTS = 3
+#: How the target results judge the source: ``"fixed"`` drops it when the correlation is below
+#: :data:`TRUST_MIN_CORRELATION`; ``"bound"`` only when its upper confidence bound is.
+TRUST_TEST = "bound"
+#: Standard-normal quantile of that bound (1.2816: one-sided 90 %).
+TRUST_Z = 1.2816
+#: From this many target results on, test ``"bound"`` keeps the source only when the results
+#: show it related: the lower confidence bound of the correlation above 0 (None: never).
+TRUST_PROVE_AFTER: int | None = 10
+#: Judge the source by the results the campaign's model picked, not its random initial ones:
+#: the picks sit where the source is low and, as the model learns, beat random starts whatever
+#: the source, so with the starts an unrelated source seems to rank the results.
+TRUST_ON_PICKS = True
+#: A source whose own GP is less signal than this share (:func:`signal_share`) is not used.
+TRUST_MIN_SIGNAL_SHARE = 0.5
+#: Whether the model without the source learns from untrusted results as a campaign without a
+#: source does (``failed_value: auto``).
+FALLBACK_IMPUTES = True
 
 
 def model_for(
@@ -72,20 +107,29 @@ def model_for(
 
 @dataclass
 class Selection:
-    """The chosen, fitted model; the LOO log density of each candidate fitted (eV scale); and
-    the source's rank correlation with the target results (None: not tested)."""
+    """The chosen, fitted model; the LOO log density of each candidate fitted (eV scale); the
+    source's rank correlation with the target results (None: not tested) and its GP's signal
+    share (None: no source)."""
 
     model: GPModel | TransferGP
     name: str
     scores: dict[str, float] = field(default_factory=dict)
     source_correlation: float | None = None
+    source_signal_share: float | None = None
+    source_judged_on: int | None = None
+    source_verdict: str | None = None
 
     def record(self) -> dict[str, Any]:
-        """JSON-ready summary for the decision's audit record."""
+        """JSON-ready summary for the decision's audit record: ``source_correlation`` is the
+        Spearman correlation over ``source_judged_on`` results the model picked, and
+        ``source_verdict`` says whether the source was kept and why."""
         return {
             "chosen": self.name,
             "loo_log_density": dict(self.scores),
             "source_correlation": self.source_correlation,
+            "source_signal_share": self.source_signal_share,
+            "source_judged_on": self.source_judged_on,
+            "source_verdict": self.source_verdict,
         }
 
 
@@ -100,6 +144,28 @@ def source_correlation(source: GPModel, X: np.ndarray, y: np.ndarray) -> float |
     return float(spearmanr(predicted, y)[0])
 
 
+def signal_share(source: GPModel) -> float:
+    """Share of the source GP's prior variance at its own data that is signal, not noise.
+
+    A source whose fit calls most of its own variance noise (the shuffled Li source: 0.44;
+    the real CHGNet and BVSE sources: 0.95-1.00) has no structure for the target to inherit,
+    and in mode ``gp`` the target GP would take that noise level too and learn slowly from its
+    own results. Uses the source data only.
+    """
+    signal = float(np.mean(source.signal_kernel_.diag(source.X_train_)))
+    total = signal + float(source.noise_level_)
+    return signal / total if total > 0 else 0.0
+
+
+def correlation_upper_bound(rho: float, n: int, z: float = TRUST_Z) -> float:
+    """One-sided upper confidence bound of a Spearman correlation from ``n`` pairs (Fisher z,
+    variance 1.06 / (n - 3), Fieller et al. 1957); 1 when ``n <= 3``."""
+    if n <= 3:
+        return 1.0
+    r = float(np.clip(rho, -0.999999, 0.999999))
+    return float(np.tanh(np.arctanh(r) + z * np.sqrt(1.06 / (n - 3))))
+
+
 def select_model(
     config: CampaignConfig,
     groups: Mapping[str, list[int]],
@@ -107,6 +173,8 @@ def select_model(
     y: np.ndarray,
     seed: int,
     fit_params: Mapping[str, Any] | None = None,
+    imputed: tuple[np.ndarray, np.ndarray] | None = None,
+    picked: np.ndarray | None = None,
 ) -> Selection:
     """The model of ``model: auto`` for this decision, fitted on ``(X, y)``.
 
@@ -121,12 +189,18 @@ def select_model(
         Decision seed (optimiser restarts).
     fit_params : mapping, optional
         Source data of the transfer model (``X_source``, ``y_source``).
+    imputed : (ndarray, ndarray), optional
+        Untrusted results at the worst E_b (features, y): what a model without the source
+        learns from besides ``(X, y)`` when the source is dropped.
+    picked : ndarray of bool, optional
+        Which results the campaign's model chose (not its random initial ones); with
+        :data:`TRUST_ON_PICKS` only those judge the source.
 
     Returns
     -------
     Selection
     """
-    rho = None
+    rho = share = n = verdict = None
     if config.transfer != "none":
         params = dict(fit_params or {})
         gp = model_for("abo", config.transfer, config, groups, seed)
@@ -136,9 +210,15 @@ def select_model(
         if source is None:  # multitask fits no separate source GP
             source = GPModel("additive", groups=dict(groups), base=config.kernel, n_restarts=2)
             source.fit(params["X_source"], params["y_source"])
-        rho = source_correlation(source, X, y)
-        if rho is None or rho >= TRUST_MIN_CORRELATION:
-            return Selection(gp, f"abo+{config.transfer}", {}, rho)
+        share = signal_share(source)
+        judged = picked if TRUST_ON_PICKS and picked is not None else np.ones(y.size, bool)
+        n = int(judged.sum())
+        rho = source_correlation(source, X[judged], y[judged])
+        verdict = _verdict(share, rho, n)
+        if verdict.startswith("kept"):
+            return Selection(gp, f"abo+{config.transfer}", {}, rho, share, n, verdict)
+    if FALLBACK_IMPUTES and imputed is not None and imputed[1].size:
+        X, y = np.vstack([X, imputed[0]]), np.concatenate([y, imputed[1]])  # noqa: N806
     best: Selection | None = None
     scores: dict[str, float] = {}
     for model in CANDIDATES:
@@ -146,6 +226,38 @@ def select_model(
         plain.fit(X, y)
         scores[model] = loo_log_density(plain)
         if best is None or scores[model] > scores[best.name]:
-            best = Selection(plain, model, scores, rho)
+            best = Selection(plain, model, scores, rho, share, n, verdict)
     assert best is not None
     return best
+
+
+def _verdict(share: float, rho: float | None, n: int) -> str:
+    """Why the source is kept or dropped, for the audit record (starts with kept/dropped)."""
+    if share < TRUST_MIN_SIGNAL_SHARE:
+        limit = TRUST_MIN_SIGNAL_SHARE
+        return f"dropped: its GP is mostly noise (signal share {share:.2f} < {limit})"
+    if rho is None:
+        return f"kept: {n} results to judge it by, fewer than {TRUST_MIN_RESULTS}"
+    if target_trusts(rho, n):
+        return f"kept: Spearman {rho:.2f} over {n} results"
+    proving = TRUST_TEST == "bound" and TRUST_PROVE_AFTER is not None and n >= TRUST_PROVE_AFTER
+    why = "not shown related" if proving else "ranks against them"
+    return f"dropped: Spearman {rho:.2f} over {n} results, {why}"
+
+
+def target_trusts(rho: float | None, n: int) -> bool:
+    """Whether ``n`` target results whose Spearman correlation with the source's predictions is
+    ``rho`` leave the source in place (:data:`TRUST_TEST`; None: too few results to judge).
+
+    ``"bound"``: kept unless the results rank against it (upper bound below
+    :data:`TRUST_MIN_CORRELATION`), and from :data:`TRUST_PROVE_AFTER` results on only when they
+    show it related (lower bound above 0): a structured but unrelated source is not followed
+    for long. ``"fixed"``: kept while ``rho >= TRUST_MIN_CORRELATION``.
+    """
+    if rho is None:
+        return True
+    if TRUST_TEST == "bound":
+        if TRUST_PROVE_AFTER is not None and n >= TRUST_PROVE_AFTER:
+            return -correlation_upper_bound(-rho, n) > 0.0
+        return correlation_upper_bound(rho, n) >= TRUST_MIN_CORRELATION
+    return rho >= TRUST_MIN_CORRELATION

@@ -252,7 +252,19 @@ def decide(
     strategy = config.model + ("" if config.transfer == "none" else f"+{config.transfer}")
     if config.model == "auto":
         obs_rows = pool.rows(obs_ids)
-        chosen = select_model(config, pool.groups, pool.X[obs_rows], y, seed, fit_params)
+        imputed = None
+        if config.transfer != "none" and config.failed_value == "auto":
+            # without the source the model learns from untrusted results, as it would with none
+            known = set(pool.ids)
+            bad = [f for f in dict.fromkeys(untrusted) if f in known and f not in observations]
+            imputed = (pool.X[pool.rows(bad)], np.full(len(bad), float(y.max())))
+        picked = None
+        if history is not None:  # the first n_initial results were random, not the model's picks
+            initial = set(list(history)[: config.n_initial])
+            picked = np.array([cid not in initial for cid in obs_ids], dtype=bool)
+        chosen = select_model(
+            config, pool.groups, pool.X[obs_rows], y, seed, fit_params, imputed, picked
+        )
         model, strategy = chosen.model, f"auto:{chosen.name}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TavboWarning)  # a shrinking batch is expected at the end

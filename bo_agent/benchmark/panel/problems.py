@@ -8,7 +8,8 @@ paired seeds on:
 - the same data with Gaussian noise on every answer at two levels (fixed seeds; found is judged
   on the noise-free E_b);
 - Li as the target (Na the transfer source), and the BVSE Na data (BVSE Li the source);
-- the CHGNet Na data with an unrelated source (the Li E_b shuffled over the Li compositions);
+- the CHGNet Na data with an unrelated source: the Li E_b shuffled over the Li compositions (no
+  structure at all), or a synthetic Li landscape (smooth, structured, but unrelated to Na);
 - synthetic landscapes of known structure: additive, interacting, needle in a haystack.
 
 Every problem runs random search, the peers (PHYSBO, BayBE) and tavbo's strategies; problems
@@ -83,6 +84,9 @@ class PanelProblem:
         Found means within this many eV of the optimum (noise-free).
     unrelated : bool
         Shuffle the source results (a source with no relation to the target).
+    source_landscape : str or None
+        Take the source results from this synthetic landscape of :data:`LANDSCAPES` (a source
+        with a structure of its own that is unrelated to the target).
     """
 
     name: str
@@ -93,6 +97,7 @@ class PanelProblem:
     noise: float = 0.0
     optimum_tol: float = 0.01
     unrelated: bool = False
+    source_landscape: str | None = None
 
 
 PANEL: tuple[PanelProblem, ...] = (
@@ -106,6 +111,9 @@ PANEL: tuple[PanelProblem, ...] = (
     PanelProblem("bvse-na", "BVSE Na (source BVSE Li)", "bvse", source_carrier="Li"),
     PanelProblem("chgnet-na-unrelated", "CHGNet Na, unrelated source (Li shuffled)", "chgnet",
                  source_carrier="Li", unrelated=True),
+    PanelProblem("chgnet-na-structured-source",
+                 "CHGNet Na, structured unrelated source (synthetic Li)", "chgnet",
+                 source_carrier="Li", source_landscape="interacting"),
     PanelProblem("synthetic-additive", "synthetic additive", "additive"),
     PanelProblem("synthetic-interacting", "synthetic interacting", "interacting"),
     PanelProblem("synthetic-needle", "synthetic needle in a haystack", "needle"),
@@ -134,4 +142,6 @@ def load_problem(problem: PanelProblem) -> tuple[BenchmarkData, BenchmarkData | 
     source = None
     if problem.unrelated and problem.source_carrier is not None:
         source = unrelated_source(data, problem.source_carrier)
+    elif problem.source_landscape is not None and problem.source_carrier is not None:
+        source = structured_landscape(problem.source_landscape, problem.source_carrier)
     return data, source

@@ -42,6 +42,15 @@ def test_an_unrelated_source_has_the_same_values_in_no_relation():
     assert abs(spearmanr([li[i] for i in ids], [shuffled[i] for i in ids])[0]) < 0.2
 
 
+def test_the_structured_source_is_a_smooth_li_landscape_unrelated_to_the_na_target():
+    problem = next(p for p in PANEL if p.name == "chgnet-na-structured-source")
+    data, source = load_problem(problem)
+    assert source is not None
+    assert set(source.values) == set(source.carrier("Li"))
+    pairs = [(v, source.values["Li" + k[2:]]) for k, v in data.carrier("Na").items()]
+    assert abs(spearmanr(*zip(*pairs, strict=True))[0]) < 0.1  # no relation to the target
+
+
 def test_every_problem_runs_random_the_peers_the_default_and_its_candidates():
     from bo_agent.benchmark.panel.problems import CANDIDATES, DEFAULT, DEFAULT_TRANSFER
     from bo_agent.config import CampaignConfig
