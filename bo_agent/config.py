@@ -59,7 +59,9 @@ class CampaignConfig(BaseModel):
         "abo",
         description="random, obo (one GP kernel over all descriptors), abo (additive GP) or auto "
         "(at each decision the one of oBO / aBO, with and without the transfer source, that "
-        "best predicts the campaign's own results by leave-one-out; bo_agent.decide.selection)",
+        "best predicts the campaign's own results by leave-one-out, the source kept only while "
+        "the campaign's results show it related; bo_agent.decide.selection). Default: abo, or "
+        "auto when a transfer source is given",
     )
     kernel: Literal["matern52", "rbf"] = Field("matern52", description="Base kernel")
     length_scales: LengthScales = Field(
@@ -170,6 +172,13 @@ class CampaignConfig(BaseModel):
             raise ValueError(f"target_transform='log' needs tau > 0; got {self.tau}")
         if self.transfer != "none" and self.model == "random":
             raise ValueError("transfer needs a GP model (obo or abo), not random")
+        if self.transfer != "none" and "model" not in self.model_fields_set:
+            # A source is judged by the campaign's own results only under auto: on the panel it
+            # is level with always trusting a related source and level with no transfer on a
+            # shuffled one, where always trusting falls to 0.04 by t = 20 (docs/benchmarks.md,
+            # "Transfer that knows when to trust the source"). Written to __dict__ so that it
+            # stays a default: a stored campaign's own model is kept on resume.
+            self.__dict__["model"] = "auto"
         return self
 
     def imputes_failures(self) -> bool:

@@ -29,7 +29,8 @@ EngineOpt = Annotated[
 ]
 BudgetOpt = Annotated[int | None, typer.Option("--budget", "-n", help="Evaluations at most.")]
 ModelOpt = Annotated[
-    str | None, typer.Option("--model", help="random, obo, abo or auto (default: chosen by LOO).")
+    str | None,
+    typer.Option("--model", help="random, obo, abo or auto (default: abo; auto with --transfer)."),
 ]
 KernelOpt = Annotated[str | None, typer.Option("--kernel", help="GP base kernel: matern52, rbf.")]
 HyperpriorOpt = Annotated[
