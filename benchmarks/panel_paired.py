@@ -6,9 +6,7 @@ every strategy both ran, prints P(found) at t = 20 and t = 50 of each, the paire
 evaluations per trial out of the evaluations per trial (a trial stops when it finds the
 optimum). ``--pair A=B`` compares strategy A with strategy B inside NEW instead (e.g. the
 default ``abo`` against ``abo@keep``, the behaviour before ``failed_value: worst``), or, when NEW
-lacks B, NEW's A with OLD's B (e.g. a peer run on its own with the same seeds); ``--pair
-A=old:B`` always takes OLD's B (e.g. the default of one run against the like-for-like peer of
-another whose NEW has a strategy of the same name).
+lacks B, NEW's A with OLD's B (e.g. a peer run on its own with the same seeds).
 
 Run::
 
@@ -16,8 +14,6 @@ Run::
     python benchmarks/panel_paired.py NEW --pair abo=abo@keep --pair abo+gp=abo+gp@keep
     python benchmarks/panel_paired.py benchmarks/results/panel benchmarks/results/panel-baybe \
         --pair abo=baybe --pair physbo=baybe
-    python benchmarks/panel_paired.py benchmarks/results/panel benchmarks/results/panel-peers \
-        --pair abo=old:baybe --pair abo=old:physbo
 
 OLD may be a directory extracted from git (``git archive COMMIT benchmarks/results/panel``).
 """
@@ -91,8 +87,6 @@ def main() -> None:
         for pair in args.pair:
             a, b = pair.split("=")
             other = new if _trials(new, b) else old
-            if b.startswith("old:"):  # OLD's B even when NEW ran a strategy of that name
-                b, other = b[4:], old
             if _trials(new, a) and other is not None and _trials(other, b):
                 print(_line(where.name, f"{a} vs {b}", (new, a), (other, b)))
 

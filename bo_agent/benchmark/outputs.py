@@ -144,9 +144,8 @@ def read_outputs(out: Path) -> BenchmarkRun:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{out} holds no readable benchmark run ({exc})") from None
     fields = BenchmarkSettings.__dataclass_fields__
-    # runs written before failed_value was a setting used the then default, none; before
-    # peer_pool, the peers searched the trusted compositions only
-    stored = {"failed_value": "none", "peer_pool": "trusted", **record["settings"]}
+    # runs written before failed_value was a setting used the then default, none
+    stored = {"failed_value": "none", **record["settings"]}
     settings = BenchmarkSettings(
         **{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k in fields}
     )

@@ -23,28 +23,6 @@ is sorted, not from the model. So each trial hands the peer the pool rows in a r
 from the trial's seed (:func:`pool_order`), as if the user had listed the candidates in any
 other order; tavbo breaks its own ties at random for the same reason.
 
-Failed evaluations (like for like). A peer searches the same pool as tavbo's strategies, the
-compositions whose evaluation fails included (a third of the CHGNet Na pool on reference v2), and a
-failed evaluation costs it one evaluation, as it costs tavbo. A user of either code then has no E_b
-to give it, and neither code's documentation recommends imputing one: BayBE's single-target
-surrogate refuses a missing target (NaN is allowed only for partial multi-target measurements), and
-its documented tool is candidate control in discrete spaces (``Campaign.
-toggle_discrete_candidates(..., exclude=True)``, and ``allow_recommending_already_*``); PHYSBO's
-interactive mode (``bayes_search(simulator=None)`` returns the action, the user passes its value to
-``write``) takes an action out of the candidate list when it proposes it, so a failure that is
-never written is simply gone. So each peer does what its tools do: the failed composition leaves
-the search space and nothing enters the model. Imputing the worst E_b seen (what tavbo's
-``failed_value: worst`` does) is a modelling choice neither peer offers. PHYSBO's hyperparameters
-are relearnt at every 20th of its own proposals (failed ones counted), as
-``bayes_search(interval=20)`` does; before its first result it proposes at random
-(``random_search``). BayBE runs with ``allow_recommending_already_measured=False``: its default
-(True) re-proposed an initial composition in 1-18 of 50 trials per panel problem, a wasted
-evaluation no user of a deterministic calculation would accept.
-
-The peers given only the compositions whose result is trusted (an oracle no user has: the
-benchmark's earlier comparison) stay available as ``<peer>@trusted-pool``
-(:data:`bo_agent.benchmark.settings.PEER_VARIANTS`); the caller passes them the restricted pool.
-
 Neither has a threshold ("every E_b < tau") acquisition, so peers run in the optimum benchmark
 only. Both packages are imported only when a peer runs.
 """
@@ -74,10 +52,7 @@ logger = logging.getLogger(__name__)
 #: Settings of each peer (see the module docstring).
 PEER_SETTINGS: dict[str, dict[str, Any]] = {
     "physbo": {"score": "EI", "interval": 20, "num_rand_basis": 0},
-    "baybe": {
-        "recommender": "default (TwoPhaseMetaRecommender -> BotorchRecommender)",
-        "allow_recommending_already_measured": False,
-    },
+    "baybe": {"recommender": "default (TwoPhaseMetaRecommender -> BotorchRecommender)"},
 }
 
 
@@ -116,6 +91,10 @@ def pool_order(ids: Sequence[str], seed: int) -> np.ndarray:
     return by_name[rng.permutation(len(ids))]
 
 
+class _StopSignalError(Exception):  # control flow, not a failure
+    """Raised inside a peer's loop once the trial's curve can no longer change."""
+
+
 class _Recorder:
     """Collects a peer's evaluations as replay steps and says when to stop."""
 
@@ -135,11 +114,8 @@ class _Recorder:
         self.trace = ReplayTrace()
         self.found: set[str] = set()
 
-    def add(self, candidate_id: str, strategy: str | None = None) -> float | None:
-        """Evaluate ``candidate_id``: its E_b, or None for a failed evaluation (not in the data;
-        it counts toward the budget all the same)."""
-        value = self.data.get(candidate_id)
-        e_b = None if value is None else float(value)
+    def add(self, candidate_id: str, strategy: str | None = None) -> float:
+        e_b = float(self.data[candidate_id])
         nan = float("nan")
         t = len(self.trace.steps) + 1
         self.trace.steps.append(
@@ -177,8 +153,7 @@ def run_peer(
     ----------
     name : {"physbo", "baybe"}
     pool : Pool
-        Target pool; an ID missing from ``data`` is a composition whose evaluation fails (it
-        costs an evaluation and leaves the peer's search space).
+        Target pool (every ID must be in ``data``).
     data : mapping of str to float
         E_b (eV) by candidate ID.
     seed : int
@@ -194,8 +169,7 @@ def run_peer(
     Returns
     -------
     ReplayTrace
-        Step strategy ``initial-random`` for the shared initial points, then the peer's name;
-        E_b None for a failed evaluation. No composition appears twice.
+        Step strategy ``initial-random`` for the shared initial points, then the peer's name.
 
     Raises
     ------
@@ -222,52 +196,43 @@ def run_peer(
         threadpool_limits(1, user_api="blas"),
     ):
         warnings.simplefilter("ignore")
-        if name == "physbo":
-            _physbo(shuffled, rec, seed)
-        else:
-            _baybe(shuffled, rec, seed)
+        try:
+            if name == "physbo":
+                _physbo(shuffled, rec, seed)
+            else:
+                _baybe(shuffled, rec, seed)
+        except _StopSignalError:
+            pass
     if rec.trace.stop_reason is None:
         rec.trace.stop_reason = "pool exhausted"
     return rec.trace
 
 
 def _physbo(pool: Pool, rec: _Recorder, seed: int) -> None:
-    """PHYSBO in its interactive mode, so a failed evaluation can go unwritten."""
     import physbo
 
     row = {cid: i for i, cid in enumerate(pool.ids)}
-    done = [(row[s.candidate_id], s.e_b) for s in rec.trace.steps]
-    ok = [(a, -e) for a, e in done if e is not None]
-    initial = (np.array([a for a, _ in ok]), np.array([f for _, f in ok])) if ok else None
-    policy = physbo.search.discrete.Policy(test_X=pool.X, initial_data=initial)
+    actions = np.array([row[s.candidate_id] for s in rec.trace.steps])
+    fx = -np.array([s.e_b for s in rec.trace.steps], dtype=float)
+    policy = physbo.search.discrete.Policy(test_X=pool.X, initial_data=(actions, fx))
     policy.set_seed(seed)
-    policy.actions = np.setdiff1d(policy.actions, [a for a, e in done if e is None])
+
+    def simulator(action: Any) -> np.ndarray:
+        values = [-rec.add(pool.ids[int(a)]) for a in np.atleast_1d(action)]
+        if rec.done():
+            raise _StopSignalError
+        return np.array(values)
+
     settings = PEER_SETTINGS["physbo"]
-    learned = bool(ok)  # PHYSBO needs one result before its GP can propose
-    n = 0  # PHYSBO's own proposals, as bayes_search counts them for ``interval``
-    while not rec.done() and len(policy.actions):
-        if learned:
-            every = settings["interval"]
-            action = policy.bayes_search(
-                max_num_probes=1,
-                simulator=None,
-                is_disp=False,
-                score=settings["score"],
-                interval=every if n % every == 0 else -1,
-                num_rand_basis=settings["num_rand_basis"],
-            )
-            n += 1
-        else:
-            action = policy.random_search(max_num_probes=1, simulator=None, is_disp=False)
-        a = int(np.atleast_1d(action)[0])
-        e_b = rec.add(pool.ids[a])
-        if e_b is not None:
-            policy.write(np.array([a]), np.array([-e_b]))
-            learned = True
+    policy.bayes_search(
+        max_num_probes=rec.horizon - len(rec.trace.steps),
+        simulator=simulator,
+        is_disp=False,
+        **settings,
+    )
 
 
 def _baybe(pool: Pool, rec: _Recorder, seed: int) -> None:
-    """BayBE's default campaign; a failed composition is excluded from its candidates."""
     import pandas as pd
     import torch
     from baybe import Campaign
@@ -282,31 +247,16 @@ def _baybe(pool: Pool, rec: _Recorder, seed: int) -> None:
     frame = pd.DataFrame(np.round(pool.X[:, keep], 10), columns=cols)
     params = [NumericalDiscreteParameter(c, values=tuple(sorted(set(frame[c])))) for c in cols]
     campaign = Campaign(
-        SearchSpace.from_dataframe(frame, params),
-        NumericalTarget("E_b", minimize=True),
-        allow_recommending_already_measured=PEER_SETTINGS["baybe"][
-            "allow_recommending_already_measured"
-        ],
+        SearchSpace.from_dataframe(frame, params), NumericalTarget("E_b", minimize=True)
     )
     set_random_seed(seed)
     lookup = {tuple(r): i for i, r in enumerate(frame.to_numpy())}
-    rows = list(pool.rows([s.candidate_id for s in rec.trace.steps]))
-    values = [s.e_b for s in rec.trace.steps]
-    measured = frame.iloc[[r for r, e in zip(rows, values, strict=True) if e is not None]].copy()
-    if len(measured):
-        measured["E_b"] = [e for e in values if e is not None]
-        campaign.add_measurements(measured)
-    failed = [r for r, e in zip(rows, values, strict=True) if e is None]
-    if failed:
-        campaign.toggle_discrete_candidates(frame.iloc[failed], exclude=True)
-    left = len(pool.ids) - len(rows)
-    while left and not rec.done():
+    done = list(pool.rows([s.candidate_id for s in rec.trace.steps]))
+    measured = frame.iloc[done].copy()
+    measured["E_b"] = [s.e_b for s in rec.trace.steps]
+    campaign.add_measurements(measured)
+    while not rec.done():
         pick = campaign.recommend(batch_size=1)
-        left -= 1
         i = lookup[tuple(pick[cols].to_numpy()[0])]
-        e_b = rec.add(pool.ids[i])
-        if e_b is None:
-            campaign.toggle_discrete_candidates(frame.iloc[[i]], exclude=True)
-        else:
-            pick["E_b"] = e_b
-            campaign.add_measurements(pick)
+        pick["E_b"] = rec.add(pool.ids[i])
+        campaign.add_measurements(pick)

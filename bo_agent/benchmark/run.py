@@ -19,7 +19,7 @@ from pathlib import Path
 from bo_agent.benchmark.data import BenchmarkData
 from bo_agent.benchmark.outputs import write_outputs
 from bo_agent.benchmark.results import BenchmarkRun
-from bo_agent.benchmark.settings import FIGURES, BenchmarkSettings, parse_strategy
+from bo_agent.benchmark.settings import FIGURES, PEERS, BenchmarkSettings, parse_strategy
 from bo_agent.benchmark.trials import _Context, _run_tasks, _Task
 from workflows.errors import ConfigError
 
@@ -124,10 +124,7 @@ def run_benchmark(
     used |= set(settings.threshold_strategies if thresholds else ())
     own_answers = source_data is None and settings.source_carrier == settings.carrier
     _check_strategies(sorted(used), len(source) >= 2, settings.source_label, own_answers)
-    if settings.peer_pool not in ("full", "trusted"):
-        raise ConfigError(f"unknown peer_pool {settings.peer_pool!r}; expected full or trusted")
-    peers = {n for n in settings.threshold_strategies if parse_strategy(n)[1] == "peer"}
-    if thresholds and peers:
+    if thresholds and (peers := set(settings.threshold_strategies) & set(PEERS)):
         raise ConfigError(
             f"peers {sorted(peers)} have no threshold acquisition; run them for the optimum only"
         )

@@ -4,8 +4,7 @@ A strategy is ``<model>[+<transfer>][@<variant>]`` (model ``random``, ``obo``, `
 transfer ``hp``, ``gp``, ``multitask``; variant ``robust``: EI against the posterior incumbent with
 the 1-meV stall guard, ``keep``: failed evaluations stay out of the GP (``failed_value: none``,
 the behaviour before ``auto``), ``worst``: they enter it at the worst E_b with a transfer source
-too, :data:`VARIANTS`) or a peer BO code (``physbo``, ``baybe``; ``<peer>@trusted-pool``: the peer
-searches only the compositions whose evaluation does not fail, :data:`PEER_VARIANTS`):
+too, :data:`VARIANTS`) or a peer BO code (``physbo``, ``baybe``):
 :func:`parse_strategy` splits and checks a name, :func:`strategy_overrides` gives a variant's
 campaign settings, :func:`strategy_label` gives the report's notation. The settings
 default to
@@ -28,13 +27,11 @@ __all__ = [
     "ALL_STRATEGIES",
     "FIGURES",
     "PEERS",
-    "PEER_VARIANTS",
     "THRESHOLD_STRATEGIES",
     "VARIANTS",
     "BenchmarkSettings",
     "default_jobs",
     "parse_strategy",
-    "peer_variant",
     "settings_dict",
     "strategy_label",
     "strategy_overrides",
@@ -60,9 +57,6 @@ THRESHOLD_STRATEGIES: tuple[str, ...] = ("random", "obo", "abo")
 FIGURES: tuple[str, ...] = ("optimum", "threshold", "stopping")
 #: Other BO codes (optional; :mod:`bo_agent.benchmark.peers`).
 PEERS: tuple[str, ...] = ("physbo", "baybe")
-#: Variants of a peer (``baybe@trusted-pool``): its pool holds only the compositions whose
-#: evaluation does not fail, an oracle no user has (the comparison before like for like).
-PEER_VARIANTS: tuple[str, ...] = ("trusted-pool",)
 #: Acquisition variants of a GP strategy (``auto@robust``): campaign settings that differ from
 #: the benchmark's, so one panel compares them on the same paired seeds.
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -115,8 +109,6 @@ class BenchmarkSettings:
     n_initial, q, groups, kernel, length_scales, hyperprior, target_transform, incumbent,
     stall_guard, failed_value
         As in :class:`~bo_agent.config.CampaignConfig` (q is ``max_pending``).
-    peer_pool : {"full", "trusted"}, default="full"
-        The pool a bare peer name searches (see the field's comment).
     base_seed : int, default=0
         Trial ``i`` uses seed ``base_seed + i``.
     jobs : int, default=1
@@ -156,10 +148,6 @@ class BenchmarkSettings:
     stall_guard: float = _CAMPAIGN_DEFAULTS["stall_guard"]
     #: A data set's failed compositions are flagged (untrusted) results, so this applies to them.
     failed_value: str = _CAMPAIGN_DEFAULTS["failed_value"]
-    #: What a bare peer name (``baybe``) searches: ``full``, tavbo's pool with the failing
-    #: compositions (like for like); ``trusted``, only those that do not fail (every run written
-    #: before this field existed; ``<peer>@trusted-pool`` asks for it explicitly).
-    peer_pool: str = "full"
     base_seed: int = 0
     jobs: int = 1
     space: str | None = None
@@ -191,8 +179,7 @@ class BenchmarkSettings:
 
 def parse_strategy(name: str) -> tuple[str, str]:
     """``"abo+gp"`` -> ``("abo", "gp")``; peers -> ``(name, "peer")``; a variant
-    (``"auto@robust"``, ``"baybe@trusted-pool"``) is checked and dropped
-    (:func:`strategy_overrides`, :func:`peer_variant`).
+    (``"auto@robust"``) is checked and dropped (:func:`strategy_overrides`).
 
     Raises
     ------
@@ -201,9 +188,9 @@ def parse_strategy(name: str) -> tuple[str, str]:
     """
     from bo_agent.config import MODELS, TRANSFERS
 
+    if name in PEERS:
+        return name, "peer"
     base, _, variant = name.partition("@")
-    if base in PEERS and (not variant or variant in PEER_VARIANTS):
-        return base, "peer"
     model, _, transfer = base.partition("+")
     transfer = transfer or "none"
     if (
@@ -215,24 +202,16 @@ def parse_strategy(name: str) -> tuple[str, str]:
         allowed = [*ALL_STRATEGIES, *PEERS]
         raise ConfigError(
             f"unknown strategy {name!r}; expected one of {allowed}, a GP strategy optionally "
-            f"followed by @{'|@'.join(VARIANTS)}, a peer optionally followed by "
-            f"@{'|@'.join(PEER_VARIANTS)}"
+            f"followed by @{'|@'.join(VARIANTS)}"
         )
     return model, transfer
 
 
 def strategy_overrides(name: str) -> dict[str, Any]:
-    """Campaign settings a GP strategy's variant sets (``{}`` without one, and for a peer)."""
-    if parse_strategy(name)[1] == "peer":
-        return {}
+    """Campaign settings a strategy's variant sets (``{}`` without one)."""
+    parse_strategy(name)
     variant = name.partition("@")[2]
     return dict(VARIANTS[variant]) if variant else {}
-
-
-def peer_variant(name: str) -> str:
-    """A peer strategy's variant (``"trusted-pool"``), ``""`` for the like-for-like peer."""
-    parse_strategy(name)
-    return name.partition("@")[2]
 
 
 def strategy_label(name: str, source: str = "Li") -> str:
@@ -242,8 +221,7 @@ def strategy_label(name: str, source: str = "Li") -> str:
     """
     model, transfer = parse_strategy(name)
     if transfer == "peer":
-        pool = " (trusted pool)" if peer_variant(name) else ""
-        return {"physbo": "PHYSBO", "baybe": "BayBE"}[model] + pool
+        return {"physbo": "PHYSBO", "baybe": "BayBE"}[model]
     pretty = {"random": "random", "obo": "oBO", "abo": "aBO", "auto": "auto"}[model]
     prefix = {"none": "", "hp": "-hp ", "gp": "-GP ", "multitask": "-MT "}[transfer]
     if prefix:

@@ -308,12 +308,7 @@ def summary_markdown(run: BenchmarkRun) -> str:
                 "auto": "without a transfer source the GP learns it as the highest E_b observed "
                 "so far, with one it gets nothing (failed_value: auto)",
             }.get(s.failed_value, f"failed_value: {s.failed_value}")
-            + (
-                "; the peers never see them (peer_pool: trusted)"
-                if s.peer_pool == "trusted"
-                else "; the peers search them too and lose the evaluation, except "
-                "`<peer>@trusted-pool`, whose pool leaves them out"
-            )
+            + "; peer codes never see them"
         )
     lines += [
         f"- optimum: {opt}"

@@ -20,7 +20,6 @@ from bo_agent.benchmark.settings import (
     PEERS,
     BenchmarkSettings,
     parse_strategy,
-    peer_variant,
     strategy_overrides,
 )
 from bo_agent.config import CampaignConfig
@@ -61,8 +60,8 @@ class _Context:
     failed: frozenset[str] = frozenset()  # in the pool, answered as failed evaluations
     pools: dict[bool, Pool] = field(default_factory=dict)
 
-    def trusted_pool(self) -> Pool:
-        """The pool without ``failed`` (``<peer>@trusted-pool``: an oracle no user has)."""
+    def peer_pool(self) -> Pool:
+        """The pool without ``failed``: a peer code needs an E_b for every evaluation."""
         return _restrict(self.pool(False), self.values)
 
     def pool(self, transfer: bool) -> Pool:
@@ -118,9 +117,7 @@ def _run_task(task: _Task) -> TrialResult:
     if transfer == "peer":
         from bo_agent.benchmark.peers import run_peer
 
-        # like for like: the full pool, failed evaluations cost the peer as they cost tavbo
-        trusted = peer_variant(task.strategy) or s.peer_pool == "trusted"
-        pool = ctx.trusted_pool() if trusted else ctx.pool(False)
+        pool = ctx.peer_pool()
         trace = run_peer(
             model,
             pool,
@@ -188,8 +185,7 @@ def _run_task(task: _Task) -> TrialResult:
 
 
 def _cost(task: _Task) -> float:
-    peer = task.strategy.partition("@")[0] in PEERS
-    return _COST.get(task.strategy, 30.0 if peer else 0.8)
+    return _COST.get(task.strategy, 30.0 if task.strategy in PEERS else 0.8)
 
 
 def _run_tasks(

@@ -13,10 +13,7 @@ paired seeds on:
 - synthetic landscapes of known structure: additive, interacting, needle in a haystack.
 
 Every problem runs random search, the peers (PHYSBO, BayBE) and tavbo's strategies; problems
-with a transfer source also run the transfer strategies. The peers search the same pool as tavbo,
-failing compositions included (like for like, what the goals are judged against); on the data
-with failing compositions (CHGNet, reference v2) the peers also run on the trusted compositions
-only (``<peer>@trusted-pool``, the earlier comparison), so both are reported.
+with a transfer source also run the transfer strategies.
 """
 
 from __future__ import annotations
@@ -39,7 +36,6 @@ __all__ = [
     "OLD_BEHAVIOUR",
     "PANEL",
     "PEER_NAMES",
-    "TRUSTED_POOL_PEERS",
     "PanelProblem",
     "load_problem",
     "panel_strategies",
@@ -48,12 +44,8 @@ __all__ = [
 #: The default strategy (``CampaignConfig``'s model) and the default with a transfer source.
 DEFAULT: str = CampaignConfig.model_fields["model"].default
 DEFAULT_TRANSFER = f"{DEFAULT}+gp"
-#: The peers every problem runs (like for like: the full pool, failing compositions included).
+#: The peers every problem runs.
 PEER_NAMES = ("physbo", "baybe")
-#: The peers on the trusted compositions only, run where some compositions fail.
-TRUSTED_POOL_PEERS = tuple(f"{p}@trusted-pool" for p in PEER_NAMES)
-#: Data sets of the panel with compositions whose evaluation fails (reference v2 flags them).
-_FAILING_DATA = ("chgnet",)
 #: tavbo's strategies that are candidates for the default (judged against it, paired).
 CANDIDATES = ("obo", "abo", "auto", "auto@robust")
 #: The default as it was before failed_value: worst (untrusted results left out of the GP),
@@ -123,8 +115,6 @@ PANEL: tuple[PanelProblem, ...] = (
 def panel_strategies(problem: PanelProblem, quick: bool = False) -> tuple[str, ...]:
     """Strategies of one problem: random, peers, tavbo's; transfer ones with a source."""
     base = _QUICK if quick else _BASE
-    if problem.data in _FAILING_DATA and not quick:
-        base = (*base, *TRUSTED_POOL_PEERS)
     if problem.source_carrier is None:
         return base
     return (*base, *(("auto+gp",) if quick else _TRANSFER))

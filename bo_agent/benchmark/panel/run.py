@@ -23,7 +23,7 @@ from bo_agent.benchmark.panel.problems import PANEL, PanelProblem, load_problem,
 from bo_agent.benchmark.panel.report import PanelResult, panel_markdown, panel_rows, plot_panel
 from bo_agent.benchmark.results import BenchmarkRun
 from bo_agent.benchmark.run import run_benchmark
-from bo_agent.benchmark.settings import PEERS, BenchmarkSettings, settings_dict
+from bo_agent.benchmark.settings import BenchmarkSettings, settings_dict
 
 __all__ = ["panel_settings", "run_panel"]
 
@@ -67,12 +67,9 @@ def _finished(out: Path, settings: BenchmarkSettings) -> BenchmarkRun | None:
     except (OSError, ValueError, KeyError):
         return None
     wanted = json.loads(json.dumps(settings_dict(settings)))
-    ignore = {"jobs"}  # the worker count changes no trial
-    if not set(settings.strategies) & set(PEERS):
-        ignore.add("peer_pool")  # nor does the peers' pool without a bare peer
-    if {k: v for k, v in wanted.items() if k not in ignore} != {
-        k: v for k, v in stored.items() if k not in ignore
-    }:  # a run with bare peers written before peer_pool searched the trusted pool: rerun
+    if {k: v for k, v in wanted.items() if k != "jobs"} != {
+        k: v for k, v in stored.items() if k != "jobs"
+    }:  # the worker count changes no trial
         return None
     return read_outputs(out) if (out / "traces.csv.gz").exists() else None
 

@@ -69,9 +69,7 @@ def benchmark(
         typer.Option(
             "--strategies",
             help="Fig. 2 strategies, comma-separated: random, obo, abo, obo+hp, abo+gp, "
-            "abo+multitask, ..., physbo, baybe (the peers search the same pool, failing "
-            "compositions included; physbo@trusted-pool, baybe@trusted-pool: only the "
-            "compositions that do not fail) (default: every tavbo strategy).",
+            "abo+multitask, ..., physbo, baybe (default: every tavbo strategy).",
         ),
     ] = None,
     threshold_strategies: Annotated[

@@ -354,22 +354,17 @@ def test_physbo_peer_does_not_walk_the_pool_in_the_order_the_space_lists_it():
     assert not np.array_equal(order, pool_order(pool.ids, 1))
 
 
-def test_peers_search_the_full_pool_unless_given_the_trusted_one(full_table):
+def test_peers_never_get_an_unconverged_composition(full_table):
     pytest.importorskip("physbo")
     full = load_benchmark_data(full_table)
     flagged = frozenset(sorted(full.carrier("Na"))[::3])
     data = BenchmarkData(
         {k: v for k, v in full.values.items() if k not in flagged}, "flagged", failed=flagged
     )
-    strategies = ("physbo", "physbo@trusted-pool")
-    settings = BenchmarkSettings.quick(strategies=strategies, figures=("optimum",), trials=4)
+    settings = BenchmarkSettings.quick(strategies=("physbo",), figures=("optimum",), trials=2)
     run = run_benchmark(settings, data)
-    by = {s: [r for r in run.results if r.strategy == s] for s in strategies}
-    assert all(len(r.ids) > 5 for s in strategies for r in by[s] if r.stop_reason != "found")
-    assert not {cid for r in by["physbo@trusted-pool"] for cid in r.ids} & flagged
-    seen = [(cid, e) for r in by["physbo"] for cid, e in zip(r.ids, r.e_b, strict=True)]
-    assert any(cid in flagged for cid, _ in seen)  # 4 trials of 9 in a pool a third flagged
-    assert all((e is None) == (cid in flagged) for cid, e in seen)
+    assert all(len(r.ids) > 5 for r in run.results)
+    assert not {cid for r in run.results for cid in r.ids} & flagged
 
 
 def test_synthetic_data_mimics_the_reports_counts():

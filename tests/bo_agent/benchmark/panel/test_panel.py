@@ -86,25 +86,3 @@ def test_a_problem_run_before_failed_value_was_a_setting_is_rerun_not_read_back(
     run_panel(tmp_path, problems=problem, quick=True, strategies=("random", "abo"))
     assert (where / "traces.csv.gz").stat().st_mtime_ns != stamp  # rerun with the new default
     assert json.loads((where / "run.json").read_text())["settings"]["failed_value"] == "auto"
-
-
-def test_a_peer_run_from_before_like_for_like_is_rerun_and_a_run_without_peers_is_read_back(
-    tmp_path,
-):
-    import json
-
-    from bo_agent.benchmark.outputs import read_outputs
-
-    problem = PROBLEMS[:1]
-    for strategies, rerun in ((("random", "physbo"), True), (("random", "abo"), False)):
-        out = tmp_path / "-".join(strategies)
-        run_panel(out, problems=problem, quick=True, strategies=strategies)
-        where = out / problem[0].name
-        record = json.loads((where / "run.json").read_text())
-        assert record["settings"]["peer_pool"] == "full"
-        del record["settings"]["peer_pool"]  # as written when the peers had the trusted pool
-        (where / "run.json").write_text(json.dumps(record))
-        assert read_outputs(where).settings.peer_pool == "trusted"  # what those runs measured
-        stamp = (where / "traces.csv.gz").stat().st_mtime_ns
-        run_panel(out, problems=problem, quick=True, strategies=strategies)
-        assert ((where / "traces.csv.gz").stat().st_mtime_ns != stamp) is rerun
