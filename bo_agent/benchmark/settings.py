@@ -4,7 +4,9 @@ A strategy is ``<model>[+<transfer>][@<variant>]`` (model ``random``, ``obo``, `
 transfer ``hp``, ``gp``, ``multitask``; variant ``robust``: EI against the posterior incumbent with
 the 1-meV stall guard, ``keep``: failed evaluations stay out of the GP (``failed_value: none``,
 the behaviour before ``auto``), ``worst``: they enter it at the worst E_b with a transfer source
-too, :data:`VARIANTS`) or a peer BO code (``physbo``, ``baybe``):
+too, ``trusted-pool``: the pool holds only the compositions whose result is trusted, an oracle no
+user has, :data:`VARIANTS`) or a peer BO code (``physbo``, ``baybe``; variant ``trusted-pool``
+only, :data:`PEER_VARIANTS`):
 :func:`parse_strategy` splits and checks a name, :func:`strategy_overrides` gives a variant's
 campaign settings, :func:`strategy_label` gives the report's notation. The settings
 default to
@@ -27,6 +29,7 @@ __all__ = [
     "ALL_STRATEGIES",
     "FIGURES",
     "PEERS",
+    "PEER_VARIANTS",
     "THRESHOLD_STRATEGIES",
     "VARIANTS",
     "BenchmarkSettings",
@@ -35,6 +38,7 @@ __all__ = [
     "settings_dict",
     "strategy_label",
     "strategy_overrides",
+    "trusted_pool",
 ]
 
 
@@ -63,7 +67,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "robust": {"incumbent": "posterior", "stall_guard": 0.001},
     "keep": {"failed_value": "none"},
     "worst": {"failed_value": "worst"},
+    "trusted-pool": {},  # a pool setting, not a campaign one (:func:`trusted_pool`)
 }
+#: Variants a peer BO code can take (it has no tavbo campaign settings).
+PEER_VARIANTS: tuple[str, ...] = ("trusted-pool",)
 
 
 #: GP settings default to what a campaign uses, so a benchmark measures the defaults.
@@ -188,9 +195,9 @@ def parse_strategy(name: str) -> tuple[str, str]:
     """
     from bo_agent.config import MODELS, TRANSFERS
 
-    if name in PEERS:
-        return name, "peer"
     base, _, variant = name.partition("@")
+    if base in PEERS and (not variant or variant in PEER_VARIANTS):
+        return base, "peer"
     model, _, transfer = base.partition("+")
     transfer = transfer or "none"
     if (
@@ -214,19 +221,26 @@ def strategy_overrides(name: str) -> dict[str, Any]:
     return dict(VARIANTS[variant]) if variant else {}
 
 
+def trusted_pool(name: str) -> bool:
+    """Whether strategy ``name`` searches only the compositions whose result is trusted
+    (``@trusted-pool``) instead of the full pool, where a failed evaluation costs one."""
+    parse_strategy(name)
+    return name.partition("@")[2] == "trusted-pool"
+
+
 def strategy_label(name: str, source: str = "Li") -> str:
     """Display name in the report's notation: ``"abo+gp"`` -> ``"Li-GP aBO"``.
 
     ``source`` names the transfer source (:attr:`BenchmarkSettings.source_label`).
     """
     model, transfer = parse_strategy(name)
+    variant = name.partition("@")[2]
     if transfer == "peer":
-        return {"physbo": "PHYSBO", "baybe": "BayBE"}[model]
+        return {"physbo": "PHYSBO", "baybe": "BayBE"}[model] + (f" ({variant})" if variant else "")
     pretty = {"random": "random", "obo": "oBO", "abo": "aBO", "auto": "auto"}[model]
     prefix = {"none": "", "hp": "-hp ", "gp": "-GP ", "multitask": "-MT "}[transfer]
     if prefix:
         prefix = source + prefix
-    variant = name.partition("@")[2]
     return prefix + pretty + (f" ({variant})" if variant else "")
 
 

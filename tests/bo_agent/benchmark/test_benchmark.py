@@ -354,17 +354,30 @@ def test_physbo_peer_does_not_walk_the_pool_in_the_order_the_space_lists_it():
     assert not np.array_equal(order, pool_order(pool.ids, 1))
 
 
-def test_peers_never_get_an_unconverged_composition(full_table):
+def test_a_trusted_pool_strategy_never_gets_a_failing_composition(full_table):
     pytest.importorskip("physbo")
     full = load_benchmark_data(full_table)
     flagged = frozenset(sorted(full.carrier("Na"))[::3])
     data = BenchmarkData(
         {k: v for k, v in full.values.items() if k not in flagged}, "flagged", failed=flagged
     )
-    settings = BenchmarkSettings.quick(strategies=("physbo",), figures=("optimum",), trials=2)
+    names = ("physbo@trusted-pool", "abo@trusted-pool", "physbo")
+    settings = BenchmarkSettings.quick(strategies=names, figures=("optimum",), trials=2)
     run = run_benchmark(settings, data)
-    assert all(len(r.ids) > 5 for r in run.results)
-    assert not {cid for r in run.results for cid in r.ids} & flagged
+    for name in names:
+        trials = [r for r in run.results if r.strategy == name]
+        assert len(trials) == 2
+        assert all(len(r.ids) > 5 for r in trials)
+        seen = {cid for r in trials for cid in r.ids}
+        if name.endswith("@trusted-pool"):
+            assert not seen & flagged, name
+        else:  # like for like: the peer's pool holds them, each costs an evaluation
+            assert all(len(r.ids) == len(set(r.ids)) for r in trials)
+            assert all(
+                (cid in flagged) == (e is None)
+                for r in trials
+                for cid, e in zip(r.ids, r.e_b, strict=True)
+            )
 
 
 def test_synthetic_data_mimics_the_reports_counts():
