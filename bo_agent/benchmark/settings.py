@@ -1,7 +1,8 @@
 """What a benchmark runs: the strategy names and :class:`BenchmarkSettings`, with their defaults.
 
 A strategy is ``<model>[+<transfer>][@<variant>]`` (model ``random``, ``obo``, ``abo``, ``auto``;
-transfer ``hp``, ``gp``, ``multitask``; variant ``robust``: EI against the posterior incumbent with
+transfer ``hp``, ``gp``, ``multitask``; variant ``baybe-gp``: BayBE's GP priors and EI
+settings, ``robust``: EI against the posterior incumbent with
 the 1-meV stall guard, ``keep``: failed evaluations stay out of the GP (``failed_value: none``,
 the behaviour before ``auto``), ``worst``: they enter it at the worst E_b with a transfer source
 too, ``trusted-pool``: the pool holds only the compositions whose result is trusted, an oracle no
@@ -68,6 +69,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "keep": {"failed_value": "none"},
     "worst": {"failed_value": "worst"},
     "trusted-pool": {},  # a pool setting, not a campaign one (:func:`trusted_pool`)
+    # BayBE 0.15's surrogate and acquisition in tavbo's GP: ARD Matern 5/2 with its Gamma
+    # priors (dimension-scaled length scale, noise), EI from the posterior-mean incumbent, no
+    # margin (qLogEI has none); with ``obo`` it is BayBE's single kernel over every column.
+    "baybe-gp": {
+        "length_scales": "ard",
+        "hyperprior": "gamma",
+        "incumbent": "posterior",
+        "xi": 0.0,
+    },
 }
 #: Variants a peer BO code can take (it has no tavbo campaign settings).
 PEER_VARIANTS: tuple[str, ...] = ("trusted-pool",)

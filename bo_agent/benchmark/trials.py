@@ -134,6 +134,9 @@ def _run_task(task: _Task) -> TrialResult:
             "incumbent": s.incumbent,
             "stall_guard": s.stall_guard,
             "failed_value": s.failed_value,
+            "length_scales": s.length_scales,
+            "hyperprior": s.hyperprior,
+            "xi": CampaignConfig.model_fields["xi"].default,
         }
         variant.update(strategy_overrides(task.strategy))
         config = CampaignConfig(
@@ -143,8 +146,6 @@ def _run_task(task: _Task) -> TrialResult:
             engine="table",
             model=model,  # type: ignore[arg-type]
             kernel=s.kernel,  # type: ignore[arg-type]
-            length_scales=s.length_scales,  # type: ignore[arg-type]
-            hyperprior=s.hyperprior,  # type: ignore[arg-type]
             target_transform=s.target_transform,  # type: ignore[arg-type]
             groups=s.groups,  # type: ignore[arg-type]
             transfer=transfer,  # type: ignore[arg-type]
