@@ -30,6 +30,7 @@ __all__ = [
     "ALL_STRATEGIES",
     "FIGURES",
     "PEERS",
+    "PEER_POOL",
     "PEER_VARIANTS",
     "THRESHOLD_STRATEGIES",
     "VARIANTS",
@@ -79,6 +80,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "xi": 0.0,
     },
 }
+#: The pool a peer searches unless ``@trusted-pool``, recorded in ``run.json``: every
+#: composition, a failure costing an evaluation. Runs recorded before it (no ``peer_pool``)
+#: gave their peers the trusted compositions only, so a panel never reads their peers back.
+PEER_POOL = "full"
 #: Variants a peer BO code can take (it has no tavbo campaign settings).
 PEER_VARIANTS: tuple[str, ...] = ("trusted-pool",)
 
