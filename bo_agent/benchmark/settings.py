@@ -1,13 +1,13 @@
 """What a benchmark runs: the strategy names and :class:`BenchmarkSettings`, with their defaults.
 
 A strategy is ``<model>[+<transfer>][@<variant>]`` (model ``random``, ``obo``, ``abo``, ``auto``;
-transfer ``hp``, ``gp``, ``multitask``; variant ``baybe-gp``: BayBE's GP priors and EI
-settings, ``robust``: EI against the posterior incumbent with
-the 1-meV stall guard, ``keep``: failed evaluations stay out of the GP (``failed_value: none``,
-the behaviour before ``auto``), ``worst``: they enter it at the worst E_b with a transfer source
-too, ``trusted-pool``: the pool holds only the compositions whose result is trusted, an oracle no
-user has, :data:`VARIANTS`) or a peer BO code (``physbo``, ``baybe``; variant ``trusted-pool``
-only, :data:`PEER_VARIANTS`):
+transfer ``hp``, ``gp``, ``multitask``; variants, :data:`VARIANTS`: ``baybe-gp``, BayBE's GP
+priors and EI settings; ``init-evals``, an untrusted result counts toward ``n_initial``;
+``robust``, EI against the posterior incumbent with the 1-meV stall guard; ``keep``, failed
+evaluations stay out of the GP (``failed_value: none``, the behaviour before ``auto``);
+``worst``, they enter it at the worst E_b with a transfer source too; ``trusted-pool``, the pool
+holds only the compositions whose result is trusted, an oracle no user has) or a peer BO code
+(``physbo``, ``baybe``; variant ``trusted-pool`` only, :data:`PEER_VARIANTS`).
 :func:`parse_strategy` splits and checks a name, :func:`strategy_overrides` gives a variant's
 campaign settings, :func:`strategy_label` gives the report's notation. The settings
 default to
@@ -69,6 +69,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "robust": {"incumbent": "posterior", "stall_guard": 0.001},
     "keep": {"failed_value": "none"},
     "worst": {"failed_value": "worst"},
+    "init-evals": {"initial_design": "evaluations"},
     "trusted-pool": {},  # a pool setting, not a campaign one (:func:`trusted_pool`)
     # BayBE 0.15's surrogate and acquisition in tavbo's GP: ARD Matern 5/2 with its Gamma
     # priors (dimension-scaled length scale, noise), EI from the posterior-mean incumbent, no
