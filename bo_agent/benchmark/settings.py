@@ -3,7 +3,8 @@
 A strategy is ``<model>[+<transfer>][@<variant>]`` (model ``random``, ``obo``, ``abo``, ``auto``;
 transfer ``hp``, ``gp``, ``multitask``; variants, :data:`VARIANTS`: ``baybe-gp``, BayBE's GP
 priors and EI settings; ``init-evals``, an untrusted result counts toward ``n_initial``;
-``baybe-like``, both and failures kept out of the GP (BayBE's recipe as the peer runs it);
+``baybe-model``, both; ``baybe-like``, both and failures kept out of the GP (BayBE's recipe
+as the peer runs it);
 ``robust``, EI against the posterior incumbent with the 1-meV stall guard; ``keep``, failed
 evaluations stay out of the GP (``failed_value: none``, the behaviour before ``auto``);
 ``worst``, they enter it at the worst E_b with a transfer source too; ``trusted-pool``, the pool
@@ -71,6 +72,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "keep": {"failed_value": "none"},
     "worst": {"failed_value": "worst"},
     "init-evals": {"initial_design": "evaluations"},
+    # BayBE's GP and EI settings, the model from the n_initial-th evaluation on, and tavbo's
+    # own failed_value (auto: untrusted results at the worst E_b without a transfer source).
+    "baybe-model": {
+        "length_scales": "ard",
+        "hyperprior": "gamma",
+        "incumbent": "posterior",
+        "xi": 0.0,
+        "initial_design": "evaluations",
+    },
     # BayBE's whole recipe as the like-for-like peer runs it: its GP and EI settings, the model
     # from the n_initial-th evaluation on, failures out of the GP (it excludes them).
     "baybe-like": {
