@@ -6,14 +6,15 @@ every strategy both ran, prints P(found) at t = 20 and t = 50 of each, the paire
 evaluations per trial out of the evaluations per trial (a trial stops when it finds the
 optimum). ``--pair A=B`` compares strategy A with strategy B inside NEW instead (e.g. the
 default ``abo`` against ``abo@keep``, the behaviour before ``failed_value: worst``), or, when NEW
-lacks B, NEW's A with OLD's B (e.g. a peer run on its own with the same seeds).
+lacks B or B is written ``old:B``, NEW's A with OLD's B (e.g. a peer run on its own with the
+same seeds).
 
 Run::
 
     python benchmarks/panel_paired.py NEW OLD             # the same strategies, two runs
     python benchmarks/panel_paired.py NEW --pair abo=abo@keep --pair abo+gp=abo+gp@keep
-    python benchmarks/panel_paired.py benchmarks/results/panel benchmarks/results/panel-baybe \
-        --pair abo=baybe --pair physbo=baybe
+    python benchmarks/panel_paired.py benchmarks/results/panel benchmarks/results/panel-peers \
+        --pair abo=old:baybe --pair abo=old:physbo   # the default against like-for-like peers
 
 OLD may be a directory extracted from git (``git archive COMMIT benchmarks/results/panel``).
 """
@@ -86,7 +87,9 @@ def main() -> None:
                     print(_line(where.name, s, (new, s), (old, s)))
         for pair in args.pair:
             a, b = pair.split("=")
-            other = new if _trials(new, b) else old
+            forced = b.startswith("old:")
+            b = b.removeprefix("old:")
+            other = old if forced or not _trials(new, b) else new
             if _trials(new, a) and other is not None and _trials(other, b):
                 print(_line(where.name, f"{a} vs {b}", (new, a), (other, b)))
 

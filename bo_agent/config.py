@@ -141,6 +141,13 @@ class CampaignConfig(BaseModel):
     )
     budget: int = Field(15, ge=1, description="Maximum evaluations (done + pending + failed)")
     n_initial: int = Field(5, ge=1, description="Random evaluations before the first GP")
+    initial_design: Literal["results", "evaluations"] = Field(
+        "results",
+        description="What n_initial counts: results (random picks until n_initial trusted "
+        "results) or evaluations (an untrusted result counts too, as the peers in the benchmark "
+        "start their model after n_initial evaluations); the GP needs 2 results either way "
+        "(docs/benchmarks.md, 'BayBE on the panel')",
+    )
     max_pending: int = Field(1, ge=1, description="Evaluations in flight at once")
     seed: int = Field(0, description="Seed of every random choice of the campaign")
     poll_interval: float = Field(30.0, gt=0, description="Agent poll interval, seconds")

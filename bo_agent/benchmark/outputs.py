@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bo_agent.benchmark.plots import plot_optimum, plot_stopping, plot_threshold
-from bo_agent.benchmark.settings import settings_dict
+from bo_agent.benchmark.settings import PEER_POOL, settings_dict
 from bo_agent.benchmark.tables import (
     optimum_curves,
     stopping_rows,
@@ -107,6 +107,7 @@ def write_outputs(run: BenchmarkRun, out: Path) -> dict[str, Path]:
         "n_pool": run.n_pool,
         "n_failed": run.n_failed,
         "n_source": run.n_source,
+        "peer_pool": PEER_POOL,
         "trials": [
             {k: v for k, v in asdict(r).items() if k not in ("ids", "e_b", "steps")}
             for r in run.results

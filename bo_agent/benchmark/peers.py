@@ -1,9 +1,9 @@
 """Other BO codes on the same benchmark: PHYSBO and BayBE (optional, ``pip install tavbo[peers]``).
 
-Each peer searches the same target pool (the same standardised descriptors as tavbo's GP), is
-answered from the same data set, starts from the same ``n_initial`` random compositions as
-tavbo's trial with the same seed (:func:`initial_ids`), and is seeded with that seed; after that
-it runs with the settings its developers recommend for a small discrete pool:
+Each peer searches the same target pool as tavbo's strategies (the same standardised descriptors
+as tavbo's GP), is answered from the same data set, starts from the same ``n_initial`` random
+compositions as tavbo's trial with the same seed (:func:`initial_ids`), and is seeded with that
+seed; after that it runs with the settings its developers recommend for a small discrete pool:
 
 - PHYSBO (``physbo.search.discrete.Policy``): exact GP (``num_rand_basis=0``: random features
   are meant for pools of 10^4 and more), expected improvement (``score="EI"``, tavbo's
@@ -12,7 +12,30 @@ it runs with the settings its developers recommend for a small discrete pool:
 - BayBE (``baybe.Campaign``): its default recommender (a BoTorch GP surrogate with BayBE's
   kernel and priors, and its default acquisition), the pool as a discrete search space of the
   descriptor columns that vary over it, target ``E_b`` minimised, ``baybe.utils.random.
-  set_random_seed(seed)``.
+  set_random_seed(seed)``, and ``allow_recommending_already_measured=False`` (BayBE's default
+  lets it recommend a measured candidate again; for a deterministic calculation that wastes an
+  evaluation: 0.1-0.4 per trial did so on the panel before this was set).
+
+**Failed evaluations, like for like.** The pool holds every composition, as tavbo's does; one
+whose result the engine cannot trust (a data set's ``failed`` compositions: no E_b) costs the
+peer one evaluation, as it costs tavbo, and is never proposed again. What the peer learns from
+it is what a user of that peer would do, following its documentation:
+
+- BayBE excludes it from the search space: its guide ("Getting recommendations", *Dynamic
+  exclusion*) recommends ``Campaign.toggle_discrete_candidates(..., exclude=True)`` for
+  configurations found to be infeasible during a campaign. It is not added as a measurement
+  (BayBE drops a row with a missing target from the surrogate anyway: "incomplete
+  measurements"), so its GP sees only trusted results, as tavbo's does with
+  ``failed_value: none``.
+- PHYSBO has no notion of a failed evaluation (its docs and API: ``Policy.write`` takes a value
+  for every action, and only ``write`` removes an action from the candidates), so a user writes
+  a penalty value; the usual one, and tavbo's ``failed_value: worst``, is the worst E_b seen so
+  far (the lowest ``-E_b``). If every initial point fails there is no value yet: further
+  compositions are drawn at random (seeded) until one succeeds.
+
+``<peer>@trusted-pool`` is the earlier comparison, kept for reference: the pool holds only the
+compositions whose result is trusted, an oracle no user has (a third of the Na pool fails on
+reference v2), so the peer never spends an evaluation on a failure.
 
 Both break ties between equal acquisition values by the lower candidate index. With few
 observations PHYSBO's marginal likelihood often drives its length scale to the lower bound
@@ -114,8 +137,10 @@ class _Recorder:
         self.trace = ReplayTrace()
         self.found: set[str] = set()
 
-    def add(self, candidate_id: str, strategy: str | None = None) -> float:
-        e_b = float(self.data[candidate_id])
+    def add(self, candidate_id: str, strategy: str | None = None) -> float | None:
+        """Record one evaluation; its E_b, or None if it fails (no E_b in the data)."""
+        value = self.data.get(candidate_id)
+        e_b = None if value is None else float(value)
         nan = float("nan")
         t = len(self.trace.steps) + 1
         self.trace.steps.append(
@@ -124,6 +149,11 @@ class _Recorder:
         )  # fmt: skip
         self.found.add(candidate_id)
         return e_b
+
+    def worst(self) -> float | None:
+        """Highest E_b observed so far (None before the first trusted result)."""
+        values = [s.e_b for s in self.trace.steps if s.e_b is not None]
+        return max(values) if values else None
 
     def done(self) -> bool:
         if len(self.trace.steps) >= self.horizon:
@@ -153,7 +183,8 @@ def run_peer(
     ----------
     name : {"physbo", "baybe"}
     pool : Pool
-        Target pool (every ID must be in ``data``).
+        Target pool; an ID without an E_b in ``data`` fails when evaluated (it costs an
+        evaluation; see the module docstring for what each peer does with it).
     data : mapping of str to float
         E_b (eV) by candidate ID.
     seed : int
@@ -211,14 +242,28 @@ def run_peer(
 def _physbo(pool: Pool, rec: _Recorder, seed: int) -> None:
     import physbo
 
+    # Every evaluation so far failed: no value to impute yet, so draw at random until one
+    # succeeds (rare: all n_initial points failing).
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xFA11]))
+    while rec.worst() is None:
+        rest = [c for c in pool.ids if c not in rec.found]
+        if not rest:
+            return
+        rec.add(rest[int(rng.integers(len(rest)))], "random")
+        if rec.done():
+            raise _StopSignalError
+    worst = rec.worst()
     row = {cid: i for i, cid in enumerate(pool.ids)}
     actions = np.array([row[s.candidate_id] for s in rec.trace.steps])
-    fx = -np.array([s.e_b for s in rec.trace.steps], dtype=float)
+    fx = -np.array([worst if s.e_b is None else s.e_b for s in rec.trace.steps], dtype=float)
     policy = physbo.search.discrete.Policy(test_X=pool.X, initial_data=(actions, fx))
     policy.set_seed(seed)
 
     def simulator(action: Any) -> np.ndarray:
-        values = [-rec.add(pool.ids[int(a)]) for a in np.atleast_1d(action)]
+        values = []
+        for a in np.atleast_1d(action):
+            e_b = rec.add(pool.ids[int(a)])
+            values.append(-(rec.worst() if e_b is None else e_b))  # a failure: the worst so far
         if rec.done():
             raise _StopSignalError
         return np.array(values)
@@ -247,16 +292,27 @@ def _baybe(pool: Pool, rec: _Recorder, seed: int) -> None:
     frame = pd.DataFrame(np.round(pool.X[:, keep], 10), columns=cols)
     params = [NumericalDiscreteParameter(c, values=tuple(sorted(set(frame[c])))) for c in cols]
     campaign = Campaign(
-        SearchSpace.from_dataframe(frame, params), NumericalTarget("E_b", minimize=True)
+        SearchSpace.from_dataframe(frame, params),
+        NumericalTarget("E_b", minimize=True),
+        allow_recommending_already_measured=False,
     )
     set_random_seed(seed)
     lookup = {tuple(r): i for i, r in enumerate(frame.to_numpy())}
-    done = list(pool.rows([s.candidate_id for s in rec.trace.steps]))
-    measured = frame.iloc[done].copy()
-    measured["E_b"] = [s.e_b for s in rec.trace.steps]
-    campaign.add_measurements(measured)
-    while not rec.done():
+    steps = rec.trace.steps
+    ok = [s for s in steps if s.e_b is not None]
+    failed = [s.candidate_id for s in steps if s.e_b is None]
+    if ok:
+        measured = frame.iloc[pool.rows([s.candidate_id for s in ok])].copy()
+        measured["E_b"] = [s.e_b for s in ok]
+        campaign.add_measurements(measured)
+    if failed:  # infeasible: out of the search space (BayBE's dynamic exclusion)
+        campaign.toggle_discrete_candidates(frame.iloc[pool.rows(failed)], exclude=True)
+    while not rec.done() and len(rec.found) < len(pool.ids):
         pick = campaign.recommend(batch_size=1)
         i = lookup[tuple(pick[cols].to_numpy()[0])]
-        pick["E_b"] = rec.add(pool.ids[i])
-        campaign.add_measurements(pick)
+        e_b = rec.add(pool.ids[i])
+        if e_b is None:
+            campaign.toggle_discrete_candidates(pick[cols], exclude=True)
+        else:
+            pick["E_b"] = e_b
+            campaign.add_measurements(pick)

@@ -19,7 +19,7 @@ from pathlib import Path
 from bo_agent.benchmark.data import BenchmarkData
 from bo_agent.benchmark.outputs import write_outputs
 from bo_agent.benchmark.results import BenchmarkRun
-from bo_agent.benchmark.settings import FIGURES, PEERS, BenchmarkSettings, parse_strategy
+from bo_agent.benchmark.settings import FIGURES, BenchmarkSettings, parse_strategy
 from bo_agent.benchmark.trials import _Context, _run_tasks, _Task
 from workflows.errors import ConfigError
 
@@ -124,7 +124,8 @@ def run_benchmark(
     used |= set(settings.threshold_strategies if thresholds else ())
     own_answers = source_data is None and settings.source_carrier == settings.carrier
     _check_strategies(sorted(used), len(source) >= 2, settings.source_label, own_answers)
-    if thresholds and (peers := set(settings.threshold_strategies) & set(PEERS)):
+    peers = {s for s in settings.threshold_strategies if parse_strategy(s)[1] == "peer"}
+    if thresholds and peers:
         raise ConfigError(
             f"peers {sorted(peers)} have no threshold acquisition; run them for the optimum only"
         )

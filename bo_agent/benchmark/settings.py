@@ -1,10 +1,15 @@
 """What a benchmark runs: the strategy names and :class:`BenchmarkSettings`, with their defaults.
 
 A strategy is ``<model>[+<transfer>][@<variant>]`` (model ``random``, ``obo``, ``abo``, ``auto``;
-transfer ``hp``, ``gp``, ``multitask``; variant ``robust``: EI against the posterior incumbent with
-the 1-meV stall guard, ``keep``: failed evaluations stay out of the GP (``failed_value: none``,
-the behaviour before ``auto``), ``worst``: they enter it at the worst E_b with a transfer source
-too, :data:`VARIANTS`) or a peer BO code (``physbo``, ``baybe``):
+transfer ``hp``, ``gp``, ``multitask``; variants, :data:`VARIANTS`: ``baybe-gp``, BayBE's GP
+priors and EI settings; ``init-evals``, an untrusted result counts toward ``n_initial``;
+``baybe-model``, both; ``baybe-like``, both and failures kept out of the GP (BayBE's recipe
+as the peer runs it);
+``robust``, EI against the posterior incumbent with the 1-meV stall guard; ``keep``, failed
+evaluations stay out of the GP (``failed_value: none``, the behaviour before ``auto``);
+``worst``, they enter it at the worst E_b with a transfer source too; ``trusted-pool``, the pool
+holds only the compositions whose result is trusted, an oracle no user has) or a peer BO code
+(``physbo``, ``baybe``; variant ``trusted-pool`` only, :data:`PEER_VARIANTS`).
 :func:`parse_strategy` splits and checks a name, :func:`strategy_overrides` gives a variant's
 campaign settings, :func:`strategy_label` gives the report's notation. The settings
 default to
@@ -27,6 +32,8 @@ __all__ = [
     "ALL_STRATEGIES",
     "FIGURES",
     "PEERS",
+    "PEER_POOL",
+    "PEER_VARIANTS",
     "THRESHOLD_STRATEGIES",
     "VARIANTS",
     "BenchmarkSettings",
@@ -35,6 +42,7 @@ __all__ = [
     "settings_dict",
     "strategy_label",
     "strategy_overrides",
+    "trusted_pool",
 ]
 
 
@@ -63,7 +71,43 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "robust": {"incumbent": "posterior", "stall_guard": 0.001},
     "keep": {"failed_value": "none"},
     "worst": {"failed_value": "worst"},
+    "init-evals": {"initial_design": "evaluations"},
+    # BayBE's GP and EI settings, the model from the n_initial-th evaluation on, and tavbo's
+    # own failed_value (auto: untrusted results at the worst E_b without a transfer source).
+    "baybe-model": {
+        "length_scales": "ard",
+        "hyperprior": "gamma",
+        "incumbent": "posterior",
+        "xi": 0.0,
+        "initial_design": "evaluations",
+    },
+    # BayBE's whole recipe as the like-for-like peer runs it: its GP and EI settings, the model
+    # from the n_initial-th evaluation on, failures out of the GP (it excludes them).
+    "baybe-like": {
+        "length_scales": "ard",
+        "hyperprior": "gamma",
+        "incumbent": "posterior",
+        "xi": 0.0,
+        "initial_design": "evaluations",
+        "failed_value": "none",
+    },
+    "trusted-pool": {},  # a pool setting, not a campaign one (:func:`trusted_pool`)
+    # BayBE 0.15's surrogate and acquisition in tavbo's GP: ARD Matern 5/2 with its Gamma
+    # priors (dimension-scaled length scale, noise), EI from the posterior-mean incumbent, no
+    # margin (qLogEI has none); with ``obo`` it is BayBE's single kernel over every column.
+    "baybe-gp": {
+        "length_scales": "ard",
+        "hyperprior": "gamma",
+        "incumbent": "posterior",
+        "xi": 0.0,
+    },
 }
+#: The pool a peer searches unless ``@trusted-pool``, recorded in ``run.json``: every
+#: composition, a failure costing an evaluation. Runs recorded before it (no ``peer_pool``)
+#: gave their peers the trusted compositions only, so a panel never reads their peers back.
+PEER_POOL = "full"
+#: Variants a peer BO code can take (it has no tavbo campaign settings).
+PEER_VARIANTS: tuple[str, ...] = ("trusted-pool",)
 
 
 #: GP settings default to what a campaign uses, so a benchmark measures the defaults.
@@ -188,9 +232,9 @@ def parse_strategy(name: str) -> tuple[str, str]:
     """
     from bo_agent.config import MODELS, TRANSFERS
 
-    if name in PEERS:
-        return name, "peer"
     base, _, variant = name.partition("@")
+    if base in PEERS and (not variant or variant in PEER_VARIANTS):
+        return base, "peer"
     model, _, transfer = base.partition("+")
     transfer = transfer or "none"
     if (
@@ -214,19 +258,26 @@ def strategy_overrides(name: str) -> dict[str, Any]:
     return dict(VARIANTS[variant]) if variant else {}
 
 
+def trusted_pool(name: str) -> bool:
+    """Whether strategy ``name`` searches only the compositions whose result is trusted
+    (``@trusted-pool``) instead of the full pool, where a failed evaluation costs one."""
+    parse_strategy(name)
+    return name.partition("@")[2] == "trusted-pool"
+
+
 def strategy_label(name: str, source: str = "Li") -> str:
     """Display name in the report's notation: ``"abo+gp"`` -> ``"Li-GP aBO"``.
 
     ``source`` names the transfer source (:attr:`BenchmarkSettings.source_label`).
     """
     model, transfer = parse_strategy(name)
+    variant = name.partition("@")[2]
     if transfer == "peer":
-        return {"physbo": "PHYSBO", "baybe": "BayBE"}[model]
+        return {"physbo": "PHYSBO", "baybe": "BayBE"}[model] + (f" ({variant})" if variant else "")
     pretty = {"random": "random", "obo": "oBO", "abo": "aBO", "auto": "auto"}[model]
     prefix = {"none": "", "hp": "-hp ", "gp": "-GP ", "multitask": "-MT "}[transfer]
     if prefix:
         prefix = source + prefix
-    variant = name.partition("@")[2]
     return prefix + pretty + (f" ({variant})" if variant else "")
 
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from bo_agent.benchmark.results import TrialResult
 from bo_agent.benchmark.settings import (
-    PEERS,
     BenchmarkSettings,
     parse_strategy,
     strategy_overrides,
+    trusted_pool,
 )
 from bo_agent.config import CampaignConfig
 from bo_agent.decide.strategy import Pool, build_pool
@@ -60,11 +60,10 @@ class _Context:
     failed: frozenset[str] = frozenset()  # in the pool, answered as failed evaluations
     pools: dict[bool, Pool] = field(default_factory=dict)
 
-    def peer_pool(self) -> Pool:
-        """The pool without ``failed``: a peer code needs an E_b for every evaluation."""
-        return _restrict(self.pool(False), self.values)
-
-    def pool(self, transfer: bool) -> Pool:
+    def pool(self, transfer: bool, trusted: bool = False) -> Pool:
+        """The pool a strategy searches; ``trusted``: without ``failed`` (``@trusted-pool``)."""
+        if trusted:
+            return _restrict(self.pool(transfer), self.values)
         if transfer not in self.pools:
             from workflows.space.compositions import load_space
 
@@ -117,7 +116,7 @@ def _run_task(task: _Task) -> TrialResult:
     if transfer == "peer":
         from bo_agent.benchmark.peers import run_peer
 
-        pool = ctx.peer_pool()
+        pool = ctx.pool(False, trusted_pool(task.strategy))
         trace = run_peer(
             model,
             pool,
@@ -130,11 +129,14 @@ def _run_task(task: _Task) -> TrialResult:
             until_all=targets if threshold else (),
         )
     else:
-        pool = ctx.pool(transfer != "none")
+        pool = ctx.pool(transfer != "none", trusted_pool(task.strategy))
         variant: dict[str, Any] = {
             "incumbent": s.incumbent,
             "stall_guard": s.stall_guard,
             "failed_value": s.failed_value,
+            "length_scales": s.length_scales,
+            "hyperprior": s.hyperprior,
+            "xi": CampaignConfig.model_fields["xi"].default,
         }
         variant.update(strategy_overrides(task.strategy))
         config = CampaignConfig(
@@ -144,8 +146,6 @@ def _run_task(task: _Task) -> TrialResult:
             engine="table",
             model=model,  # type: ignore[arg-type]
             kernel=s.kernel,  # type: ignore[arg-type]
-            length_scales=s.length_scales,  # type: ignore[arg-type]
-            hyperprior=s.hyperprior,  # type: ignore[arg-type]
             target_transform=s.target_transform,  # type: ignore[arg-type]
             groups=s.groups,  # type: ignore[arg-type]
             transfer=transfer,  # type: ignore[arg-type]
@@ -185,7 +185,7 @@ def _run_task(task: _Task) -> TrialResult:
 
 
 def _cost(task: _Task) -> float:
-    return _COST.get(task.strategy, 30.0 if task.strategy in PEERS else 0.8)
+    return _COST.get(task.strategy, 30.0 if parse_strategy(task.strategy)[1] == "peer" else 0.8)
 
 
 def _run_tasks(

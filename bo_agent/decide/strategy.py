@@ -219,7 +219,10 @@ def decide(
         return Decision([], "none", stop_reason="every composition is evaluated or failed")
     if config.model == "random":
         return _random_picks(pool, taken, n, rng, "random")
-    if len(observations) + len(pending) < config.n_initial or len(observations) < 2:
+    started = len(observations) + len(pending)
+    if config.initial_design == "evaluations":  # an untrusted result counts as one
+        started += len(set(untrusted) - set(observations))
+    if started < config.n_initial or len(observations) < 2:
         # The report's protocol: random initial points before the first GP.
         return _random_picks(pool, taken, n, rng, "initial-random")
 

@@ -23,7 +23,12 @@ from bo_agent.benchmark.panel.problems import PANEL, PanelProblem, load_problem,
 from bo_agent.benchmark.panel.report import PanelResult, panel_markdown, panel_rows, plot_panel
 from bo_agent.benchmark.results import BenchmarkRun
 from bo_agent.benchmark.run import run_benchmark
-from bo_agent.benchmark.settings import BenchmarkSettings, settings_dict
+from bo_agent.benchmark.settings import (
+    PEER_POOL,
+    BenchmarkSettings,
+    parse_strategy,
+    settings_dict,
+)
 
 __all__ = ["panel_settings", "run_panel"]
 
@@ -63,8 +68,12 @@ def _finished(out: Path, settings: BenchmarkSettings) -> BenchmarkRun | None:
     if not record.exists():
         return None
     try:
-        stored = json.loads(record.read_text())["settings"]
+        recorded = json.loads(record.read_text())
+        stored = recorded["settings"]
     except (OSError, ValueError, KeyError):
+        return None
+    peers = any(parse_strategy(s)[1] == "peer" for s in settings.strategies)
+    if peers and recorded.get("peer_pool") != PEER_POOL:  # its peers had the trusted pool
         return None
     wanted = json.loads(json.dumps(settings_dict(settings)))
     if {k: v for k, v in wanted.items() if k != "jobs"} != {

@@ -16,7 +16,12 @@ from bo_agent.benchmark.data import BenchmarkData, load_benchmark_data
 from bo_agent.benchmark.metrics import found_curve, hit_times, median_evaluations, p_found_curve
 from bo_agent.benchmark.results import BenchmarkRun, TrialResult
 from bo_agent.benchmark.run import run_benchmark
-from bo_agent.benchmark.settings import BenchmarkSettings, parse_strategy, strategy_label
+from bo_agent.benchmark.settings import (
+    BenchmarkSettings,
+    parse_strategy,
+    strategy_label,
+    strategy_overrides,
+)
 from bo_agent.benchmark.tables import summary_markdown, summary_rows
 from workflows.errors import ConfigError
 
@@ -117,6 +122,21 @@ def test_a_robust_variant_is_its_strategy_with_the_posterior_incumbent_and_stall
     same = run_benchmark(robust, data)
     assert [r.ids for r in variant.results] == [r.ids for r in same.results]
     assert [r.steps for r in variant.results] == [r.steps for r in same.results]
+
+
+def test_a_baybe_gp_variant_fits_bayes_priors_and_takes_ei_without_margin(full_table):
+    from bo_agent.config import CampaignConfig
+
+    config = CampaignConfig(model="obo", **strategy_overrides("obo@baybe-gp"))
+    assert (config.length_scales, config.hyperprior) == ("ard", "gamma")
+    assert (config.incumbent, config.xi) == ("posterior", 0.0)
+    assert strategy_label("obo@baybe-gp") == "oBO (baybe-gp)"
+    data = load_benchmark_data(full_table)
+    quick = BenchmarkSettings.quick(figures=("optimum",), horizon=14, trials=3)
+    run = run_benchmark(replace(quick, strategies=("obo@baybe-gp", "obo")), data)
+    ids = {s: [r.ids for r in run.results if r.strategy == s] for s in ("obo@baybe-gp", "obo")}
+    assert all(len(set(t)) == len(t) for t in ids["obo@baybe-gp"])
+    assert ids["obo@baybe-gp"] != ids["obo"]
 
 
 def test_the_benchmark_measures_the_failed_value_default_and_keep_and_worst_its_alternatives(
@@ -354,17 +374,30 @@ def test_physbo_peer_does_not_walk_the_pool_in_the_order_the_space_lists_it():
     assert not np.array_equal(order, pool_order(pool.ids, 1))
 
 
-def test_peers_never_get_an_unconverged_composition(full_table):
+def test_a_trusted_pool_strategy_never_gets_a_failing_composition(full_table):
     pytest.importorskip("physbo")
     full = load_benchmark_data(full_table)
     flagged = frozenset(sorted(full.carrier("Na"))[::3])
     data = BenchmarkData(
         {k: v for k, v in full.values.items() if k not in flagged}, "flagged", failed=flagged
     )
-    settings = BenchmarkSettings.quick(strategies=("physbo",), figures=("optimum",), trials=2)
+    names = ("physbo@trusted-pool", "abo@trusted-pool", "physbo")
+    settings = BenchmarkSettings.quick(strategies=names, figures=("optimum",), trials=2)
     run = run_benchmark(settings, data)
-    assert all(len(r.ids) > 5 for r in run.results)
-    assert not {cid for r in run.results for cid in r.ids} & flagged
+    for name in names:
+        trials = [r for r in run.results if r.strategy == name]
+        assert len(trials) == 2
+        assert all(len(r.ids) > 5 for r in trials)
+        seen = {cid for r in trials for cid in r.ids}
+        if name.endswith("@trusted-pool"):
+            assert not seen & flagged, name
+        else:  # like for like: the peer's pool holds them, each costs an evaluation
+            assert all(len(r.ids) == len(set(r.ids)) for r in trials)
+            assert all(
+                (cid in flagged) == (e is None)
+                for r in trials
+                for cid, e in zip(r.ids, r.e_b, strict=True)
+            )
 
 
 def test_synthetic_data_mimics_the_reports_counts():

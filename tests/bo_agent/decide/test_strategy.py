@@ -106,3 +106,23 @@ def test_with_a_transfer_source_untrusted_results_stay_out_of_the_gp_unless_wors
     trained = {na_pool.ids[r] for r in gp_targets[0]}
     assert trained == set(observations) | (set(untrusted) if imputed else set())
     assert not {cid for cid, _ in decision.proposals} & set(untrusted)
+
+
+@pytest.mark.parametrize(
+    ("design", "expected"), [("results", "initial-random"), ("evaluations", "abo")]
+)
+def test_initial_design_says_whether_an_untrusted_result_counts_toward_n_initial(
+    na_pool, design, expected
+):
+    ids = list(na_pool.ids)
+    observations = {ids[0]: 0.4, ids[1]: 0.6, ids[2]: 0.5}  # 3 results, 2 untrusted, 1 crash
+    config = CampaignConfig(model="abo", seed=0, n_initial=5, initial_design=design)
+    decision = decide(
+        na_pool, config, observations, failed=ids[3:6], untrusted=ids[3:5], n=1, seq=6
+    )
+    assert decision.strategy == expected
+    # a run failure never counts; nor does a GP start from fewer than 2 results
+    crashed = decide(na_pool, config, observations, failed=ids[3:6], untrusted=ids[3:4], seq=6)
+    assert crashed.strategy == "initial-random"
+    one = decide(na_pool, config, {ids[0]: 0.4}, failed=ids[3:8], untrusted=ids[3:8], seq=6)
+    assert one.strategy == "initial-random"

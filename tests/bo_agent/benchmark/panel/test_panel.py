@@ -86,3 +86,22 @@ def test_a_problem_run_before_failed_value_was_a_setting_is_rerun_not_read_back(
     run_panel(tmp_path, problems=problem, quick=True, strategies=("random", "abo"))
     assert (where / "traces.csv.gz").stat().st_mtime_ns != stamp  # rerun with the new default
     assert json.loads((where / "run.json").read_text())["settings"]["failed_value"] == "auto"
+
+
+def test_a_problem_whose_peers_had_the_trusted_pool_is_rerun_not_read_back(tmp_path):
+    import json
+
+    problem = PROBLEMS[:1]
+    strategies = ("random", "physbo")
+    run_panel(tmp_path, problems=problem, quick=True, strategies=strategies)
+    where = tmp_path / problem[0].name
+    record = json.loads((where / "run.json").read_text())
+    assert record["peer_pool"] == "full"
+    stamp = (where / "traces.csv.gz").stat().st_mtime_ns
+    run_panel(tmp_path, problems=problem, quick=True, strategies=strategies)
+    assert (where / "traces.csv.gz").stat().st_mtime_ns == stamp  # read back
+    del record["peer_pool"]  # as written before the peers searched the full pool
+    (where / "run.json").write_text(json.dumps(record))
+    run_panel(tmp_path, problems=problem, quick=True, strategies=strategies)
+    assert (where / "traces.csv.gz").stat().st_mtime_ns != stamp  # rerun like for like
+    assert json.loads((where / "run.json").read_text())["peer_pool"] == "full"
