@@ -229,9 +229,9 @@ def decide(
     obs_ids = list(observations)
     scale = TargetScale(config.target_transform)
     y_ev = np.array([observations[i] for i in obs_ids], dtype=float)
+    known = set(pool.ids)
+    bad = [f for f in dict.fromkeys(untrusted) if f in known and f not in observations]
     if config.imputes_failures():  # an untrusted result teaches the GP "not here"
-        known = set(pool.ids)
-        bad = [f for f in dict.fromkeys(untrusted) if f in known and f not in observations]
         obs_ids += bad
         y_ev = np.concatenate([y_ev, np.full(len(bad), y_ev.max())])
     y = scale.forward(y_ev)
@@ -258,8 +258,6 @@ def decide(
         imputed = None
         if config.transfer != "none" and config.failed_value == "auto":
             # without the source the model learns from untrusted results, as it would with none
-            known = set(pool.ids)
-            bad = [f for f in dict.fromkeys(untrusted) if f in known and f not in observations]
             imputed = (pool.X[pool.rows(bad)], np.full(len(bad), float(y.max())))
         picked = None
         if history is not None:  # the first n_initial results were random, not the model's picks
