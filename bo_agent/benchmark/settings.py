@@ -67,40 +67,28 @@ FIGURES: tuple[str, ...] = ("optimum", "threshold", "stopping")
 PEERS: tuple[str, ...] = ("physbo", "baybe")
 #: Acquisition variants of a GP strategy (``auto@robust``): campaign settings that differ from
 #: the benchmark's, so one panel compares them on the same paired seeds.
+_BAYBE_GP: dict[str, Any] = {
+    "length_scales": "ard",
+    "hyperprior": "gamma",
+    "incumbent": "posterior",
+    "xi": 0.0,
+}
 VARIANTS: dict[str, dict[str, Any]] = {
     "robust": {"incumbent": "posterior", "stall_guard": 0.001},
     "keep": {"failed_value": "none"},
     "worst": {"failed_value": "worst"},
     "init-evals": {"initial_design": "evaluations"},
-    # BayBE's GP and EI settings, the model from the n_initial-th evaluation on, and tavbo's
-    # own failed_value (auto: untrusted results at the worst E_b without a transfer source).
-    "baybe-model": {
-        "length_scales": "ard",
-        "hyperprior": "gamma",
-        "incumbent": "posterior",
-        "xi": 0.0,
-        "initial_design": "evaluations",
-    },
-    # BayBE's whole recipe as the like-for-like peer runs it: its GP and EI settings, the model
-    # from the n_initial-th evaluation on, failures out of the GP (it excludes them).
-    "baybe-like": {
-        "length_scales": "ard",
-        "hyperprior": "gamma",
-        "incumbent": "posterior",
-        "xi": 0.0,
-        "initial_design": "evaluations",
-        "failed_value": "none",
-    },
-    "trusted-pool": {},  # a pool setting, not a campaign one (:func:`trusted_pool`)
     # BayBE 0.15's surrogate and acquisition in tavbo's GP: ARD Matern 5/2 with its Gamma
     # priors (dimension-scaled length scale, noise), EI from the posterior-mean incumbent, no
     # margin (qLogEI has none); with ``obo`` it is BayBE's single kernel over every column.
-    "baybe-gp": {
-        "length_scales": "ard",
-        "hyperprior": "gamma",
-        "incumbent": "posterior",
-        "xi": 0.0,
-    },
+    "baybe-gp": _BAYBE_GP,
+    # BayBE's GP and EI settings, the model from the n_initial-th evaluation on, and tavbo's
+    # own failed_value (auto: untrusted results at the worst E_b without a transfer source).
+    "baybe-model": {**_BAYBE_GP, "initial_design": "evaluations"},
+    # BayBE's whole recipe as the like-for-like peer runs it: the above, with failures out of
+    # the GP (it excludes them).
+    "baybe-like": {**_BAYBE_GP, "initial_design": "evaluations", "failed_value": "none"},
+    "trusted-pool": {},  # a pool setting, not a campaign one (:func:`trusted_pool`)
 }
 #: The pool a peer searches unless ``@trusted-pool``, recorded in ``run.json``: every
 #: composition, a failure costing an evaluation. Runs recorded before it (no ``peer_pool``)
