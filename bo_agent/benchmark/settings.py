@@ -7,7 +7,9 @@ priors and EI settings; ``init-evals``, an untrusted result counts toward ``n_in
 as the peer runs it);
 ``robust``, EI against the posterior incumbent with the 1-meV stall guard; ``keep``, failed
 evaluations stay out of the GP (``failed_value: none``, the behaviour before ``auto``);
-``worst``, they enter it at the worst E_b with a transfer source too; ``trusted-pool``, the pool
+``worst``, they enter it at the worst E_b with a transfer source too; ``ml``, ``init-results``
+and ``ml-results``, the defaults before 2026-12-06 evening (maximum likelihood, n_initial
+counting trusted results); ``trusted-pool``, the pool
 holds only the compositions whose result is trusted, an oracle no user has) or a peer BO code
 (``physbo``, ``baybe``; variant ``trusted-pool`` only, :data:`PEER_VARIANTS`).
 :func:`parse_strategy` splits and checks a name, :func:`strategy_overrides` gives a variant's
@@ -88,6 +90,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # BayBE's whole recipe as the like-for-like peer runs it: the above, with failures out of
     # the GP (it excludes them).
     "baybe-like": {**_BAYBE_GP, "initial_design": "evaluations", "failed_value": "none"},
+    # The defaults before 2026-12-06 evening, for paired comparisons with the current ones:
+    # maximum-likelihood hyperparameters (ml), n_initial counting trusted results
+    # (init-results), or both (ml-results). init-evals above is now the default design.
+    "ml": {"hyperprior": "none"},
+    "init-results": {"initial_design": "results"},
+    "ml-results": {"hyperprior": "none", "initial_design": "results"},
     "trusted-pool": {},  # a pool setting, not a campaign one (:func:`trusted_pool`)
 }
 #: The pool a peer searches unless ``@trusted-pool``, recorded in ``run.json``: every

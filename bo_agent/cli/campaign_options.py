@@ -36,7 +36,9 @@ KernelOpt = Annotated[str | None, typer.Option("--kernel", help="GP base kernel:
 HyperpriorOpt = Annotated[
     str | None,
     typer.Option(
-        "--hyperprior", help="GP hyperparameter prior: none (ML), gamma, lognormal (MAP)."
+        "--hyperprior",
+        help="GP hyperparameter prior: auto (gamma without a transfer source, none with one), "
+        "none (ML), gamma, lognormal (MAP).",
     ),
 ]
 GroupsOpt = Annotated[str | None, typer.Option("--groups", help="aBO kernel groups: site or kind.")]

@@ -96,7 +96,7 @@ def model_for(
         groups=dict(groups) if model == "abo" else None,
         base=config.kernel,
         ard=ard,
-        hyperprior=config.hyperprior,
+        hyperprior=config.gp_hyperprior(),
         n_restarts=2,
         random_state=seed,
     )

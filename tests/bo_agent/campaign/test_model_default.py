@@ -22,3 +22,33 @@ def test_a_stored_campaign_keeps_its_model_when_resumed_without_one(clean_lp):
     resumed = effective_config(_config(transfer="gp", source_data="bvse", budget=30))
     assert resumed.model == "abo"  # the default for new campaigns does not change an old one
     assert resumed.budget == 30
+
+
+def test_the_gp_prior_is_gamma_without_a_source_and_none_with_one_unless_given():
+    assert _config().gp_hyperprior() == "gamma"
+    assert _config(transfer="gp", source_data="bvse").gp_hyperprior() == "none"
+    assert _config(hyperprior="none").gp_hyperprior() == "none"
+    assert _config(transfer="gp", source_data="bvse", hyperprior="lognormal").gp_hyperprior() == (
+        "lognormal"
+    )
+
+
+def test_the_fitted_gp_carries_the_resolved_prior():
+    from bo_agent.decide.selection import model_for
+
+    groups = {"a": [0], "b": [1]}
+    assert model_for("abo", "none", _config(), groups, 0).hyperprior == "gamma"
+    transfer = model_for("abo", "gp", _config(transfer="gp", source_data="bvse"), groups, 0)
+    assert transfer.base.hyperprior == "none"
+
+
+def test_an_untrusted_result_counts_toward_the_random_start_by_default():
+    assert _config().initial_design == "evaluations"
+
+
+def test_a_stored_campaign_keeps_its_prior_and_initial_design_when_resumed(clean_lp):
+    from bo_agent.campaign.state import effective_config, open_campaign
+
+    open_campaign(_config(hyperprior="none", initial_design="results"))
+    resumed = effective_config(_config(budget=30))
+    assert (resumed.hyperprior, resumed.initial_design) == ("none", "results")
