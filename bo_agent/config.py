@@ -209,9 +209,10 @@ class CampaignConfig(BaseModel):
 
         ``auto`` is Gamma (BayBE's priors) without a transfer source: with 5-15 results
         maximum likelihood switches most of aBO's ten kernel groups off, and the prior keeps
-        them on (CHGNet Li +0.20 at t = 20, synthetic interacting +0.44, at 0.04-0.10 on the
-        CHGNet Na problems). With a source it is none: a Gamma noise prior gives a shuffled
-        source the signal share of a real one, and the campaign kept it (docs/benchmarks.md).
+        them on (CHGNet Li +0.20 at t = 20, synthetic interacting +0.44, at a cost of
+        0.04-0.10 on the CHGNet Na problems). With a source it is none: with the priors a
+        transfer campaign fell from 0.82 to 0.60 at t = 50 on a shuffled source, while the
+        source was kept (docs/benchmarks.md, "Default since 2026-12-06 evening").
         """
         if self.hyperprior == "auto":
             return "gamma" if self.transfer == "none" else "none"
