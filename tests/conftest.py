@@ -33,7 +33,9 @@ MOCK_SERVER = MONGO_URI == "mongomock://"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Embedded store in a fresh temp dir, unless a real MongoDB (or mongomock://) is given."""
+    """Embedded store in a fresh temp dir, unless a real MongoDB (or mongomock://) is given;
+    NEB checkpoints in a temp dir too (never in the checkout)."""
+    os.environ["TAVBO_NEB_CHECKPOINT_DIR"] = tempfile.mkdtemp(prefix="tavbo-test-neb-")
     if MONGO_URI:
         if MOCK_SERVER:
             _serve_mongomock()

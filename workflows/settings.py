@@ -76,6 +76,14 @@ class WorkflowSettings(BaseSettings):
         Path("tavbo-runs"),
         description="Directory under which in-process rockets create their launcher_* dirs",
     )
+    neb_checkpoint_dir: Path | None = Field(
+        None,
+        description=(
+            "Where running NEBs save their band so that a re-queued NEB resumes; default "
+            "<run_dir>/neb-checkpoints; give a shared absolute path on a cluster "
+            "(TAVBO_NEB_CHECKPOINT_DIR)"
+        ),
+    )
     resources_file: Path | None = Field(
         None,
         description=(
@@ -108,6 +116,11 @@ class WorkflowSettings(BaseSettings):
             "in notebooks (TAVBO_HANDLE_SIGNALS=false)"
         ),
     )
+
+    @property
+    def neb_checkpoints(self) -> Path:
+        """Directory of the NEB checkpoints (absolute, resolved where the job starts)."""
+        return (self.neb_checkpoint_dir or self.run_dir / "neb-checkpoints").resolve()
 
     @property
     def store_path(self) -> Path:

@@ -279,6 +279,10 @@ def chgnet_neb(
     :func:`workflows.physics.neb.run_neb`. With ``candidate_id`` every final image and every
     re-relaxed endpoint is checked against the initial endpoint's framework.
 
+    The band is checkpointed (``TAVBO_NEB_CHECKPOINT_DIR``, default
+    ``<TAVBO_RUN_DIR>/neb-checkpoints``): a NEB whose job was killed and re-queued resumes where
+    it was saved (``resumed_at_step``).
+
     ``upstream_problems`` are the framework problems found before this NEB (relaxed cell,
     endpoints). When there are any, no repair is tried: the result is untrusted whatever the
     path does, and each repair round is another NEB (the bulk of the cost of the W/Mo oxides
@@ -287,6 +291,7 @@ def chgnet_neb(
     """
     from workflows.physics.dip_repair import run_neb_repaired
     from workflows.physics.relax import BatchEvaluator, set_torch_threads
+    from workflows.settings import WorkflowSettings
 
     start = time.perf_counter()
     set_torch_threads(torch_threads)
@@ -298,6 +303,8 @@ def chgnet_neb(
         repair["max_rounds"] = 0
         skipped = f"framework reconstructed before the NEB: {upstream[0]}"
         logger.info("hop %d: dip repair skipped (%s)", endpoints.hop_index, skipped)
+    neb_kwargs.setdefault("checkpoint_dir", WorkflowSettings().neb_checkpoints)
+    neb_kwargs.setdefault("checkpoint_tag", potential)
     result, used = run_neb_repaired(endpoints, evaluator=evaluator, **repair, **neb_kwargs)
     label = f"hop {endpoints.hop_index}"
     pairs = [

@@ -15,7 +15,8 @@ image at a time, was measured 3.7 times slower. A NEB that runs out of steps ret
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +32,8 @@ from workflows.physics.hop_symmetry import (
     symmetric_neb_class,
 )
 from workflows.physics.hops import HopSet, hop_endpoints
+from workflows.physics.neb_checkpoint import EVERY as CHECKPOINT_EVERY
+from workflows.physics.neb_checkpoint import BandState, NebCheckpoint
 from workflows.physics.relax import BatchEvaluator, RelaxOptimizer, relax_structure, to_atoms
 
 if TYPE_CHECKING:
@@ -86,6 +89,9 @@ class NebResult(BaseModel):
     )
     images: list[Structure] | None = Field(None, description="Final images, if requested")
     wall_time: float | None = Field(None, description="Seconds spent, filled in by the job")
+    resumed_at_step: int | None = Field(
+        None, description="Step at which a re-queued NEB resumed from its checkpoint (None: fresh)"
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -216,6 +222,8 @@ def run_neb(
     batch_size: int | None = None,
     store_images: bool = False,
     evaluator: BatchEvaluator | None = None,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_tag: str = "",
 ) -> NebResult:
     """Climbing-image NEB of one hop between relaxed endpoints, all images in one CHGNet call.
 
@@ -256,6 +264,12 @@ def run_neb(
         Return the final images as structures.
     evaluator : BatchEvaluator, optional
         Reuse an evaluator's model (a fresh evaluator holds the images).
+    checkpoint_dir : path, optional
+        Save the band there every few steps and resume from it when the same NEB is run again
+        (:mod:`workflows.physics.neb_checkpoint`); the optimiser's log (step, energy, fmax) goes
+        next to it. None: no checkpoint.
+    checkpoint_tag : str, default=""
+        What else defines the NEB for its checkpoint (the potential and model).
 
     Returns
     -------
@@ -296,17 +310,34 @@ def run_neb(
     images = [first] + [first.copy() for _ in range(n_images)] + [last]
     two_stage = climb and climb_after_fmax is not None and climb_after_fmax > fmax
     kwargs = {"k": k, "climb": climb and not two_stage, "method": method}
+    checkpoint: NebCheckpoint | None = None
+    state: BandState | None = None
     try:
         neb = (
             NEB(images, **kwargs)
             if mirror is None
             else symmetric_neb_class()(images, mirror, **kwargs)
         )
-        # endpoints are continuous (no atom wrapped): interpolate the true displacements, and let
-        # IDPP see minimum-image pair distances
-        neb.interpolate(method="linear", mic=False, apply_constraint=False)
-        if interpolation == "idpp":
-            idpp_interpolate(neb, traj=None, log=None, mic=True)
+        if checkpoint_dir is not None:
+            defining = {
+                "n_images": n_images, "climb": climb, "k": k, "method": method, "fmax": fmax,
+                "max_steps": max_steps, "interpolation": interpolation, "optimizer": optimizer,
+                "climb_after_fmax": climb_after_fmax, "use_symmetry": use_symmetry,
+                "tag": checkpoint_tag,
+            }  # fmt: skip
+            checkpoint = NebCheckpoint(checkpoint_dir, endpoints, defining)
+            state = checkpoint.load(n_images, len(first))
+        if state is not None:
+            for image, positions in zip(images, state.positions, strict=True):
+                image.set_positions(positions, apply_constraint=False)
+            where = checkpoint.path if checkpoint is not None else None
+            logger.info("hop %d NEB resumed at step %d from %s", hop, state.n_steps, where)
+        else:
+            # endpoints are continuous (no atom wrapped): interpolate the true displacements,
+            # and let IDPP see minimum-image pair distances
+            neb.interpolate(method="linear", mic=False, apply_constraint=False)
+            if interpolation == "idpp":
+                idpp_interpolate(neb, traj=None, log=None, mic=True)
         last_index = len(images) - 1
         known = {0: endpoints.energy_initial, last_index: endpoints.energy_final}
         for i, image in enumerate(images):
@@ -321,13 +352,29 @@ def run_neb(
                 batch.calculator().attach(image)
         if mirror is not None:
             neb.symmetrize()
-        n_steps = 0
-        if two_stage:
-            opt = getattr(optimize, optimizer)(neb, logfile=None)
-            opt.run(fmax=climb_after_fmax, steps=max_steps)
+        n_steps = state.n_steps if state is not None else 0
+        climbing = state is not None and state.climbing
+
+        def optimiser() -> Any:
+            logfile = None if checkpoint is None else checkpoint.log_file()
+            opt = getattr(optimize, optimizer)(neb, logfile=logfile)
+            if checkpoint is not None:
+                base = n_steps
+
+                def save() -> None:
+                    positions = np.array([image.get_positions() for image in images])
+                    checkpoint.save(BandState(positions, bool(neb.climb), base + opt.nsteps))
+
+                opt.attach(save, interval=CHECKPOINT_EVERY)
+            return opt
+
+        if two_stage and not climbing:
+            opt = optimiser()
+            opt.run(fmax=climb_after_fmax, steps=max(max_steps - n_steps, 0))
             n_steps += opt.nsteps
+        if two_stage:
             neb.climb = True
-        opt = getattr(optimize, optimizer)(neb, logfile=None)
+        opt = optimiser()
         converged = bool(opt.run(fmax=fmax, steps=max(max_steps - n_steps, 0)))
         n_steps += opt.nsteps
         energies = np.array([image.get_potential_energy() for image in images])
@@ -350,7 +397,10 @@ def run_neb(
         symmetric=mirror is not None,
         endpoint_energy=float(energies[0]),
         images=[_image_structure(a, initial) for a in images] if store_images else None,
+        resumed_at_step=state.n_steps if state is not None else None,
     )
+    if checkpoint is not None:
+        checkpoint.remove()
     log = logger.info if converged else logger.warning
     log(
         "hop %d NEB %s after %d steps (%d evaluations%s): barrier %.3f eV "

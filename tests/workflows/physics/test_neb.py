@@ -121,3 +121,34 @@ def test_crashing_model_raises_one_line_calculation_error(
     assert "\n" not in message
     assert "hop 0" in message
     assert "out of memory" in message
+
+
+def test_a_killed_neb_resumes_from_its_checkpoint_and_reaches_the_same_barrier(
+    endpoint_set: EndpointSet, symmetric_neb: NebResult, tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    model = get_model()
+    real, calls = model.predict_graph, []
+
+    def dies_after_12_calls(*args, **kwargs):  # the job is killed mid-NEB
+        calls.append(1)
+        if len(calls) > 12:
+            raise RuntimeError("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(model, "predict_graph", dies_after_12_calls)
+    kwargs = {**NEB_KWARGS, "checkpoint_dir": tmp_path, "checkpoint_tag": "chgnet"}
+    with pytest.raises(CalculationError):
+        run_neb(endpoint_set.endpoints[0], **kwargs)
+    (saved,) = tmp_path.glob("neb-*.npz")
+    monkeypatch.setattr(model, "predict_graph", real)
+
+    other = run_neb(endpoint_set.endpoints[0], **{**kwargs, "checkpoint_tag": "other"})
+    assert other.resumed_at_step is None  # another potential's NEB never reads this band
+
+    resumed = run_neb(endpoint_set.endpoints[0], **kwargs)
+    assert resumed.resumed_at_step is not None
+    assert resumed.resumed_at_step >= 5
+    assert resumed.converged
+    assert resumed.barrier == pytest.approx(symmetric_neb.barrier, abs=0.02)
+    assert not saved.exists()  # a finished NEB forgets its band
+    assert list(tmp_path.glob("neb-*.log"))  # the optimiser's progress stays readable
