@@ -204,18 +204,22 @@ class CampaignConfig(BaseModel):
             return self.transfer == "none"
         return self.failed_value == "worst"
 
-    def gp_hyperprior(self) -> Literal["none", "gamma", "lognormal"]:
-        """The hyperprior the GP is fitted with (``hyperprior``; ``auto`` resolved).
+    def gp_hyperprior(self, transfer: str | None = None) -> Literal["none", "gamma", "lognormal"]:
+        """The hyperprior a GP of transfer mode ``transfer`` is fitted with (``hyperprior``;
+        ``auto`` resolved; ``transfer`` defaults to the campaign's).
 
         ``auto`` is Gamma (BayBE's priors) without a transfer source: with 5-15 results
         maximum likelihood switches most of aBO's ten kernel groups off, and the prior keeps
         them on (CHGNet Li +0.20 at t = 20, synthetic interacting +0.44, at a cost of
         0.04-0.10 on the CHGNet Na problems). With a source it is none: with the priors a
         transfer campaign fell from 0.82 to 0.60 at t = 50 on a shuffled source, while the
-        source was kept (docs/benchmarks.md, "Default since 2026-12-06 evening").
+        source was kept (docs/benchmarks.md, "Default since 2026-12-06 evening"). A transfer
+        campaign that drops its source asks for ``transfer="none"`` and so fits the model a
+        campaign without a source would.
         """
+        mode = self.transfer if transfer is None else transfer
         if self.hyperprior == "auto":
-            return "gamma" if self.transfer == "none" else "none"
+            return "gamma" if mode == "none" else "none"
         return self.hyperprior  # type: ignore[return-value]  (auto handled above)
 
     def uses_ard(self) -> bool:

@@ -96,6 +96,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ml": {"hyperprior": "none"},
     "init-results": {"initial_design": "results"},
     "ml-results": {"hyperprior": "none", "initial_design": "results"},
+    # BayBE's Gamma priors whatever the transfer mode (the default uses them without a source).
+    "gamma": {"hyperprior": "gamma"},
     "trusted-pool": {},  # a pool setting, not a campaign one (:func:`trusted_pool`)
 }
 #: The pool a peer searches unless ``@trusted-pool``, recorded in ``run.json``: every

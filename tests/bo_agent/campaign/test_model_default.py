@@ -43,7 +43,18 @@ def test_the_fitted_gp_carries_the_resolved_prior():
 
 
 def test_an_untrusted_result_counts_toward_the_random_start_by_default():
-    assert _config().initial_design == "evaluations"
+    from bo_agent.decide.strategy import build_pool, decide
+    from workflows.space.compositions import default_space
+
+    pool = build_pool(default_space(), "Na", "kind")
+    observations = {cid: 0.3 + 0.1 * i for i, cid in enumerate(pool.ids[:3])}
+    untrusted = list(pool.ids[3:5])  # 3 results and 2 untrusted: 5 evaluations
+    default = decide(pool, _config(), observations, untrusted=untrusted, seq=5)
+    by_results = decide(
+        pool, _config(initial_design="results"), observations, untrusted=untrusted, seq=5
+    )
+    assert default.strategy == "abo"  # the model picks from the 6th evaluation on
+    assert by_results.strategy == "initial-random"  # still waiting for 5 trusted results
 
 
 def test_a_stored_campaign_keeps_its_prior_and_initial_design_when_resumed(clean_lp):

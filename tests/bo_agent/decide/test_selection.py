@@ -47,9 +47,23 @@ def test_a_related_source_is_kept_and_an_unrelated_one_dropped(na_pool):
     dropped = select_model(cfg, na_pool.groups, X, y, 0, _source(na_pool, shuffled))
     assert kept.name == "abo+gp"
     assert kept.source_correlation > 0.9
-    assert dropped.name in ("abo", "obo")
+    assert dropped.name == "abo"  # the no-source default model
     assert dropped.source_correlation < TRUST_MIN_CORRELATION
-    assert set(dropped.scores) == {"abo", "obo"}
+
+
+def test_a_dropped_source_leaves_the_model_of_a_campaign_without_one(na_pool):
+    e, related, shuffled = _landscape(na_pool)
+    rows = np.random.default_rng(0).choice(len(e), 20, replace=False)
+    cfg = CampaignConfig(model="auto", transfer="gp", source_campaign="li")
+    X, y = na_pool.X[rows], e[rows]
+    kept = select_model(cfg, na_pool.groups, X, y, 0, _source(na_pool, related))
+    dropped = select_model(cfg, na_pool.groups, X, y, 0, _source(na_pool, shuffled))
+    alone = select_model(CampaignConfig(), na_pool.groups, X, y, 0)  # aBO, no source
+    assert kept.model.base.hyperprior == "none"  # the transfer model: maximum likelihood
+    assert dropped.name == "abo"
+    assert dropped.model.hyperprior == alone.model.hyperprior == "gamma"
+    assert dropped.model.ard == alone.model.ard
+    assert dropped.scores["abo"] == alone.scores["abo"]
 
 
 def test_a_structured_source_is_trusted_before_there_are_results_to_test_it(na_pool):
@@ -98,13 +112,13 @@ def test_a_campaign_stops_following_a_source_that_ranks_its_results_backwards(na
     backwards = {cid: 1.0 - v for cid, v in related.items()}  # smooth, full of signal, wrong
     steps = _campaign(na_pool, e, backwards, budget=14)
     assert steps[5] == "auto:abo+gp"  # no pick of the model to judge it by yet
-    assert all(s in ("auto:abo", "auto:obo") for s in steps[-4:])
+    assert all(s == "auto:abo" for s in steps[-4:])
 
 
 def test_a_source_with_no_structure_of_its_own_is_never_followed(na_pool):
     e, _, shuffled = _landscape(na_pool)
     steps = _campaign(na_pool, e, shuffled, budget=8)
-    assert all(s in ("auto:abo", "auto:obo") for s in steps[5:])
+    assert all(s == "auto:abo" for s in steps[5:])
     cfg = CampaignConfig(model="auto", transfer="gp", source_campaign="li")
     chosen = select_model(cfg, na_pool.groups, na_pool.X[:6], e[:6], 0, _source(na_pool, shuffled))
     assert chosen.source_signal_share < TRUST_MIN_SIGNAL_SHARE
@@ -125,7 +139,7 @@ def test_a_dropped_source_leaves_a_model_that_learns_from_untrusted_results(na_p
     obs = {na_pool.ids[i]: float(e[i]) for i in range(0, 48, 6)}
     bad = [na_pool.ids[i] for i in (1, 2)]
     d = decide(na_pool, cfg, obs, untrusted=bad, seq=10, source_observations=shuffled)
-    assert d.strategy in ("auto:abo", "auto:obo")
+    assert d.strategy == "auto:abo"
     assert d.model["n_train"] == len(obs) + len(bad)
 
 
@@ -151,7 +165,7 @@ def test_only_the_models_picks_judge_the_source_not_the_random_starts(na_pool):
     X, source = na_pool.X[rows], _source(na_pool, related)
     assert select_model(cfg, na_pool.groups, X, y, 0, source).name == "abo+gp"
     judged = select_model(cfg, na_pool.groups, X, y, 0, source, picked=picked)
-    assert judged.name in ("abo", "obo")
+    assert judged.name == "abo"
     assert judged.source_correlation < -0.5
     assert judged.record()["source_judged_on"] == 12
     assert judged.record()["source_verdict"].startswith("dropped: Spearman")
