@@ -13,9 +13,11 @@ from bo_agent.decide.selection import (
     TRUST_PROVE_AFTER,
     correlation_upper_bound,
     select_model,
+    signal_share,
     target_trusts,
 )
 from bo_agent.decide.strategy import build_pool, decide
+from bo_agent.gp.models import GPModel
 from workflows.space.compositions import default_space
 
 
@@ -124,6 +126,20 @@ def test_a_source_with_no_structure_of_its_own_is_never_followed(na_pool):
     assert chosen.source_signal_share < TRUST_MIN_SIGNAL_SHARE
     assert chosen.record()["source_signal_share"] == chosen.source_signal_share
     assert chosen.record()["source_verdict"].startswith("dropped: its GP is mostly noise")
+
+
+@pytest.mark.parametrize("prior", ["none", "gamma"])
+def test_a_shuffled_source_is_told_from_a_structured_one_out_of_sample(na_pool, prior):
+    """ARD length scales fit a shuffled source's noise, so its GP looks like signal in sample;
+    held out, it predicts nothing."""
+    _, related, shuffled = _landscape(na_pool)
+    shares = {}
+    for name, values in (("related", related), ("shuffled", shuffled)):
+        src = _source(na_pool, values)
+        gp = GPModel("additive", groups=dict(na_pool.groups), ard=True, hyperprior=prior)
+        shares[name] = signal_share(gp.fit(src["X_source"], src["y_source"]))
+    assert shares["related"] > 0.9
+    assert shares["shuffled"] < TRUST_MIN_SIGNAL_SHARE
 
 
 def test_the_evidence_against_a_source_grows_with_the_number_of_results():
