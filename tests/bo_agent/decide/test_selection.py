@@ -40,27 +40,30 @@ def _landscape(pool):
     return e, related, shuffled
 
 
-def test_a_related_source_is_kept_and_an_unrelated_one_dropped(na_pool):
+@pytest.fixture(scope="module")
+def judged(na_pool):
+    """20 target results judged with a related and with a shuffled source, and without one."""
     e, related, shuffled = _landscape(na_pool)
     rows = np.random.default_rng(0).choice(len(e), 20, replace=False)
     cfg = CampaignConfig(model="auto", transfer="gp", source_campaign="li")
     X, y = na_pool.X[rows], e[rows]
-    kept = select_model(cfg, na_pool.groups, X, y, 0, _source(na_pool, related))
-    dropped = select_model(cfg, na_pool.groups, X, y, 0, _source(na_pool, shuffled))
+    return {
+        "kept": select_model(cfg, na_pool.groups, X, y, 0, _source(na_pool, related)),
+        "dropped": select_model(cfg, na_pool.groups, X, y, 0, _source(na_pool, shuffled)),
+        "alone": select_model(CampaignConfig(), na_pool.groups, X, y, 0),  # aBO, no source
+    }
+
+
+def test_a_related_source_is_kept_and_an_unrelated_one_dropped(judged):
+    kept, dropped = judged["kept"], judged["dropped"]
     assert kept.name == "abo+gp"
     assert kept.source_correlation > 0.9
     assert dropped.name == "abo"  # the no-source default model
     assert dropped.source_correlation < TRUST_MIN_CORRELATION
 
 
-def test_a_dropped_source_leaves_the_model_of_a_campaign_without_one(na_pool):
-    e, related, shuffled = _landscape(na_pool)
-    rows = np.random.default_rng(0).choice(len(e), 20, replace=False)
-    cfg = CampaignConfig(model="auto", transfer="gp", source_campaign="li")
-    X, y = na_pool.X[rows], e[rows]
-    kept = select_model(cfg, na_pool.groups, X, y, 0, _source(na_pool, related))
-    dropped = select_model(cfg, na_pool.groups, X, y, 0, _source(na_pool, shuffled))
-    alone = select_model(CampaignConfig(), na_pool.groups, X, y, 0)  # aBO, no source
+def test_a_dropped_source_leaves_the_model_of_a_campaign_without_one(judged):
+    kept, dropped, alone = judged["kept"], judged["dropped"], judged["alone"]
     assert kept.model.base.hyperprior == "none"  # the transfer model: maximum likelihood
     assert dropped.name == "abo"
     assert dropped.model.hyperprior == alone.model.hyperprior == "gamma"
