@@ -105,6 +105,7 @@ def build_barrier_result(
                 n_steps=path.get("n_steps"),
                 e_initial=float(total - zero) if zero is not None else 0.0,
                 repairs=list(path.get("repairs") or []),
+                resumed_at_step=path.get("resumed_at_step"),
             )
         )
     by_reference = percolate_by_reference(hops, hopset.edges)

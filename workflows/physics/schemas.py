@@ -58,6 +58,9 @@ class HopBarrier(BaseModel):
         default_factory=list,
         description="Dip repairs: endpoint relaxed again from the lowest image, NEB rerun",
     )
+    resumed_at_step: int | None = Field(
+        None, description="Step at which a re-queued NEB resumed from its checkpoint (None: fresh)"
+    )
 
 
 def unconverged_hops(hops: Iterable[Any]) -> list[int]:

@@ -69,6 +69,7 @@ class HopDocument(EmbeddedDocument):
     n_steps = IntField()
     e_initial = FloatField(default=0.0)  # initial endpoint above the common zero, eV
     repairs = ListField(DictField())  # dip repairs (endpoint relaxed again, NEB rerun)
+    resumed_at_step = IntField()  # a re-queued NEB resumed from its checkpoint here
 
 
 class Provenance(EmbeddedDocument):

@@ -153,3 +153,15 @@ def test_export_reference_re_measures_merged_records(tmp_path, hopset):
     assert bad.returncode != 0
     assert bad.stderr.strip().count("\n") == 0
     assert "--reference 'saddle'" in bad.stderr
+
+
+def test_a_resumed_neb_says_so_in_the_hop_record_and_its_stored_document(hopset):
+    from workflows.physics.barrier_result import build_barrier_result
+    from workflows.results.documents import HopDocument
+
+    paths = [dict(p) for p in PATHS]
+    paths[1]["resumed_at_step"] = 35  # its job was killed and re-queued
+    result = build_barrier_result(ID, "chgnet", "mlp-neb", hopset, paths)
+    assert [h.resumed_at_step for h in result.hops] == [None, 35, None]
+    stored = HopDocument(**result.hops[1].model_dump())
+    assert stored.resumed_at_step == 35
