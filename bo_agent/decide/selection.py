@@ -36,11 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.linalg import solve_triangular
 from scipy.stats import spearmanr
 
 from bo_agent.config import CampaignConfig
-from bo_agent.gp.evidence import loo_log_density
+from bo_agent.gp.evidence import loo_log_density, loo_residuals
 from bo_agent.gp.models import GPModel
 from bo_agent.gp.transfer import TransferGP
 
@@ -164,10 +163,7 @@ def signal_share(source: GPModel) -> float:
     before called the shuffled source 0.78-1.00 signal (ARD length scales fit its noise).
     Uses the source data only.
     """
-    n = source.L_.shape[0]
-    l_inv = solve_triangular(source.L_, np.eye(n), lower=True, check_finite=False)
-    k_inv_diag = np.einsum("ij,ij->j", l_inv, l_inv)
-    err = source.alpha_ / k_inv_diag  # z_i - LOO mean, on the GP's standardised scale
+    err, _ = loo_residuals(source)  # z_i - LOO mean, on the GP's standardised scale
     z = source.z_train_
     spread = float(np.sum((z - z.mean()) ** 2))
     return 1.0 - float(np.sum(err**2)) / spread if spread > 0 else 0.0

@@ -20,7 +20,7 @@ from scipy.linalg import solve_triangular
 from bo_agent.gp.models import GPModel
 from bo_agent.gp.transfer import TransferGP
 
-__all__ = ["loo_log_density"]
+__all__ = ["loo_log_density", "loo_residuals"]
 
 
 def loo_log_density(model: GPModel | TransferGP) -> float:
@@ -57,8 +57,16 @@ def loo_log_density(model: GPModel | TransferGP) -> float:
         rows = np.flatnonzero(gp.X_train_[:, -1] > 0.5)
     if rows.size < 2:
         return -math.inf
-    l_inv = solve_triangular(gp.L_, np.eye(n), lower=True, check_finite=False)
-    k_inv_diag = np.einsum("ij,ij->j", l_inv, l_inv)[rows]  # diag of K^-1 = L^-T L^-1
-    var = gp.y_scale_**2 / k_inv_diag  # LOO predictive variance, eV^2
-    err = gp.y_scale_ * gp.alpha_[rows] / k_inv_diag  # y_i - LOO mean, eV
+    residuals, k_inv_diag = loo_residuals(gp)
+    var = gp.y_scale_**2 / k_inv_diag[rows]  # LOO predictive variance, eV^2
+    err = gp.y_scale_ * residuals[rows]  # y_i - LOO mean, eV
     return float(np.sum(-0.5 * np.log(2.0 * math.pi * var) - 0.5 * err * err / var))
+
+
+def loo_residuals(gp: GPModel) -> tuple[np.ndarray, np.ndarray]:
+    """Closed-form leave-one-out residuals ``z_i - mean_-i`` on the GP's standardised scale,
+    and the diagonal of ``K^-1`` (``L^-T L^-1``) they come from (one triangular inverse)."""
+    n = gp.L_.shape[0]
+    l_inv = solve_triangular(gp.L_, np.eye(n), lower=True, check_finite=False)
+    k_inv_diag = np.einsum("ij,ij->j", l_inv, l_inv)
+    return gp.alpha_ / k_inv_diag, k_inv_diag
