@@ -7,11 +7,18 @@ v2 screens (``--recomputed``: ``tavbo screen --ids ... --export`` files of the e
 repair and framework checks) replaces its v1 record. ``extra["reference_v2"]`` says which of the
 two each record is. Records keep the campaign name ``reference-<engine>`` the data set is known by.
 
+``--previous`` keeps the recomputed records of a data set built before (the packaged one), so
+screens that ran in different sessions, on machines that did not survive, add up; a later file
+wins for a composition found twice.
+
 Usage::
 
-    python benchmarks/reference_v2.py --base chgnet-v1 \
-        --recomputed /work/runs/physics-v2/chgnet/export.json.gz \
+    python benchmarks/reference_v2.py --base chgnet-v1 --previous chgnet \
+        --recomputed benchmarks/results/reference_v2/progress/chgnet.json.gz \
         --out workflows/data/reference_chgnet.json.gz
+    python benchmarks/reference_v2.py --engine sevennet --previous sevennet \
+        --recomputed benchmarks/results/reference_v2/progress/sevennet.json.gz \
+        --out workflows/data/reference_sevennet.json.gz
 """
 
 from __future__ import annotations
@@ -44,6 +51,9 @@ def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", help="v1 data set (name or file); omit for recomputed only")
+    parser.add_argument(
+        "--previous", help="data set (name or file) whose recomputed records are kept"
+    )
     parser.add_argument("--recomputed", type=Path, nargs="*", default=[])
     parser.add_argument("--engine", default="chgnet")
     parser.add_argument("--out", type=Path, required=True)
@@ -59,6 +69,11 @@ def main() -> None:
             out["extra"]["framework_failures"] = _relaxed_cell_problems(rec)
             records[rec["candidate_id"]] = out
     recomputed = 0
+    if args.previous:
+        for rec in read_export(resolve_data(args.previous)):
+            if str(rec.get("extra", {}).get("reference_v2", "")).startswith("recomputed"):
+                records[rec["candidate_id"]] = rec
+                recomputed += 1
     for path in args.recomputed:
         for rec in read_export(path):
             rec = {**rec, "campaign": f"reference-{args.engine}"}

@@ -13,11 +13,14 @@
 # each other: a screen started with setsid competes as an equal with everything else; lower its
 # whole session with `echo 19 > /proc/<pid>/autogroup` (measured: the screens took 40 % of a core
 # each against 12-16 % for a nice-5 benchmark until their autogroups were set).
-# When it ends (or to merge what is done so far):
-#   tavbo export OUT_DIR/export.json.gz -c reference-<engine>-v2   (run inside OUT_DIR)
-#   python benchmarks/reference_v2.py --base chgnet-v1 --recomputed OUT_DIR/export.json.gz \
-#       --out workflows/data/reference_<engine>.json.gz   [--engine sevennet]
-# (docs/reference_v2.md says what to rerun afterwards).
+# OUT_DIR does not outlive the machine: save what is finished into the repository as it comes
+# (bash benchmarks/reference_v2_progress.sh <engine> OUT_DIR, then commit the progress file), and
+# start the next session's screen on `python benchmarks/reference_v2_todo.py <engine>` as IDS_FILE.
+# To merge into the packaged data (docs/reference_v2.md says what to rerun afterwards):
+#   python benchmarks/reference_v2.py --base chgnet-v1 --previous chgnet \
+#       --recomputed benchmarks/results/reference_v2/progress/chgnet.json.gz \
+#       --out workflows/data/reference_chgnet.json.gz
+#   (sevennet: --engine sevennet --previous sevennet, no --base)
 set -euo pipefail
 ENGINE=${1:?usage: reference_v2_screens.sh chgnet|sevennet [OUT_DIR] [IDS_FILE]}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
