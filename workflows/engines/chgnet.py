@@ -75,6 +75,10 @@ class ChgnetBarrierMaker(Maker):
     use_symmetry : bool, default=True
         Keep the band of an inversion-symmetric hop symmetric and evaluate only half of it
         (see :func:`workflows.physics.neb.run_neb`).
+    stall_steps : int, default=30
+        A NEB optimiser whose force has not improved for this many steps and is more than twice
+        its lowest starts again from the band of the lowest force (:mod:`workflows.physics.
+        neb_stall`; seen to circle at 2-7 eV/A for hundreds of steps); 0 turns it off.
     torch_threads : int or None, default=None
         Torch threads per job; None means ``$TAVBO_TORCH_THREADS``, else 1.
     reference : {"network", "path_minimum", "endpoint"}, default="network"
@@ -118,6 +122,7 @@ class ChgnetBarrierMaker(Maker):
     optimizer: Literal["LBFGS", "FIRE", "FIRE2", "BFGS", "MDMin"] = "LBFGS"
     climb_after_fmax: float | None = 0.5
     use_symmetry: bool = True
+    stall_steps: int = 30
     torch_threads: int | None = None
     reference: Reference = "network"
     dip_tolerance: float = 0.05
@@ -154,6 +159,7 @@ class ChgnetBarrierMaker(Maker):
             "optimizer": self.optimizer,
             "climb_after_fmax": self.climb_after_fmax,
             "use_symmetry": self.use_symmetry,
+            "stall_steps": self.stall_steps,
         }
 
     def make(self, structure: Structure, candidate_id: str) -> Flow:

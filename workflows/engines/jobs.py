@@ -281,7 +281,8 @@ def chgnet_neb(
 
     The band is checkpointed (``TAVBO_NEB_CHECKPOINT_DIR``, default
     ``<TAVBO_RUN_DIR>/neb-checkpoints``): a NEB whose job was killed and re-queued resumes where
-    it was saved (``resumed_at_step``).
+    it was saved (``resumed_at_step``). A stalled optimiser starts again from the band of its
+    lowest force (``optimiser_restarts``; :mod:`workflows.physics.neb_stall`).
 
     ``upstream_problems`` are the framework problems found before this NEB (relaxed cell,
     endpoints). When there are any, no repair is tried: the result is untrusted whatever the

@@ -106,6 +106,7 @@ def build_barrier_result(
                 e_initial=float(total - zero) if zero is not None else 0.0,
                 repairs=list(path.get("repairs") or []),
                 resumed_at_step=path.get("resumed_at_step"),
+                optimiser_restarts=int(path.get("optimiser_restarts") or 0),
             )
         )
     by_reference = percolate_by_reference(hops, hopset.edges)

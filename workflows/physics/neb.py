@@ -34,6 +34,7 @@ from workflows.physics.hop_symmetry import (
 from workflows.physics.hops import HopSet, hop_endpoints
 from workflows.physics.neb_checkpoint import EVERY as CHECKPOINT_EVERY
 from workflows.physics.neb_checkpoint import BandState, NebCheckpoint
+from workflows.physics.neb_stall import optimise_band
 from workflows.physics.relax import BatchEvaluator, RelaxOptimizer, relax_structure, to_atoms
 
 if TYPE_CHECKING:
@@ -91,6 +92,9 @@ class NebResult(BaseModel):
     wall_time: float | None = Field(None, description="Seconds spent, filled in by the job")
     resumed_at_step: int | None = Field(
         None, description="Step at which a re-queued NEB resumed from its checkpoint (None: fresh)"
+    )
+    optimiser_restarts: int = Field(
+        0, description="Times a stalled optimiser started again from the best band (neb_stall)"
     )
 
 
@@ -224,6 +228,7 @@ def run_neb(
     evaluator: BatchEvaluator | None = None,
     checkpoint_dir: str | Path | None = None,
     checkpoint_tag: str = "",
+    stall_steps: int = 30,
 ) -> NebResult:
     """Climbing-image NEB of one hop between relaxed endpoints, all images in one CHGNet call.
 
@@ -270,6 +275,8 @@ def run_neb(
         next to it. None: no checkpoint.
     checkpoint_tag : str, default=""
         What else defines the NEB for its checkpoint (the potential and model).
+    stall_steps : int, default=30
+        Patience of the stall guard (:mod:`workflows.physics.neb_stall`); 0 turns it off.
 
     Returns
     -------
@@ -290,9 +297,8 @@ def run_neb(
         raise ValueError(f"invalid {n_images=}; expected at least 1")
     hop = endpoints.hop_index
     initial, final = endpoints.initial, endpoints.final
-    if len(initial) != len(final) or [s.species_string for s in initial] != [
-        s.species_string for s in final
-    ]:
+    species = [s.species_string for s in initial]
+    if len(initial) != len(final) or species != [s.species_string for s in final]:
         raise CalculationError(f"hop {hop}: endpoints differ in atoms or order")
     displacement = final.cart_coords - initial.cart_coords
     mic, _ = find_mic(displacement, initial.lattice.matrix, pbc=True)
@@ -355,11 +361,10 @@ def run_neb(
         n_steps = state.n_steps if state is not None else 0
         climbing = state is not None and state.climbing
 
-        def optimiser() -> Any:
+        def optimiser(base: int) -> Any:
             logfile = None if checkpoint is None else checkpoint.log_file()
             opt = getattr(optimize, optimizer)(neb, logfile=logfile)
             if checkpoint is not None:
-                base = n_steps
 
                 def save() -> None:
                     positions = np.array([image.get_positions() for image in images])
@@ -368,15 +373,16 @@ def run_neb(
                 opt.attach(save, interval=CHECKPOINT_EVERY)
             return opt
 
-        if two_stage and not climbing:
-            opt = optimiser()
-            opt.run(fmax=climb_after_fmax, steps=max(max_steps - n_steps, 0))
-            n_steps += opt.nsteps
-        if two_stage:
-            neb.climb = True
-        opt = optimiser()
-        converged = bool(opt.run(fmax=fmax, steps=max(max_steps - n_steps, 0)))
-        n_steps += opt.nsteps
+        restarts = 0
+        if two_stage and not climbing:  # plain band down to climb_after_fmax, then climb
+            _, n_steps, restarts = optimise_band(
+                neb, images, optimiser, climb_after_fmax, n_steps, max_steps, stall_steps, hop
+            )  # type: ignore[arg-type]
+        neb.climb = climb  # the climbing stage (the only stage unless two_stage)
+        converged, n_steps, more = optimise_band(
+            neb, images, optimiser, fmax, n_steps, max_steps, stall_steps, hop
+        )
+        restarts += more
         energies = np.array([image.get_potential_energy() for image in images])
         max_force = float(np.linalg.norm(neb.get_forces(), axis=1).max())
     except CalculationError as exc:
@@ -398,6 +404,7 @@ def run_neb(
         endpoint_energy=float(energies[0]),
         images=[_image_structure(a, initial) for a in images] if store_images else None,
         resumed_at_step=state.n_steps if state is not None else None,
+        optimiser_restarts=restarts,
     )
     if checkpoint is not None:
         checkpoint.remove()

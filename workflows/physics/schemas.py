@@ -61,6 +61,9 @@ class HopBarrier(BaseModel):
     resumed_at_step: int | None = Field(
         None, description="Step at which a re-queued NEB resumed from its checkpoint (None: fresh)"
     )
+    optimiser_restarts: int = Field(
+        0, description="Times a stalled NEB optimiser started again from the best band"
+    )
 
 
 def unconverged_hops(hops: Iterable[Any]) -> list[int]:

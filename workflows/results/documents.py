@@ -70,6 +70,7 @@ class HopDocument(EmbeddedDocument):
     e_initial = FloatField(default=0.0)  # initial endpoint above the common zero, eV
     repairs = ListField(DictField())  # dip repairs (endpoint relaxed again, NEB rerun)
     resumed_at_step = IntField()  # a re-queued NEB resumed from its checkpoint here
+    optimiser_restarts = IntField(default=0)  # a stalled NEB optimiser started again
 
 
 class Provenance(EmbeddedDocument):

@@ -152,3 +152,35 @@ def test_a_killed_neb_resumes_from_its_checkpoint_and_reaches_the_same_barrier(
     assert resumed.barrier == pytest.approx(symmetric_neb.barrier, abs=0.02)
     assert not saved.exists()  # a finished NEB forgets its band
     assert list(tmp_path.glob("neb-*.log"))  # the optimiser's progress stays readable
+
+
+def test_a_stalled_optimiser_restarts_from_its_best_band_and_converges(
+    endpoint_set: EndpointSet, symmetric_neb: NebResult, monkeypatch: pytest.MonkeyPatch
+):
+    from ase import optimize
+
+    instances = []
+
+    class GoesAstray(optimize.LBFGS):  # the first optimiser loses its way after 4 steps
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            instances.append(self)
+
+        def step(self, forces=None):
+            super().step(forces)
+            if len(instances) == 1 and self.nsteps >= 4:
+                x = self.optimizable.get_x()
+                kick = np.random.default_rng(self.nsteps).normal(0.0, 0.15, x.shape)
+                self.optimizable.set_x(x + kick)
+
+    monkeypatch.setattr(optimize, "LBFGS", GoesAstray)
+    astray = run_neb(endpoint_set.endpoints[0], **{**NEB_KWARGS, "max_steps": 60, "stall_steps": 0})
+    assert not astray.converged  # without the guard it circles until max_steps
+    assert astray.optimiser_restarts == 0
+
+    instances.clear()
+    guarded = run_neb(endpoint_set.endpoints[0], **{**NEB_KWARGS, "stall_steps": 8})
+    assert guarded.optimiser_restarts >= 1
+    assert guarded.converged
+    assert guarded.barrier == pytest.approx(symmetric_neb.barrier, abs=0.02)
+    assert symmetric_neb.optimiser_restarts == 0  # a NEB that never stalls never restarts
