@@ -88,6 +88,13 @@ class CampaignConfig(BaseModel):
         "kind", description="aBO kernel groups: by descriptor kind or by site (docs/benchmarks.md)"
     )
     transfer: Transfer = Field("none", description="Transfer from source_campaign or source_data")
+    source_weight_sd: float | None = Field(
+        None,
+        gt=0.0,
+        description="Transfer gp: None weights the source mean 1 (the report's Li-GP); a number "
+        "estimates its weight from the campaign's results, with a normal prior N(1, this^2) "
+        "(bo_agent.gp.transfer.source_weight)",
+    )
     source_campaign: str | None = Field(None, description="Campaign holding source-carrier data")
     source_data: str | None = Field(
         None,

@@ -10,7 +10,9 @@ evaluations stay out of the GP (``failed_value: none``, the behaviour before ``a
 ``worst``, they enter it at the worst E_b with a transfer source too; ``ml``, ``init-results``
 and ``ml-results``, the defaults before 2026-12-06 evening (maximum likelihood, n_initial
 counting trusted results); ``trusted-pool``, the pool
-holds only the compositions whose result is trusted, an oracle no user has) or a peer BO code
+holds only the compositions whose result is trusted, an oracle no user has; ``weighted``,
+``weighted-tight``, ``weighted-loose``, the transfer source's mean weighted by the campaign's
+results with prior sd 0.5, 0.25, 1; ``xi0``, EI with no margin) or a peer BO code
 (``physbo``, ``baybe``; variant ``trusted-pool`` only, :data:`PEER_VARIANTS`).
 :func:`parse_strategy` splits and checks a name, :func:`strategy_overrides` gives a variant's
 campaign settings, :func:`strategy_label` gives the report's notation. The settings
@@ -98,6 +100,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ml-results": {"hyperprior": "none", "initial_design": "results"},
     # BayBE's Gamma priors whatever the transfer mode (the default uses them without a source).
     "gamma": {"hyperprior": "gamma"},
+    # The transfer source's mean weighted by the campaign's own results (source_weight_sd).
+    "weighted": {"source_weight_sd": 0.5},
+    "weighted-tight": {"source_weight_sd": 0.25},
+    "weighted-loose": {"source_weight_sd": 1.0},
+    # EI with no margin: improvements smaller than xi (10 meV by default) count too.
+    "xi0": {"xi": 0.0},
     "trusted-pool": {},  # a pool setting, not a campaign one (:func:`trusted_pool`)
 }
 #: The pool a peer searches unless ``@trusted-pool``, recorded in ``run.json``: every

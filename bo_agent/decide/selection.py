@@ -110,7 +110,7 @@ def model_for(
     )
     if transfer == "none":
         return base
-    return TransferGP(base, mode=transfer)  # type: ignore[arg-type]
+    return TransferGP(base, mode=transfer, source_weight_sd=config.source_weight_sd)  # type: ignore[arg-type]
 
 
 @dataclass

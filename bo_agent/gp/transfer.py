@@ -25,7 +25,7 @@ from workflows.errors import ConfigError
 if TYPE_CHECKING:
     from bo_agent.gp.posterior import PoolPosterior
 
-__all__ = ["TRANSFER_MODES", "TransferGP", "TransferMode"]
+__all__ = ["TRANSFER_MODES", "TransferGP", "TransferMode", "source_weight"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -72,11 +72,18 @@ class TransferGP(RegressorMixin, BaseEstimator):
     mode : {"none", "hp", "gp", "multitask"}, default="gp"
     refit_hyperparameters : bool, default=False
         Mode ``"gp"`` only: re-optimise the source hyperparameters on the target data.
+    source_weight_sd : float or None, default=None
+        Mode ``"gp"`` only. None: the source mean enters with weight 1 (the report's Li-GP). A
+        number: the weight is estimated from the target data (generalised least squares under
+        the target GP's covariance) with a normal prior of mean 1 and this standard deviation,
+        so with few target results it stays near 1.
 
     Attributes
     ----------
     source_model_ : GPModel or None
         The GP fitted on the source data (modes hp and gp).
+    source_weight_ : float
+        Weight of the source mean in the target's prior mean (mode gp; 1 unless estimated).
     model_ : GPModel
         The GP that predicts the target (joint over both tasks for ``"multitask"``).
     task_means_ : (float, float)
@@ -103,10 +110,12 @@ class TransferGP(RegressorMixin, BaseEstimator):
         *,
         mode: TransferMode = "gp",
         refit_hyperparameters: bool = False,
+        source_weight_sd: float | None = None,
     ) -> None:
         self.base = base
         self.mode = mode
         self.refit_hyperparameters = refit_hyperparameters
+        self.source_weight_sd = source_weight_sd
 
     def _base(self) -> GPModel:
         return GPModel() if self.base is None else clone(self.base)
@@ -145,6 +154,7 @@ class TransferGP(RegressorMixin, BaseEstimator):
         X, y = check_X_y(X, y, dtype=float, ensure_min_samples=0, y_numeric=True)
         self.n_features_in_ = X.shape[1]
         self.source_model_: GPModel | None = None
+        self.source_weight_ = 1.0
         if self.mode == "none":
             self.model_ = self._base().fit(X, y)
             return self
@@ -168,11 +178,15 @@ class TransferGP(RegressorMixin, BaseEstimator):
             if y.size == 0:  # no target mean to estimate yet: start from the source mean
                 target.set_params(mean_function=_Constant(src.y_offset_))
         else:  # "gp"
+            mean: Any = src.predict
+            if self.source_weight_sd is not None:
+                self.source_weight_ = source_weight(src, X, y, self.source_weight_sd)
+                mean = _Scaled(src.predict, self.source_weight_)
             target.set_params(
                 kernel=clone(src.kernel_),
                 optimize_hyperparameters=bool(self.refit_hyperparameters),
                 n_restarts=0,
-                mean_function=src.predict,
+                mean_function=mean,
                 y_scale=src.y_scale_,
             )
         self.model_ = target.fit(X, y)
@@ -247,9 +261,47 @@ class TransferGP(RegressorMixin, BaseEstimator):
         src = self.source_model_
         return {
             "mode": self.mode,
+            "source_weight": float(getattr(self, "source_weight_", 1.0)),
             "target": self.model_.fitted_hyperparameters(),
             "source": None if src is None else src.fitted_hyperparameters(),
         }
+
+
+def source_weight(source: GPModel, X: FloatArray, y: FloatArray, prior_sd: float) -> float:
+    """Weight ``w`` of the source mean in the target model ``y = a + w * mu_src(X) + e``.
+
+    Least squares with a free offset ``a`` and a normal prior N(1, prior_sd^2) on ``w``, the
+    residuals ``e`` taken at the source results' spread (on the source GP's standardised scale):
+    a ridge regression towards weight 1 whose pull fades as target results accumulate. Not the
+    GLS fit under the source kernel: with the source's near-zero noise that covariance makes the
+    weight chase the target's own structure (a toy target 0.3 source + 0.7 other: GLS 2.5,
+    this 0.4). Clipped to [0, 1 + 3 prior_sd]: a negative weight would turn the source upside
+    down, which is the trust test's business (:mod:`bo_agent.decide.selection`). 1 with fewer
+    than two target results.
+    """
+    if y.size < 2 or prior_sd <= 0:
+        return 1.0
+    scale = float(source.y_scale_)
+    mu = source.predict(X) / scale
+    z = y / scale
+    mc, zc = mu - mu.mean(), z - z.mean()
+    ridge = 1.0 / prior_sd**2
+    w = (float(mc @ zc) + ridge) / (float(mc @ mc) + ridge)
+    return float(np.clip(w, 0.0, 1.0 + 3.0 * prior_sd))
+
+
+class _Scaled:
+    """``weight * mean(X)`` (picklable)."""
+
+    def __init__(self, mean: Any, weight: float) -> None:
+        self.mean = mean
+        self.weight = float(weight)
+
+    def __call__(self, X: FloatArray) -> FloatArray:
+        return self.weight * np.asarray(self.mean(X), dtype=float)
+
+    def __repr__(self) -> str:
+        return f"_Scaled(weight={self.weight:.3g})"
 
 
 class _Constant:

@@ -520,6 +520,29 @@ def test_gp_transfer_reverts_to_source_mean_far_from_target_data() -> None:
     assert np.abs(gp.predict(Xfar) - truth).max() < 0.02 < np.abs(none.predict(Xfar) - truth).max()
 
 
+def test_estimated_source_weight_follows_how_much_of_the_target_the_source_explains(
+    carriers,
+) -> None:
+    c = carriers
+    Xn = c["Xt"][:30]
+    base = GPModel("additive", groups=GROUPS, random_state=0)
+
+    def weight(y: np.ndarray) -> float:
+        gp = TransferGP(base, mode="gp", source_weight_sd=0.5).fit(Xn, y, c["Xs"], c["ys"])
+        return float(gp.fitted_hyperparameters()["source_weight"])
+
+    related = weight(c["yt"][:30])
+    half = weight(0.4 * smooth(Xn) + 0.3 * np.cos(2 * Xn[:, 5]))
+    unrelated = weight(0.5 * np.cos(2 * Xn[:, 5]))
+    assert related == pytest.approx(1.0, abs=0.1)
+    assert unrelated < half < 0.8 < related
+    # too few results to say anything: the source keeps its full weight
+    few = TransferGP(base, mode="gp", source_weight_sd=0.5).fit(
+        Xn[:1], c["yt"][:1], c["Xs"], c["ys"]
+    )
+    assert few.source_weight_ == 1.0
+
+
 def test_multitask_transfer_improves_target_prediction_when_tasks_correlate(carriers) -> None:
     c = carriers
     Xn, yn = c["Xt"][:8], c["yt"][:8]
