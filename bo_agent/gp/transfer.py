@@ -74,9 +74,9 @@ class TransferGP(RegressorMixin, BaseEstimator):
         Mode ``"gp"`` only: re-optimise the source hyperparameters on the target data.
     source_weight_sd : float or None, default=None
         Mode ``"gp"`` only. None: the source mean enters with weight 1 (the report's Li-GP). A
-        number: the weight is estimated from the target data (generalised least squares under
-        the target GP's covariance) with a normal prior of mean 1 and this standard deviation,
-        so with few target results it stays near 1.
+        number: the weight is estimated from the target data (:func:`source_weight`, least
+        squares with a normal prior of mean 1 and this standard deviation), so with few target
+        results it stays near 1.
 
     Attributes
     ----------
