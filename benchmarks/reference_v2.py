@@ -81,6 +81,9 @@ def main() -> None:
             records[rec["candidate_id"]] = rec
             recomputed += 1
     rows = [records[k] for k in sorted(records)]
+    recomputed = sum(  # once each, whether it came from --previous, a file, or both
+        str(r.get("extra", {}).get("reference_v2", "")).startswith("recomputed") for r in rows
+    )
     potentials = {r.get("extra", {}).get("potential") for r in rows} - {None}
     if len(potentials) > 1:  # one data set, one model: a mixed set would compare apples to pears
         raise SystemExit(f"reference_v2: error: records of {sorted(potentials)} would be mixed")
