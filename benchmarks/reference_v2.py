@@ -68,18 +68,15 @@ def main() -> None:
             out["extra"]["reference_v2"] = "v1 record re-measured by the network rule"
             out["extra"]["framework_failures"] = _relaxed_cell_problems(rec)
             records[rec["candidate_id"]] = out
-    recomputed = 0
     if args.previous:
         for rec in read_export(resolve_data(args.previous)):
             if str(rec.get("extra", {}).get("reference_v2", "")).startswith("recomputed"):
                 records[rec["candidate_id"]] = rec
-                recomputed += 1
     for path in args.recomputed:
         for rec in read_export(path):
             rec = {**rec, "campaign": f"reference-{args.engine}"}
             rec["extra"] = {**rec["extra"], "reference_v2": "recomputed (dip repair, checks)"}
             records[rec["candidate_id"]] = rec
-            recomputed += 1
     rows = [records[k] for k in sorted(records)]
     recomputed = sum(  # once each, whether it came from --previous, a file, or both
         str(r.get("extra", {}).get("reference_v2", "")).startswith("recomputed") for r in rows

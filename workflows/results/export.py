@@ -130,14 +130,16 @@ def _rerun_rank(rec: dict) -> tuple[bool, int]:
 
 
 def write_records(records: list[dict], path: str | Path) -> int:
-    """Write export records atomically (gzip when the name ends in ``.gz``); their number."""
+    """Write export records atomically (gzip when the name ends in ``.gz``); their number.
+
+    The gzip header carries no time or name, so the same records give the same bytes: a data
+    file rewritten unchanged (a merge, a progress save) shows no change in git."""
     text = json.dumps(records, indent=1, sort_keys=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     if path.name.endswith(".gz"):
-        with gzip.open(tmp, "wt") as fh:
-            fh.write(text)
+        tmp.write_bytes(gzip.compress(text.encode(), mtime=0))
     else:
         tmp.write_text(text)
     tmp.replace(path)

@@ -116,3 +116,15 @@ def test_untrusted_results_are_flagged_and_left_out_of_the_values():
     assert set(values) == {r["candidate_id"] for r in records} - flagged
     kept = read_barrier_values("chgnet", unconverged=True, untrusted=True)
     assert len(kept.values) == len(records)
+
+
+def test_rewriting_the_same_records_gives_the_same_bytes(tmp_path):
+    """A data file rewritten unchanged (a merge, a progress save) must not show up as a change."""
+    from workflows.results.export import write_records
+
+    records = read_export(DATA / "reference_sevennet.json.gz")
+    first, second = tmp_path / "a.json.gz", tmp_path / "b.json.gz"
+    write_records(records, first)
+    write_records(records, second)
+    assert first.read_bytes() == second.read_bytes()
+    assert read_export(first) == records
