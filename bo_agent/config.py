@@ -120,14 +120,17 @@ class CampaignConfig(BaseModel):
         description="EI below this many eV means the search stalls on near-ties: that pick is "
         "a Thompson sample instead (0: off)",
     )
-    failed_value: Literal["auto", "worst", "none"] = Field(
+    failed_value: Literal["auto", "worst", "none", "classify"] = Field(
         "auto",
         description="What the GP learns from an evaluation that finished with a result the "
         "engine could not trust (unconverged NEB, a dip that survived repair, a reconstructed "
         "framework; see unconverged/untrusted): worst (it counts as the highest E_b observed "
         "so far, so the search moves away from compositions like it), none (it is left out), "
-        "or auto (the default: worst without a transfer source, none with one, where worst "
-        "buries the source's best compositions among their failing neighbours). A run failure "
+        "classify (it stays out of the GP; a GP classifier of trusted against failed outcomes "
+        "weights the acquisition by the probability of a trusted result; ei, pi or the "
+        "threshold goal only), or auto (the default: worst without a transfer source, none "
+        "with one, where worst buries the source's best compositions among their failing "
+        "neighbours). A run failure "
         "(workflow fizzled or defused, worker process died, submission failed, queue refused) "
         "says nothing about the composition and never enters the GP (docs/benchmarks.md, "
         "'Benchmark panel')",
@@ -186,6 +189,14 @@ class CampaignConfig(BaseModel):
             raise ValueError("give source_campaign or source_data, not both")
         if self.target_transform == "log" and self.tau <= 0:
             raise ValueError(f"target_transform='log' needs tau > 0; got {self.tau}")
+        if (
+            self.failed_value == "classify"
+            and self.goal != "threshold"
+            and self.acquisition not in ("ei", "pi")
+        ):
+            raise ValueError(
+                f"failed_value='classify' weights ei or pi, not acquisition={self.acquisition!r}"
+            )
         if self.transfer != "none" and self.model == "random":
             raise ValueError("transfer needs a GP model (obo or abo), not random")
         if self.transfer != "none" and "model" not in self.model_fields_set:
@@ -210,6 +221,11 @@ class CampaignConfig(BaseModel):
         if self.failed_value == "auto":
             return self.transfer == "none"
         return self.failed_value == "worst"
+
+    def classifies_failures(self) -> bool:
+        """Whether the acquisition is weighted by P(trusted result) from a GP classifier of
+        the campaign's trusted and untrusted outcomes (``failed_value: classify``)."""
+        return self.failed_value == "classify"
 
     def gp_hyperprior(self, transfer: str | None = None) -> Literal["none", "gamma", "lognormal"]:
         """The hyperprior a GP of transfer mode ``transfer`` is fitted with (``hyperprior``;

@@ -80,6 +80,8 @@ _BAYBE_GP: dict[str, Any] = {
 VARIANTS: dict[str, dict[str, Any]] = {
     "robust": {"incumbent": "posterior", "stall_guard": 0.001},
     "keep": {"failed_value": "none"},
+    # Failures out of the GP, the acquisition weighted by P(trusted) from a GP classifier.
+    "classify": {"failed_value": "classify"},
     "worst": {"failed_value": "worst"},
     "init-evals": {"initial_design": "evaluations"},
     # BayBE 0.15's surrogate and acquisition in tavbo's GP: ARD Matern 5/2 with its Gamma

@@ -305,6 +305,8 @@ def summary_markdown(run: BenchmarkRun) -> str:
                 "worst": "the GP learns it as the highest E_b observed so far (failed_value: "
                 "worst)",
                 "none": "the GP gets nothing (failed_value: none)",
+                "classify": "the GP gets nothing and a classifier of trusted against failed "
+                "outcomes weights the acquisition (failed_value: classify)",
                 "auto": "without a transfer source the GP learns it as the highest E_b observed "
                 "so far, with one it gets nothing (failed_value: auto)",
             }.get(s.failed_value, f"failed_value: {s.failed_value}")

@@ -134,6 +134,7 @@ def propose(
     threshold: float | None = None,
     incumbent: str = "observed",
     stall_level: float = 0.0,
+    feasibility: npt.ArrayLike | None = None,
 ) -> list[Proposal]:
     """Propose ``q`` distinct candidates to evaluate next.
 
@@ -177,6 +178,10 @@ def propose(
         Stall guard: when the best ``ei`` score is below this (eV), the pick is the
         argmax of a joint posterior sample instead (Thompson sampling, acquisition
         ``ts-stall``); 0 turns it off.
+    feasibility : array-like of shape (n_pool,) or None, default=None
+        Probability that evaluating each pool row gives a trusted result
+        (:func:`~bo_agent.gp.feasibility.trusted_probability`); ``ei``, ``pi`` and ``below``
+        scores are multiplied by it (constrained BO with an unknown constraint).
 
     Returns
     -------
@@ -259,6 +264,14 @@ def propose(
     if incumbent == "posterior" and y_obs.size and name in ("ei", "pi"):
         best_f = float(np.min(model.predict(pool[observed])))  # type: ignore[attr-defined]
     samples = post.sample(q, rng)[:, :n_avail] if name == "ts" else None
+    weight = None
+    if feasibility is not None:
+        if name not in ("ei", "pi", "below"):
+            raise ConfigError(f"feasibility weights ei, pi or below, not {name!r}")
+        weight = np.asarray(feasibility, dtype=float).reshape(-1)
+        if weight.size != n_pool:
+            raise ValueError(f"feasibility has {weight.size} values for a pool of {n_pool}")
+        weight = weight[available]
     chosen = np.zeros(n_avail, dtype=bool)
     proposals: list[Proposal] = []
     for r in range(q):
@@ -271,7 +284,10 @@ def propose(
             sample=None if samples is None else samples[r],
             random_state=rng,
         )
-        scores = np.where(chosen, -np.inf, fn(mean, std, context))
+        raw = fn(mean, std, context)
+        if weight is not None:
+            raw = raw * weight
+        scores = np.where(chosen, -np.inf, raw)
         picked_by = name
         if stall_level > 0 and name == "ei" and scores.max() < stall_level:
             sample = post.sample(1, rng)[0, :n_avail]

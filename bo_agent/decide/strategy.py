@@ -22,6 +22,7 @@ from bo_agent.decide.selection import model_for, select_model
 from bo_agent.errors import AgentError
 from bo_agent.features.descriptors import compute_descriptors
 from bo_agent.features.scaling import standardise
+from bo_agent.gp.feasibility import trusted_probability
 from bo_agent.gp.models import GPModel
 from bo_agent.gp.target_transform import TargetScale
 from bo_agent.gp.transfer import TransferGP
@@ -251,6 +252,11 @@ def decide(
             "X_source": pool.X[[r for r, _ in src_rows]],
             "y_source": scale.forward(np.array([e for _, e in src_rows], dtype=float)),
         }
+    feasibility = None
+    if config.classifies_failures() and bad:
+        feasibility = trusted_probability(
+            pool.X[pool.rows(list(observations))], pool.X[pool.rows(bad)], pool.X
+        )
     acquisition = "below" if config.goal == "threshold" else config.acquisition
     strategy = config.model + ("" if config.transfer == "none" else f"+{config.transfer}")
     if config.model == "auto":
@@ -286,6 +292,7 @@ def decide(
             refit=config.model != "auto",
             incumbent=config.incumbent,
             stall_level=scale.margin(config.stall_guard, float(y_ev.min())),
+            feasibility=feasibility,
         )
     decision = Decision(
         proposals=[(pool.ids[p.index], _in_ev(p, scale)) for p in proposals],

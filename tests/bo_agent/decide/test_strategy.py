@@ -126,3 +126,39 @@ def test_initial_design_says_whether_an_untrusted_result_counts_toward_n_initial
     assert crashed.strategy == "initial-random"
     one = decide(na_pool, config, {ids[0]: 0.4}, failed=ids[3:8], untrusted=ids[3:8], seq=6)
     assert one.strategy == "initial-random"
+
+
+def test_failed_value_classify_keeps_failures_out_of_the_gp_and_weights_their_kind_down(
+    na_pool, monkeypatch
+):
+    # Failures in W oxides say "the engine fails here", not "the barrier is high": they stay out
+    # of the regression GP, and a classifier lowers the acquisition of the untried W oxides.
+    seen: list[dict] = []
+    propose = strategy.propose
+
+    def spy(model, X, observed_idx, y, **kw):
+        seen.append({"rows": np.asarray(observed_idx).tolist(), **kw})
+        return propose(model, X, observed_idx, y, **kw)
+
+    monkeypatch.setattr(strategy, "propose", spy)
+    ids = list(na_pool.ids)
+    w_oxides = [c for c in ids if c.endswith("-W-O")]
+    others = [c for c in ids if not c.endswith("-W-O")]
+    e = 0.3 + 0.4 * np.random.default_rng(0).random(len(others))
+    observations = {c: float(e[i]) for i, c in enumerate(others[:20])}
+    failed = w_oxides[:6]
+    config = CampaignConfig(model="abo", seed=0, failed_value="classify")
+    decision = decide(na_pool, config, observations, failed=failed, untrusted=failed, n=1, seq=20)
+    assert decision.model["n_train"] == 20
+    p = np.asarray(seen[0]["feasibility"])
+    untried_w = np.mean(p[na_pool.rows(w_oxides[6:])])
+    untried_other = np.mean(p[na_pool.rows(others[20:])])
+    assert untried_w < 0.5 < untried_other
+    assert decision.proposals[0][0] not in w_oxides
+
+
+def test_failed_value_classify_refuses_an_acquisition_it_cannot_weight():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="classify"):
+        CampaignConfig(failed_value="classify", acquisition="lcb")
