@@ -2,14 +2,15 @@
 
 A failed evaluation (unconverged NEB, a dip that survived repair, a reconstructed framework)
 says where the engine cannot be trusted, not how high the barrier is. Imputing it as the worst
-E_b (``failed_value: worst``) teaches the regression GP that every composition sharing an
-element with the failure is slow: on CHGNet Na v2 the optimum Na-Gd-S-O shares Gd with four
-failing W/Mo/V/As frameworks. Constrained Bayesian optimisation with an unknown constraint
+E_b (``failed_value: worst``) teaches the regression GP that compositions sharing an element
+with the failure are slow. Constrained Bayesian optimisation with an unknown constraint
 (Gelbart, Snoek & Adams, UAI 2014) keeps the two apart: the regression GP sees trusted results
 only, a GP classifier learns trusted versus failed, and the acquisition is weighted by the
 probability of a trusted result. scikit-learn's :class:`GaussianProcessClassifier` (Laplace
 approximation) is the classifier; nothing here is written by hand except the guard for a
-campaign that has seen one outcome only.
+campaign that has seen one outcome only. Measured on the panel it is ahead of ``worst`` on
+CHGNet Li and behind on CHGNet Na (docs/benchmarks.md, "Why the exact Na optimum is missed"),
+so it is a setting, not the default.
 """
 
 from __future__ import annotations

@@ -54,7 +54,6 @@ def _optimize(
     max_iter: int,
     n_restarts: int,
     rng: np.random.Generator,
-    n_draws: int = 16,
     objective: Callable[..., Any] | None = None,
     prior: HyperPrior | None = None,
 ) -> tuple[FloatArray, float]:
@@ -65,7 +64,7 @@ def _optimize(
     the optimiser then minimises ``-lml - log p(theta)`` (MAP), restart screening included.
 
     The first run starts from ``initial_theta``. Each restart starts from one of the best of
-    ``8 * n_restarts`` (at least ``n_draws``) log-uniform draws within the bounds, screened by the
+    ``8 * n_restarts`` (at least 16) log-uniform draws within the bounds, screened by the
     likelihood alone: cheaper than sklearn's restarts from unscreened draws, which spend most of
     their iterations climbing out of absurd length scales.
     """
@@ -75,9 +74,7 @@ def _optimize(
         obj_func = prior.penalise(obj_func)
     starts = [np.asarray(initial_theta, dtype=float)]
     if n_restarts > 0:
-        draws = rng.uniform(
-            bounds[:, 0], bounds[:, 1], size=(max(n_draws, 8 * n_restarts), len(bounds))
-        )
+        draws = rng.uniform(bounds[:, 0], bounds[:, 1], size=(max(16, 8 * n_restarts), len(bounds)))
         values = np.array([obj_func(t, eval_gradient=False) for t in draws], dtype=float)
         values[~np.isfinite(values)] = np.inf
         starts += [draws[i] for i in np.argsort(values, kind="stable")[:n_restarts]]

@@ -354,9 +354,9 @@ class GPModel(ChunkedPrediction, RegressorMixin, BaseEstimator):
         plus the log prior of ``hyperprior`` (MAP)."""
         Xf, zf = (X, z) if subset is None else (X[subset], z[subset])
         # Above restart_limit one restart from a fixed seed (the fit stays a function of the
-        # data; replays memoise it), started from the best of 64 screened draws rather than 16
-        # (whole-carrier CHGNet fits with ARD stopped 1.7 nats lower from 16); none on a subset
-        # (time: docs/benchmarks.md, #19).
+        # data; replays memoise it); none on a subset (time: docs/benchmarks.md, #19). Its
+        # start is the best of 16 screened draws: 64 found a likelier Na source fit that cost
+        # CHGNet Li transfer 0.30 at t = 20 (docs/benchmarks.md, "GP fits above restart_limit").
         large = Xf.shape[0] > self.restart_limit
         restarts = min(self.n_restarts, 1) if large else self.n_restarts
         restarts = 0 if subset is not None else restarts
@@ -364,7 +364,6 @@ class GPModel(ChunkedPrediction, RegressorMixin, BaseEstimator):
             _optimize,
             max_iter=self.max_iter,
             n_restarts=restarts,
-            n_draws=64 if large else 16,
             rng=np.random.default_rng(0) if large else rng,
             objective=_FastNegLML.build(kernel, Xf, zf),
             prior=HyperPrior.for_kernel(kernel, self.hyperprior, Xf.shape[1]),

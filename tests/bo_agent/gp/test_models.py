@@ -265,10 +265,10 @@ def test_fit_above_restart_limit_on_a_whole_reference_carrier_reaches_the_multis
     ).fit(X, y)
     assert single.log_marginal_likelihood_ > white.log_marginal_likelihood_ + 20
     # From the defaults alone the shared-length-scale fits of the trusted Li (oBO) and Na (aBO)
-    # stopped 2.6 and 4.4 nats below; the one restart above restart_limit, from 64 screened
-    # draws, must not stop in a mode the evidence clearly rejects (Bayes factor above e^2).
-    # Near-ties are allowed: on the v2 data the Li aBO likelihood has two interpolating modes
-    # 1.05 nats apart, and multistart fits from seeds 1 and 2 stop in the lower one as well.
+    # stopped 2.6 and 4.4 nats below; the one screened restart above restart_limit must not
+    # stop in a mode the evidence clearly rejects (Bayes factor above e^2). Near-ties are
+    # allowed: on the v2 data the Li aBO likelihood has two interpolating modes 1.05 nats
+    # apart, and multistart fits from seeds 1 and 2 stop in the lower one as well.
     assert single.log_marginal_likelihood_ >= multi.log_marginal_likelihood_ - 2.0
 
 
