@@ -301,6 +301,10 @@ def decide(
     )
     if config.model == "auto":
         decision.model["selection"] = chosen.record()
+    if feasibility is not None:  # the EI of each pick was weighted by this (failed_value)
+        decision.model["p_trusted"] = {
+            pool.ids[p.index]: round(float(feasibility[p.index]), 4) for p in proposals
+        }
     if config.goal == "threshold":
         post = model.pool_posterior(pool.X)
         mask = np.zeros(len(pool.ids), dtype=bool)

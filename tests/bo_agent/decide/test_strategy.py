@@ -155,6 +155,9 @@ def test_failed_value_classify_keeps_failures_out_of_the_gp_and_weights_their_ki
     untried_other = np.mean(p[na_pool.rows(others[20:])])
     assert untried_w < 0.5 < untried_other
     assert decision.proposals[0][0] not in w_oxides
+    # the audit record says by how much each pick's EI was weighted
+    pick = decision.proposals[0][0]
+    assert decision.model["p_trusted"][pick] == pytest.approx(p[na_pool.rows([pick])[0]], abs=1e-4)
 
 
 def test_failed_value_classify_refuses_an_acquisition_it_cannot_weight():
