@@ -29,7 +29,7 @@ __all__ = [
 MODELS = ("random", "obo", "abo", "auto")
 TRANSFERS = ("none", "hp", "gp", "multitask")
 ACQUISITIONS = ("ei", "pi", "lcb", "ts", "below")
-HYPERPRIORS = ("auto", "none", "gamma", "lognormal")  # auto, then bo_agent.gp.priors.HYPERPRIORS
+HYPERPRIORS = ("auto", "loo", "none", "gamma", "lognormal")  # then bo_agent.gp.priors.HYPERPRIORS
 LENGTH_SCALES = ("auto", "ard", "shared")
 
 Model = Literal["random", "obo", "abo", "auto"]
@@ -37,7 +37,7 @@ Incumbent = Literal["observed", "posterior"]
 Transfer = Literal["none", "hp", "gp", "multitask"]
 AcquisitionName = Literal["ei", "pi", "lcb", "ts", "below"]
 Goal = Literal["minimum", "threshold"]
-Hyperprior = Literal["auto", "none", "gamma", "lognormal"]
+Hyperprior = Literal["auto", "loo", "none", "gamma", "lognormal"]
 LengthScales = Literal["auto", "ard", "shared"]
 
 
@@ -82,7 +82,9 @@ class CampaignConfig(BaseModel):
         description="GP hyperparameter prior: none (maximum likelihood), gamma or lognormal "
         "(MAP with BayBE's or BoTorch's default priors; bo_agent.gp.priors), or auto (the "
         "default: gamma without a transfer source, none with one; docs/benchmarks.md, "
-        "'Default since 2026-12-06 evening')",
+        "'Default since 2026-12-06 evening'), or loo (at each decision both gamma and none are "
+        "fitted and the one whose leave-one-out log predictive density of the results is "
+        "higher is kept; bo_agent.decide.selection.fit_by_hyperprior)",
     )
     groups: Literal["site", "kind"] = Field(
         "kind", description="aBO kernel groups: by descriptor kind or by site (docs/benchmarks.md)"
@@ -238,12 +240,24 @@ class CampaignConfig(BaseModel):
         transfer campaign fell from 0.82 to 0.60 at t = 50 on a shuffled source, while the
         source was kept (docs/benchmarks.md, "Default since 2026-12-06 evening"). A transfer
         campaign that drops its source asks for ``transfer="none"`` and so fits the model a
-        campaign without a source would.
+        campaign without a source would. ``loo`` gives the first of :meth:`gp_hyperpriors`
+        (gamma), the prior a model fitted outside a decision (``tavbo predictions``) uses.
         """
         mode = self.transfer if transfer is None else transfer
         if self.hyperprior == "auto":
             return "gamma" if mode == "none" else "none"
-        return self.hyperprior  # type: ignore[return-value]  (auto handled above)
+        return self.gp_hyperpriors(mode)[0]
+
+    def gp_hyperpriors(
+        self, transfer: str | None = None
+    ) -> tuple[Literal["none", "gamma", "lognormal"], ...]:
+        """The hyperpriors a decision fits and chooses among by leave-one-out: (gamma, none)
+        for ``loo``, else the one of :meth:`gp_hyperprior`."""
+        if self.hyperprior == "loo":
+            return ("gamma", "none")
+        if self.hyperprior == "auto":
+            return (self.gp_hyperprior(transfer),)
+        return (self.hyperprior,)  # type: ignore[return-value]  (auto, loo handled above)
 
     def uses_ard(self) -> bool:
         """Whether the GP gets one length scale per descriptor column (``length_scales``).

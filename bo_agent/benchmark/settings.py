@@ -102,6 +102,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ml-results": {"hyperprior": "none", "initial_design": "results"},
     # BayBE's Gamma priors whatever the transfer mode (the default uses them without a source).
     "gamma": {"hyperprior": "gamma"},
+    # Gamma priors or maximum likelihood, whichever predicts the results better by
+    # leave-one-out at each decision.
+    "loo": {"hyperprior": "loo"},
     # The transfer source's mean weighted by the campaign's own results (source_weight_sd).
     "weighted": {"source_weight_sd": 0.5},
     "weighted-tight": {"source_weight_sd": 0.25},

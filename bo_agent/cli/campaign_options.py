@@ -38,7 +38,8 @@ HyperpriorOpt = Annotated[
     typer.Option(
         "--hyperprior",
         help="GP hyperparameter prior: auto (gamma without a transfer source, none with one), "
-        "none (ML), gamma, lognormal (MAP).",
+        "none (ML), gamma, lognormal (MAP), loo (gamma or none, whichever predicts the results "
+        "better by leave-one-out at each decision).",
     ),
 ]
 GroupsOpt = Annotated[str | None, typer.Option("--groups", help="aBO kernel groups: site or kind.")]

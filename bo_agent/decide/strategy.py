@@ -18,7 +18,7 @@ import numpy as np
 from bo_agent.config import CampaignConfig
 from bo_agent.decide.acquisition import evaluations_since_hit, expected_undiscovered
 from bo_agent.decide.proposals import Proposal, propose
-from bo_agent.decide.selection import model_for, select_model
+from bo_agent.decide.selection import fit_by_hyperprior, model_for, select_model
 from bo_agent.errors import AgentError
 from bo_agent.features.descriptors import compute_descriptors
 from bo_agent.features.scaling import standardise
@@ -273,6 +273,13 @@ def decide(
             config, pool.groups, pool.X[obs_rows], y, seed, fit_params, imputed, picked
         )
         model, strategy = chosen.model, f"auto:{chosen.name}"
+    prior_scores: dict[str, float] = {}
+    if config.model != "auto" and len(config.gp_hyperpriors()) > 1:  # hyperprior: loo
+        model, prior, prior_scores = fit_by_hyperprior(
+            config.model, config.transfer, config, pool.groups, pool.X[pool.rows(obs_ids)], y,
+            seed, fit_params,
+        )  # fmt: skip
+        strategy += f"/{prior}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TavboWarning)  # a shrinking batch is expected at the end
         proposals = propose(
@@ -289,7 +296,7 @@ def decide(
             xi=scale.margin(config.xi, float(y_ev.min())),
             kappa=config.kappa,
             threshold=tau,
-            refit=config.model != "auto",
+            refit=config.model != "auto" and not prior_scores,
             incumbent=config.incumbent,
             stall_level=scale.margin(config.stall_guard, float(y_ev.min())),
             feasibility=feasibility,
@@ -301,6 +308,8 @@ def decide(
     )
     if config.model == "auto":
         decision.model["selection"] = chosen.record()
+    if prior_scores:  # which hyperprior the results bore out (leave-one-out log density, eV)
+        decision.model["hyperprior_loo"] = {k: round(v, 4) for k, v in prior_scores.items()}
     if feasibility is not None:  # the EI of each pick was weighted by this (failed_value)
         decision.model["p_trusted"] = {
             pool.ids[p.index]: round(float(feasibility[p.index]), 4) for p in proposals

@@ -1,0 +1,70 @@
+"""``hyperprior: loo``: each decision keeps the Gamma-prior or the maximum-likelihood fit,
+whichever predicts the campaign's results better out of sample."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bo_agent.config import CampaignConfig
+from bo_agent.decide.selection import fit_by_hyperprior, model_for, select_model
+from bo_agent.decide.strategy import build_pool, decide
+from bo_agent.gp.evidence import loo_log_density
+from workflows.space.compositions import default_space
+
+
+@pytest.fixture(scope="module")
+def na_pool():
+    return build_pool(default_space(), "Na", "kind")
+
+
+def _landscape(pool):
+    x = pool.X
+    return 0.5 + 0.1 * np.sin(1.3 * x[:, 8]) + 0.06 * x[:, 19] + 0.04 * np.cos(x[:, 27])
+
+
+def test_loo_keeps_the_fit_with_the_higher_leave_one_out_density(na_pool):
+    e = _landscape(na_pool)
+    rows = np.random.default_rng(1).choice(len(e), 15, replace=False)
+    cfg = CampaignConfig(hyperprior="loo")
+    X, y = na_pool.X[rows], e[rows]
+    model, prior, scores = fit_by_hyperprior("abo", "none", cfg, na_pool.groups, X, y, 4)
+    assert set(scores) == {"gamma", "none"}
+    assert scores[prior] == max(scores.values())
+    assert model.hyperprior == prior
+    for name in ("gamma", "none"):  # each score is that prior's own fit, scored out of sample
+        alone = model_for("abo", "none", cfg, na_pool.groups, 4, hyperprior=name).fit(X, y)
+        assert loo_log_density(alone) == pytest.approx(scores[name])
+
+
+def test_a_loo_decision_picks_what_the_chosen_prior_would_and_records_both_scores(na_pool):
+    e = _landscape(na_pool)
+    obs = {na_pool.ids[i]: float(e[i]) for i in range(0, 60, 6)}
+    d = decide(na_pool, CampaignConfig(seed=3, hyperprior="loo"), obs, seq=10, n=2)
+    chosen = d.strategy.split("/")[1]
+    assert d.strategy in ("abo/gamma", "abo/none")
+    scores = d.model["hyperprior_loo"]
+    assert set(scores) == {"gamma", "none"}
+    assert scores[chosen] == max(scores.values())
+    fixed = decide(na_pool, CampaignConfig(seed=3, hyperprior=chosen), obs, seq=10, n=2)
+    assert [c for c, _ in d.proposals] == [c for c, _ in fixed.proposals]
+
+
+def test_a_single_hyperprior_is_fitted_without_scoring(na_pool):
+    e = _landscape(na_pool)
+    X, y = na_pool.X[:12], e[:12]
+    model, prior, scores = fit_by_hyperprior(
+        "obo", "none", CampaignConfig(), na_pool.groups, X, y, 0
+    )
+    assert (prior, scores) == ("gamma", {})  # the default without a source
+    assert model.hyperprior == "gamma"
+
+
+def test_model_auto_with_loo_chooses_among_both_models_and_both_priors(na_pool):
+    e = _landscape(na_pool)
+    rows = np.arange(0, len(e), 5)
+    cfg = CampaignConfig(model="auto", hyperprior="loo")
+    chosen = select_model(cfg, na_pool.groups, na_pool.X[rows], e[rows], 0)
+    assert set(chosen.scores) == {"abo/gamma", "abo/none", "obo/gamma", "obo/none"}
+    assert chosen.scores[chosen.name] == max(chosen.scores.values())
+    assert chosen.model.hyperprior == chosen.name.split("/")[1]
