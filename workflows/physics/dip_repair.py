@@ -42,7 +42,8 @@ def plan_repair(
     half when that image lies more than ``tolerance`` below it. The middle image of an odd band
     belongs to neither: a state halfway along the hop is no endpoint of it (relaxed and mirrored
     it would give the same state at both ends, a hop of length zero). A path whose lowest point is
-    that middle image alone is left as it is (flagged as dipped; the network rule measures from it).
+    that middle image alone is run through that image relaxed as a site instead
+    (:mod:`workflows.physics.midpoint_site`).
 
     Examples
     --------
@@ -102,6 +103,7 @@ def run_neb_repaired(
         The last NEB (its ``repairs`` list every repair, its ``endpoint_energy`` is the total
         energy of the initial endpoint it started from) and the endpoints it ran between.
     """
+    from workflows.physics.midpoint_site import run_through_midpoint
     from workflows.physics.neb import run_neb
     from workflows.physics.relax import relax_structure
 
@@ -169,6 +171,20 @@ def run_neb_repaired(
             break
         endpoints = candidate
         result = run_neb(endpoints, evaluator=evaluator, **neb_kwargs)
+    result = result.model_copy(update={"repairs": repairs})
+    if max_rounds > 0:  # a dip at the middle image alone: the path runs through a site there
+        result = run_through_midpoint(
+            result,
+            endpoints,
+            evaluator=evaluator,
+            tolerance=tolerance,
+            relax_fmax=relax_fmax,
+            relax_max_steps=relax_max_steps,
+            relax_optimizer=relax_optimizer,
+            min_span=MIN_SPAN,
+            **neb_kwargs,
+        )
+        repairs = result.repairs
     if plan_repair(result.energies, tolerance):
         logger.warning(
             "hop %d: path still dips below its endpoint after %d repair rounds (flagged)",

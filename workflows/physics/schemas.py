@@ -76,11 +76,19 @@ def unconverged_hops(hops: Iterable[Any]) -> list[int]:
 
 
 def dip_depth(hop: Any) -> float:
-    """How far (eV) the path of a hop falls below the lower of its two endpoints (0 if not)."""
+    """How far (eV) the path of a hop falls below the lowest relaxed state on it (0 if not):
+    its two endpoints and any intermediate site the path was run through (a ``repairs`` entry
+    with ``site_image``, :mod:`workflows.physics.midpoint_site`)."""
     energies = list(getattr(hop, "energies", None) or [])
     if len(energies) < 2:
         return 0.0
-    return max(0.0, min(energies[0], energies[-1]) - min(energies))
+    sites = [
+        int(r["site_image"])
+        for r in getattr(hop, "repairs", None) or []
+        if isinstance(r, dict) and r.get("site_image") is not None
+    ]
+    relaxed = [energies[0], energies[-1], *(energies[i] for i in sites if 0 < i < len(energies))]
+    return max(0.0, min(relaxed) - min(energies))
 
 
 def dipped_hops(hops: Iterable[Any], tolerance: float = DIP_TOLERANCE) -> list[int]:
