@@ -29,7 +29,14 @@ __all__ = [
 MODELS = ("random", "obo", "abo", "auto")
 TRANSFERS = ("none", "hp", "gp", "multitask")
 ACQUISITIONS = ("ei", "pi", "lcb", "ts", "below")
-HYPERPRIORS = ("auto", "loo", "none", "gamma", "lognormal")  # then bo_agent.gp.priors.HYPERPRIORS
+HYPERPRIORS = (
+    "auto",
+    "loo",
+    "cv",
+    "none",
+    "gamma",
+    "lognormal",
+)  # then bo_agent.gp.priors.HYPERPRIORS
 LENGTH_SCALES = ("auto", "ard", "shared")
 
 Model = Literal["random", "obo", "abo", "auto"]
@@ -37,7 +44,7 @@ Incumbent = Literal["observed", "posterior"]
 Transfer = Literal["none", "hp", "gp", "multitask"]
 AcquisitionName = Literal["ei", "pi", "lcb", "ts", "below"]
 Goal = Literal["minimum", "threshold"]
-Hyperprior = Literal["auto", "loo", "none", "gamma", "lognormal"]
+Hyperprior = Literal["auto", "loo", "cv", "none", "gamma", "lognormal"]
 LengthScales = Literal["auto", "ard", "shared"]
 
 
@@ -84,7 +91,9 @@ class CampaignConfig(BaseModel):
         "default: gamma without a transfer source, none with one; docs/benchmarks.md, "
         "'Default since 2026-12-06 evening'), or loo (at each decision both gamma and none are "
         "fitted and the one whose leave-one-out log predictive density of the results is "
-        "higher is kept; bo_agent.decide.selection.fit_by_hyperprior)",
+        "higher is kept, hyperparameters fitted on all the results; "
+        "bo_agent.decide.selection.fit_by_hyperprior), or cv (the same choice by 5-fold "
+        "cross-validation, each fold refitted)",
     )
     groups: Literal["site", "kind"] = Field(
         "kind", description="aBO kernel groups: by descriptor kind or by site (docs/benchmarks.md)"
@@ -251,13 +260,13 @@ class CampaignConfig(BaseModel):
     def gp_hyperpriors(
         self, transfer: str | None = None
     ) -> tuple[Literal["none", "gamma", "lognormal"], ...]:
-        """The hyperpriors a decision fits and chooses among by leave-one-out: (gamma, none)
-        for ``loo``, else the one of :meth:`gp_hyperprior`."""
-        if self.hyperprior == "loo":
+        """The hyperpriors a decision fits and chooses among out of sample: (gamma, none) for
+        ``loo`` and ``cv``, else the one of :meth:`gp_hyperprior`."""
+        if self.hyperprior in ("loo", "cv"):
             return ("gamma", "none")
         if self.hyperprior == "auto":
             return (self.gp_hyperprior(transfer),)
-        return (self.hyperprior,)  # type: ignore[return-value]  (auto, loo handled above)
+        return (self.hyperprior,)  # type: ignore[return-value]  (auto, loo, cv handled above)
 
     def uses_ard(self) -> bool:
         """Whether the GP gets one length scale per descriptor column (``length_scales``).

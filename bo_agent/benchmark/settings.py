@@ -105,6 +105,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # Gamma priors or maximum likelihood, whichever predicts the results better by
     # leave-one-out at each decision.
     "loo": {"hyperprior": "loo"},
+    # The same choice by 5-fold cross-validation, hyperparameters refitted in each fold.
+    "cv": {"hyperprior": "cv"},
     # The transfer source's mean weighted by the campaign's own results (source_weight_sd).
     "weighted": {"source_weight_sd": 0.5},
     "weighted-tight": {"source_weight_sd": 0.25},

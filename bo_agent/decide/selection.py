@@ -46,12 +46,13 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from bo_agent.config import CampaignConfig
-from bo_agent.gp.evidence import loo_log_density, loo_residuals
+from bo_agent.gp.evidence import cv_log_density, loo_log_density, loo_residuals
 from bo_agent.gp.models import GPModel
 from bo_agent.gp.transfer import TransferGP
 
 __all__ = [
     "CANDIDATES",
+    "CV_FOLDS",
     "FALLBACK_CANDIDATES",
     "FALLBACK_IMPUTES",
     "TRUST_MIN_CORRELATION",
@@ -71,6 +72,8 @@ __all__ = [
     "target_trusts",
 ]
 
+#: Folds of the cross-validation that ``hyperprior: cv`` chooses the hyperprior by.
+CV_FOLDS = 5
 #: Models ``auto`` chooses among by leave-one-out, in tie-break order.
 CANDIDATES: tuple[str, ...] = ("abo", "obo")
 #: The source is kept while its predictions rank the target results at least this well.
@@ -138,9 +141,11 @@ def fit_by_hyperprior(
     fit_params: Mapping[str, Any] | None = None,
 ) -> tuple[GPModel | TransferGP, str, dict[str, float]]:
     """``model`` fitted on ``(X, y)`` with each of ``config.gp_hyperpriors(transfer)``: the fit
-    with the highest leave-one-out log predictive density, its hyperprior, and each one's score
+    with the highest out-of-sample log predictive density, its hyperprior, and each one's score
     (empty with a single hyperprior, which is fitted without scoring). Ties go to the first
-    (gamma)."""
+    (gamma). ``hyperprior: loo`` scores by closed-form leave-one-out (hyperparameters fitted on
+    all the data); ``cv`` by :data:`CV_FOLDS`-fold cross-validation, each fold refitted
+    (:func:`bo_agent.gp.evidence.cv_log_density`; a transfer model falls back to ``loo``)."""
     best: tuple[GPModel | TransferGP, str] | None = None
     scores: dict[str, float] = {}
     priors = config.gp_hyperpriors(transfer)
@@ -149,11 +154,27 @@ def fit_by_hyperprior(
         gp.fit(X, y, **dict(fit_params or {}))
         if len(priors) == 1:
             return gp, prior, {}
-        scores[prior] = loo_log_density(gp)
+        if config.hyperprior == "cv" and isinstance(gp, GPModel):
+            scores[prior] = cv_log_density(
+                lambda p=prior: _fold_model(model, config, groups, seed, p), X, y, CV_FOLDS, seed
+            )
+        else:
+            scores[prior] = loo_log_density(gp)
         if best is None or scores[prior] > scores[best[1]]:
             best = (gp, prior)
     assert best is not None
     return best[0], best[1], scores
+
+
+def _fold_model(
+    model: str, config: CampaignConfig, groups: Mapping[str, list[int]], seed: int, prior: str
+) -> GPModel:
+    """The unfitted GP a cross-validation fold refits: as configured, without optimiser
+    restarts (the folds only rank the hyperpriors, and restarts would multiply their cost)."""
+    gp = model_for(model, "none", config, groups, seed, hyperprior=prior)
+    assert isinstance(gp, GPModel)
+    gp.n_restarts = 0
+    return gp
 
 
 @dataclass

@@ -9,7 +9,8 @@ import pytest
 from bo_agent.config import CampaignConfig
 from bo_agent.decide.selection import fit_by_hyperprior, model_for, select_model
 from bo_agent.decide.strategy import build_pool, decide
-from bo_agent.gp.evidence import loo_log_density
+from bo_agent.gp.evidence import cv_log_density, loo_log_density
+from bo_agent.gp.models import GPModel
 from workflows.space.compositions import default_space
 
 
@@ -68,3 +69,29 @@ def test_model_auto_with_loo_chooses_among_both_models_and_both_priors(na_pool):
     assert set(chosen.scores) == {"abo/gamma", "abo/none", "obo/gamma", "obo/none"}
     assert chosen.scores[chosen.name] == max(chosen.scores.values())
     assert chosen.model.hyperprior == chosen.name.split("/")[1]
+
+
+def test_cross_validation_refitted_sees_the_overconfident_maximum_likelihood_fit(na_pool):
+    # 8 results: maximum likelihood fits them too well (its held-out predictions are far off
+    # and confident); the closed-form leave-one-out keeps those hyperparameters and cannot see it
+    e = _landscape(na_pool)
+    rows = np.random.default_rng(8).choice(len(e), 8, replace=False)
+    X, y = na_pool.X[rows], e[rows]
+    _, by_cv, cv = fit_by_hyperprior(
+        "abo", "none", CampaignConfig(hyperprior="cv"), na_pool.groups, X, y, 0
+    )
+    _, by_loo, _ = fit_by_hyperprior(
+        "abo", "none", CampaignConfig(hyperprior="loo"), na_pool.groups, X, y, 0
+    )
+    assert by_cv == "gamma"
+    assert cv["none"] < cv["gamma"] - 10.0
+    assert by_loo == "none"  # the held-out points shaped the ML hyperparameters
+
+
+def test_cv_scores_a_smooth_landscape_above_noise():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, (20, 1))
+    smooth = cv_log_density(lambda: GPModel(n_restarts=0), X, np.sin(X[:, 0]))
+    noise = cv_log_density(lambda: GPModel(n_restarts=0), X, rng.normal(size=20))
+    assert smooth > noise
+    assert cv_log_density(lambda: GPModel(n_restarts=0), X[:2], np.zeros(2)) == -np.inf
