@@ -29,14 +29,8 @@ __all__ = [
 MODELS = ("random", "obo", "abo", "auto")
 TRANSFERS = ("none", "hp", "gp", "multitask")
 ACQUISITIONS = ("ei", "pi", "lcb", "ts", "below")
-HYPERPRIORS = (
-    "auto",
-    "loo",
-    "cv",
-    "none",
-    "gamma",
-    "lognormal",
-)  # then bo_agent.gp.priors.HYPERPRIORS
+# auto, loo and cv choose among bo_agent.gp.priors.HYPERPRIORS (the rest)
+HYPERPRIORS = ("auto", "loo", "cv", "none", "gamma", "lognormal")
 LENGTH_SCALES = ("auto", "ard", "shared")
 
 Model = Literal["random", "obo", "abo", "auto"]
@@ -249,8 +243,9 @@ class CampaignConfig(BaseModel):
         transfer campaign fell from 0.82 to 0.60 at t = 50 on a shuffled source, while the
         source was kept (docs/benchmarks.md, "Default since 2026-12-06 evening"). A transfer
         campaign that drops its source asks for ``transfer="none"`` and so fits the model a
-        campaign without a source would. ``loo`` gives the first of :meth:`gp_hyperpriors`
-        (gamma), the prior a model fitted outside a decision (``tavbo predictions``) uses.
+        campaign without a source would. ``loo`` and ``cv`` give the first of
+        :meth:`gp_hyperpriors` (gamma), the prior a model fitted outside a decision
+        (``tavbo predictions``) uses.
         """
         mode = self.transfer if transfer is None else transfer
         if self.hyperprior == "auto":

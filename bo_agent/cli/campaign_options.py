@@ -38,8 +38,8 @@ HyperpriorOpt = Annotated[
     typer.Option(
         "--hyperprior",
         help="GP hyperparameter prior: auto (gamma without a transfer source, none with one), "
-        "none (ML), gamma, lognormal (MAP), loo (gamma or none, whichever predicts the results "
-        "better by leave-one-out at each decision).",
+        "none (ML), gamma, lognormal (MAP), loo or cv (gamma or none, whichever predicts the "
+        "results better at each decision, by leave-one-out or by 5-fold cross-validation).",
     ),
 ]
 GroupsOpt = Annotated[str | None, typer.Option("--groups", help="aBO kernel groups: site or kind.")]

@@ -31,7 +31,10 @@ maximum likelihood (:func:`fit_by_hyperprior`), for any model: the priors keep a
 groups on when 5-15 results cannot (CHGNet Li, the synthetic interacting landscape), and make
 the GP confidently wrong next to a cliff (the exact Na optimum, docs/benchmarks.md); which
 one the results bear out is an out-of-sample question, not a marginal-likelihood one (maximum
-likelihood always has the higher likelihood).
+likelihood always has the higher likelihood). ``hyperprior: cv`` asks it by cross-validation
+with the hyperparameters refitted per fold. Neither is the default: on the panel, the prior
+that predicts better is not the one that searches better (docs/benchmarks.md, "The hyperprior
+chosen from the campaign's results").
 
 The choice is a pure function of (config, seed, data), so replays make the same picks.
 """

@@ -274,7 +274,7 @@ def decide(
         )
         model, strategy = chosen.model, f"auto:{chosen.name}"
     prior_scores: dict[str, float] = {}
-    if config.model != "auto" and len(config.gp_hyperpriors()) > 1:  # hyperprior: loo
+    if config.model != "auto" and len(config.gp_hyperpriors()) > 1:  # hyperprior: loo, cv
         model, prior, prior_scores = fit_by_hyperprior(
             config.model, config.transfer, config, pool.groups, pool.X[pool.rows(obs_ids)], y,
             seed, fit_params,
@@ -308,8 +308,8 @@ def decide(
     )
     if config.model == "auto":
         decision.model["selection"] = chosen.record()
-    if prior_scores:  # which hyperprior the results bore out (leave-one-out log density, eV)
-        decision.model["hyperprior_loo"] = {k: round(v, 4) for k, v in prior_scores.items()}
+    if prior_scores:  # which hyperprior the results bore out (out-of-sample log density)
+        decision.model["hyperprior_scores"] = {k: round(v, 4) for k, v in prior_scores.items()}
     if feasibility is not None:  # the EI of each pick was weighted by this (failed_value)
         decision.model["p_trusted"] = {
             pool.ids[p.index]: round(float(feasibility[p.index]), 4) for p in proposals

@@ -44,7 +44,7 @@ def test_a_loo_decision_picks_what_the_chosen_prior_would_and_records_both_score
     d = decide(na_pool, CampaignConfig(seed=3, hyperprior="loo"), obs, seq=10, n=2)
     chosen = d.strategy.split("/")[1]
     assert d.strategy in ("abo/gamma", "abo/none")
-    scores = d.model["hyperprior_loo"]
+    scores = d.model["hyperprior_scores"]
     assert set(scores) == {"gamma", "none"}
     assert scores[chosen] == max(scores.values())
     fixed = decide(na_pool, CampaignConfig(seed=3, hyperprior=chosen), obs, seq=10, n=2)
