@@ -19,7 +19,10 @@
 # To merge into the packaged data (docs/reference_v2.md says what to rerun afterwards):
 #   python benchmarks/reference_v2.py --base chgnet-v1 --previous chgnet \
 #       --recomputed benchmarks/results/reference_v2/progress/chgnet.json.gz \
+#           benchmarks/results/reference_v2/progress/chgnet-midpoint.json.gz \
 #       --out workflows/data/reference_chgnet.json.gz
+#   (chgnet-midpoint: the six midpoint-only dips rerun with the midpoint-site repair on
+#   2026-12-07; later files win, so it goes last)
 #   (sevennet: --engine sevennet --previous sevennet, no --base)
 set -euo pipefail
 ENGINE=${1:?usage: reference_v2_screens.sh chgnet|sevennet [OUT_DIR] [IDS_FILE]}
