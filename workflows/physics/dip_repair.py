@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from workflows.physics.neb import NebResult
     from workflows.physics.relax import BatchEvaluator, RelaxOptimizer
 
-__all__ = ["MIN_SPAN", "endpoint_span", "plan_repair", "run_neb_repaired"]
+__all__ = ["MIN_SPAN", "endpoint_span", "plan_repair", "run_neb_repaired", "span"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +76,16 @@ def plan_repair(
 MIN_SPAN = 0.5
 
 
+def span(a: Structure, b: Structure) -> float:
+    """Largest displacement of an atom between two structures (minimum image), angstrom."""
+    diff = b.frac_coords - a.frac_coords
+    diff -= np.round(diff)
+    return float(np.linalg.norm(diff @ a.lattice.matrix, axis=1).max())
+
+
 def endpoint_span(endpoints: Endpoints) -> float:
     """Largest displacement of an atom between the two endpoints (minimum image), angstrom."""
-    initial, final = endpoints.initial, endpoints.final
-    diff = final.frac_coords - initial.frac_coords
-    diff -= np.round(diff)
-    return float(np.linalg.norm(diff @ initial.lattice.matrix, axis=1).max())
+    return span(endpoints.initial, endpoints.final)
 
 
 def run_neb_repaired(
@@ -131,10 +135,7 @@ def run_neb_repaired(
             update[side], update[f"energy_{side}"] = relaxed.structure, relaxed.energy
             if mirror is not None:
                 other: Side = "final" if side == "initial" else "initial"
-                s = relaxed.structure
-                mirrored = Structure(
-                    s.lattice, s.species, mirror.positions(s.cart_coords), coords_are_cartesian=True
-                )
+                mirrored = mirror.structure(relaxed.structure)
                 update[other], update[f"energy_{other}"] = mirrored, relaxed.energy
             repairs.append(
                 {

@@ -236,6 +236,11 @@ class PathMirror:
         """Mirror image of cartesian positions, shape ``(n_atoms, 3)``."""
         return 2 * self.midpoint - positions[self.permutation] + self.shifts
 
+    def structure(self, structure: Structure) -> Structure:
+        """Mirror image of a structure of the hop (same lattice and atom order)."""
+        positions = self.positions(structure.cart_coords)
+        return Structure(structure.lattice, structure.species, positions, coords_are_cartesian=True)
+
     def forces(self, forces: np.ndarray) -> np.ndarray:
         """Forces of the mirror image, shape ``(n_atoms, 3)``."""
         return -forces[self.permutation]

@@ -25,7 +25,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pymatgen.core import Structure
 
 from workflows.physics.hop_symmetry import PathMirror
 from workflows.physics.schemas import DIP_TOLERANCE
@@ -62,19 +61,6 @@ def midpoint_dip(energies: list[float] | np.ndarray, tolerance: float = DIP_TOLE
     return round(depth, 6)
 
 
-def _span(a: Structure, b: Structure) -> float:
-    """Largest displacement of an atom between two structures (minimum image), angstrom."""
-    diff = b.frac_coords - a.frac_coords
-    diff -= np.round(diff)
-    return float(np.linalg.norm(diff @ a.lattice.matrix, axis=1).max())
-
-
-def _mirrored(structure: Structure, mirror: PathMirror) -> Structure:
-    """``structure`` inverted through the hop's midpoint (atoms permuted as the mirror says)."""
-    positions = mirror.positions(structure.cart_coords)
-    return Structure(structure.lattice, structure.species, positions, coords_are_cartesian=True)
-
-
 def run_through_midpoint(
     result: NebResult,
     endpoints: Endpoints,
@@ -84,7 +70,7 @@ def run_through_midpoint(
     relax_fmax: float = 0.05,
     relax_max_steps: int = 3000,
     relax_optimizer: RelaxOptimizer = "LBFGS",
-    min_span: float = 0.5,
+    min_span: float | None = None,
     **neb_kwargs: Any,
 ) -> NebResult:
     """``result`` run again through its relaxed middle image when that image is its only dip.
@@ -93,9 +79,11 @@ def run_through_midpoint(
     :func:`midpoint_dip`), or with the relaxation recorded but the path kept when the relaxed
     image lies within ``min_span`` angstrom of an endpoint. ``result.images`` is required.
     """
+    from workflows.physics.dip_repair import MIN_SPAN, span
     from workflows.physics.neb import run_neb
     from workflows.physics.relax import relax_structure
 
+    min_span = MIN_SPAN if min_span is None else min_span
     depth = midpoint_dip(result.energies, tolerance)
     if not depth or not result.images or endpoints.energy_initial is None:
         return result
@@ -118,11 +106,9 @@ def run_through_midpoint(
         "relax_steps": relaxed.n_steps,
         "relax_converged": relaxed.converged,
     }
-    span = min(
-        _span(relaxed.structure, endpoints.initial), _span(relaxed.structure, endpoints.final)
-    )
-    if span < min_span:
-        record["outcome"] = f"relaxed into an endpoint ({span:.2f} A away); path kept as it was"
+    gap = min(span(relaxed.structure, endpoints.initial), span(relaxed.structure, endpoints.final))
+    if gap < min_span:
+        record["outcome"] = f"relaxed into an endpoint ({gap:.2f} A away); path kept as it was"
         logger.warning(
             "hop %d: the middle image is no site (%s)", endpoints.hop_index, record["outcome"]
         )
@@ -132,11 +118,11 @@ def run_through_midpoint(
     first = run_neb(half, evaluator=evaluator, **neb_kwargs)
     images = list(first.images or [])
     mirror = PathMirror.find(endpoints)
-    if mirror is not None and _span(relaxed.structure, _mirrored(relaxed.structure, mirror)) > 0.05:
+    if mirror is not None and span(relaxed.structure, mirror.structure(relaxed.structure)) > 0.05:
         mirror = None  # the site relaxed off the inversion centre: run the second half too
     if mirror is not None:  # the second half is the first one inverted through the midpoint
         second_energies = [float(e) for e in reversed(first.energies)]
-        images += [_mirrored(s, mirror) for s in reversed(images[:-1])]
+        images += [mirror.structure(s) for s in reversed(images[:-1])]
         second_steps, second_evals, second_force, second_converged = 0, 0, 0.0, True
     else:
         other = endpoints.model_copy(
