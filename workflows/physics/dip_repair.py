@@ -16,9 +16,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pymatgen.core import Structure
 
-from workflows.physics.hop_symmetry import PathMirror
+from workflows.physics.hop_symmetry import PathMirror, span
 from workflows.physics.schemas import DIP_TOLERANCE
 
 if TYPE_CHECKING:
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from workflows.physics.neb import NebResult
     from workflows.physics.relax import BatchEvaluator, RelaxOptimizer
 
-__all__ = ["MIN_SPAN", "endpoint_span", "plan_repair", "run_neb_repaired", "span"]
+__all__ = ["MIN_SPAN", "endpoint_span", "plan_repair", "run_neb_repaired"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,13 +73,6 @@ def plan_repair(
 
 #: Re-relaxed endpoints closer than this (largest atom displacement, angstrom) are one state.
 MIN_SPAN = 0.5
-
-
-def span(a: Structure, b: Structure) -> float:
-    """Largest displacement of an atom between two structures (minimum image), angstrom."""
-    diff = b.frac_coords - a.frac_coords
-    diff -= np.round(diff)
-    return float(np.linalg.norm(diff @ a.lattice.matrix, axis=1).max())
 
 
 def endpoint_span(endpoints: Endpoints) -> float:

@@ -39,6 +39,7 @@ __all__ = [
     "find_symmetry_mapping",
     "map_relaxed",
     "plan_endpoint_relaxations",
+    "span",
     "symmetric_neb_class",
 ]
 
@@ -218,6 +219,13 @@ def plan_endpoint_relaxations(
         len(tasks) - len(references),
     )
     return tasks
+
+
+def span(a: Structure, b: Structure) -> float:
+    """Largest displacement of an atom between two structures (minimum image), angstrom."""
+    diff = b.frac_coords - a.frac_coords
+    diff -= np.round(diff)
+    return float(np.linalg.norm(diff @ a.lattice.matrix, axis=1).max())
 
 
 class PathMirror:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from workflows.physics.hop_symmetry import PathMirror
+from workflows.physics.hop_symmetry import PathMirror, span
 from workflows.physics.schemas import DIP_TOLERANCE
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def run_through_midpoint(
     relax_fmax: float = 0.05,
     relax_max_steps: int = 3000,
     relax_optimizer: RelaxOptimizer = "LBFGS",
-    min_span: float | None = None,
+    min_span: float = 0.5,
     **neb_kwargs: Any,
 ) -> NebResult:
     """``result`` run again through its relaxed middle image when that image is its only dip.
@@ -79,11 +79,9 @@ def run_through_midpoint(
     :func:`midpoint_dip`), or with the relaxation recorded but the path kept when the relaxed
     image lies within ``min_span`` angstrom of an endpoint. ``result.images`` is required.
     """
-    from workflows.physics.dip_repair import MIN_SPAN, span
     from workflows.physics.neb import run_neb
     from workflows.physics.relax import relax_structure
 
-    min_span = MIN_SPAN if min_span is None else min_span
     depth = midpoint_dip(result.energies, tolerance)
     if not depth or not result.images or endpoints.energy_initial is None:
         return result
