@@ -29,8 +29,8 @@ __all__ = [
 MODELS = ("random", "obo", "abo", "auto")
 TRANSFERS = ("none", "hp", "gp", "multitask")
 ACQUISITIONS = ("ei", "pi", "lcb", "ts", "below")
-# auto, loo and cv choose among bo_agent.gp.priors.HYPERPRIORS (the rest)
-HYPERPRIORS = ("auto", "loo", "cv", "none", "gamma", "lognormal")
+# auto, loo, cv, average and alternate combine bo_agent.gp.priors.HYPERPRIORS (the rest)
+HYPERPRIORS = ("auto", "loo", "cv", "average", "alternate", "none", "gamma", "lognormal")
 LENGTH_SCALES = ("auto", "ard", "shared")
 
 Model = Literal["random", "obo", "abo", "auto"]
@@ -38,7 +38,7 @@ Incumbent = Literal["observed", "posterior"]
 Transfer = Literal["none", "hp", "gp", "multitask"]
 AcquisitionName = Literal["ei", "pi", "lcb", "ts", "below"]
 Goal = Literal["minimum", "threshold"]
-Hyperprior = Literal["auto", "loo", "cv", "none", "gamma", "lognormal"]
+Hyperprior = Literal["auto", "loo", "cv", "average", "alternate", "none", "gamma", "lognormal"]
 LengthScales = Literal["auto", "ard", "shared"]
 
 
@@ -87,7 +87,9 @@ class CampaignConfig(BaseModel):
         "fitted and the one whose leave-one-out log predictive density of the results is "
         "higher is kept, hyperparameters fitted on all the results; "
         "bo_agent.decide.selection.fit_by_hyperprior), or cv (the same choice by 5-fold "
-        "cross-validation, each fold refitted)",
+        "cross-validation, each fold refitted), or average (both fitted, the acquisition "
+        "averaged over the two fits), or alternate (gamma and none in turn, by the number of "
+        "evaluations)",
     )
     groups: Literal["site", "kind"] = Field(
         "kind", description="aBO kernel groups: by descriptor kind or by site (docs/benchmarks.md)"
@@ -243,7 +245,8 @@ class CampaignConfig(BaseModel):
         transfer campaign fell from 0.82 to 0.60 at t = 50 on a shuffled source, while the
         source was kept (docs/benchmarks.md, "Default since 2026-12-06 evening"). A transfer
         campaign that drops its source asks for ``transfer="none"`` and so fits the model a
-        campaign without a source would. ``loo`` and ``cv`` give the first of
+        campaign without a source would. ``loo``, ``cv``, ``average`` and ``alternate`` give
+        the first of
         :meth:`gp_hyperpriors` (gamma), the prior a model fitted outside a decision
         (``tavbo predictions``) uses.
         """
@@ -256,8 +259,9 @@ class CampaignConfig(BaseModel):
         self, transfer: str | None = None
     ) -> tuple[Literal["none", "gamma", "lognormal"], ...]:
         """The hyperpriors a decision fits and chooses among out of sample: (gamma, none) for
-        ``loo`` and ``cv``, else the one of :meth:`gp_hyperprior`."""
-        if self.hyperprior in ("loo", "cv"):
+        ``loo`` and ``cv`` (and averages for ``average``, takes in turn for ``alternate``), else
+        the one of :meth:`gp_hyperprior`."""
+        if self.hyperprior in ("loo", "cv", "average", "alternate"):
             return ("gamma", "none")
         if self.hyperprior == "auto":
             return (self.gp_hyperprior(transfer),)

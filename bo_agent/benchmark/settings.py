@@ -107,6 +107,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "loo": {"hyperprior": "loo"},
     # The same choice by 5-fold cross-validation, hyperparameters refitted in each fold.
     "cv": {"hyperprior": "cv"},
+    # Both fits, the acquisition averaged over them (integrated over the hyperparameters).
+    "average": {"hyperprior": "average"},
+    # Gamma priors and maximum likelihood in turn, by the number of evaluations.
+    "alternate": {"hyperprior": "alternate"},
     # The transfer source's mean weighted by the campaign's own results (source_weight_sd).
     "weighted": {"source_weight_sd": 0.5},
     "weighted-tight": {"source_weight_sd": 0.25},

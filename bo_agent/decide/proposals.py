@@ -9,8 +9,11 @@ mean unchanged and shrinks the variance near the picks, so variance-seeking acqu
 (``ei``, ``lcb``) spread a batch out; for ``ei`` and ``pi`` the incumbent also drops to a
 believed pick's mean. Thompson sampling (``ts``) instead draws one joint posterior sample per
 batch slot (parallel Thompson sampling) from the posterior conditioned on the pending
-candidates. Ties (probabilities saturated at 1, say) go to the lower posterior mean, then to a
-random one of those, never to the first in pool order. ``random`` is uniform over the
+candidates. For a model average (:class:`bo_agent.gp.mixture.ModelAverage`) ``ei``, ``pi``,
+``lcb`` and ``below`` are the mean of the members' scores (the acquisition integrated over
+hyperparameters), and each pick is conditioned on in every member. Ties (probabilities
+saturated at 1, say) go to the lower posterior mean, then to a random one of those, never to
+the first in pool order. ``random`` is uniform over the
 remaining pool and needs no model.
 """
 
@@ -284,7 +287,11 @@ def propose(
             sample=None if samples is None else samples[r],
             random_state=rng,
         )
-        raw = fn(mean, std, context)
+        members = getattr(post, "members", None)  # a model average: the acquisition averaged
+        if members is None or name not in ("ei", "pi", "below", "lcb"):
+            raw = fn(mean, std, context)
+        else:
+            raw = np.mean([fn(m.mean[:n_avail], m.std[:n_avail], context) for m in members], 0)
         if weight is not None:
             raw = raw * weight
         scores = np.where(chosen, -np.inf, raw)

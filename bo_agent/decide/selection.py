@@ -50,6 +50,7 @@ from scipy.stats import spearmanr
 
 from bo_agent.config import CampaignConfig
 from bo_agent.gp.evidence import cv_log_density, loo_log_density, loo_residuals
+from bo_agent.gp.mixture import ModelAverage
 from bo_agent.gp.models import GPModel
 from bo_agent.gp.transfer import TransferGP
 
@@ -142,16 +143,29 @@ def fit_by_hyperprior(
     y: np.ndarray,
     seed: int,
     fit_params: Mapping[str, Any] | None = None,
+    turn: int | None = None,
 ) -> tuple[GPModel | TransferGP, str, dict[str, float]]:
     """``model`` fitted on ``(X, y)`` with each of ``config.gp_hyperpriors(transfer)``: the fit
     with the highest out-of-sample log predictive density, its hyperprior, and each one's score
     (empty with a single hyperprior, which is fitted without scoring). Ties go to the first
     (gamma). ``hyperprior: loo`` scores by closed-form leave-one-out (hyperparameters fitted on
     all the data); ``cv`` by :data:`CV_FOLDS`-fold cross-validation, each fold refitted
-    (:func:`bo_agent.gp.evidence.cv_log_density`; a transfer model falls back to ``loo``)."""
+    (:func:`bo_agent.gp.evidence.cv_log_density`; a transfer model falls back to ``loo``).
+    ``average`` returns both fits as a :class:`~bo_agent.gp.mixture.ModelAverage` (the
+    acquisition averaged over them), ``alternate`` the fit under hyperprior number ``turn``
+    modulo their number (no scores for either); both only for a decision's own model
+    (``turn`` given), ``model: auto`` judges a source with the ``loo`` choice."""
     best: tuple[GPModel | TransferGP, str] | None = None
     scores: dict[str, float] = {}
     priors = config.gp_hyperpriors(transfer)
+    if config.hyperprior == "alternate" and len(priors) > 1 and turn is not None:
+        prior = priors[turn % len(priors)]
+        gp = model_for(model, transfer, config, groups, seed, hyperprior=prior)
+        return gp.fit(X, y, **dict(fit_params or {})), prior, {}
+    if config.hyperprior == "average" and len(priors) > 1 and turn is not None:
+        fits = [model_for(model, transfer, config, groups, seed, hyperprior=p) for p in priors]
+        average = ModelAverage(fits, priors).fit(X, y, **dict(fit_params or {}))
+        return average, "average", {}  # type: ignore[return-value]
     for prior in priors:
         gp = model_for(model, transfer, config, groups, seed, hyperprior=prior)
         gp.fit(X, y, **dict(fit_params or {}))

@@ -274,12 +274,13 @@ def decide(
         )
         model, strategy = chosen.model, f"auto:{chosen.name}"
     prior_scores: dict[str, float] = {}
-    if config.model != "auto" and len(config.gp_hyperpriors()) > 1:  # hyperprior: loo, cv
+    fitted = config.model == "auto"
+    if config.model != "auto" and len(config.gp_hyperpriors()) > 1:  # loo, cv, average, ...
         model, prior, prior_scores = fit_by_hyperprior(
             config.model, config.transfer, config, pool.groups, pool.X[pool.rows(obs_ids)], y,
-            seed, fit_params,
+            seed, fit_params, turn=started,
         )  # fmt: skip
-        strategy += f"/{prior}"
+        strategy, fitted = f"{strategy}/{prior}", True
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TavboWarning)  # a shrinking batch is expected at the end
         proposals = propose(
@@ -296,7 +297,7 @@ def decide(
             xi=scale.margin(config.xi, float(y_ev.min())),
             kappa=config.kappa,
             threshold=tau,
-            refit=config.model != "auto" and not prior_scores,
+            refit=not fitted,
             incumbent=config.incumbent,
             stall_level=scale.margin(config.stall_guard, float(y_ev.min())),
             feasibility=feasibility,
