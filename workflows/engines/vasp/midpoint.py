@@ -23,7 +23,7 @@ from jobflow import Flow, Response, job
 from pymatgen.core import Structure
 
 from workflows.engines.vasp.barriers import hop_barrier_from_energies, read_neb_doc
-from workflows.engines.vasp.images import neb_images
+from workflows.engines.vasp.images import neb_images, reorder_like
 from workflows.physics.dip_repair import MIN_SPAN
 from workflows.physics.midpoint_site import (
     THROUGH_SITE,
@@ -61,7 +61,7 @@ def midpoint_detour(
     relax.append_name(f" hop {hop.hop_index} midpoint site")
     decide = through_site(
         hop, endpoints, barrier, relax.output.structure, relax.output.output.energy, depth,
-        neb_maker, n_images, interpolation,
+        neb_maker, n_images, interpolation, start=image,
     )  # fmt: skip
     decide.append_name(f" {hop.hop_index}")
     logger.info(
@@ -84,11 +84,19 @@ def through_site(
     n_images: int = 5,
     interpolation: str = "IDPP",
     min_span: float = MIN_SPAN,
+    start: Structure | None = None,
 ) -> HopBarrier | Response:
     """``barrier`` kept with the record when the relaxed middle image (``site``, total
-    ``energy``) lies on an endpoint; else the half NEBs through it and :func:`joined_barrier`."""
+    ``energy``) lies on an endpoint; else the half NEBs through it and :func:`joined_barrier`.
+
+    ``start`` is the image the relaxation started from: the site is put back in its atom order
+    (VASP's input set may have sorted the atoms).
+    """
     barrier = HopBarrier.model_validate(barrier) if isinstance(barrier, dict) else barrier
     relaxed = site if isinstance(site, Structure) else Structure.from_dict(site)
+    if start is not None:
+        start = start if isinstance(start, Structure) else Structure.from_dict(start)
+        relaxed = reorder_like(relaxed, start)
     ordered = Structure(
         endpoints.initial.lattice, endpoints.initial.species, relaxed.cart_coords,
         coords_are_cartesian=True,
