@@ -17,6 +17,10 @@ path (endpoints and sites), so the hop is trusted unless a half path still falls
 network rule (:mod:`workflows.physics.barrier_reference`) already measures E_b from the lowest
 energy the ion reaches, now the relaxed site's. A middle image that relaxes back into an endpoint
 is no site: the path is kept as it was, flagged.
+
+The steps after the relaxation (:func:`site_record`, :func:`kept_at_endpoint`,
+:func:`site_mirror`, :func:`half_endpoints`, :func:`join_halves`) are shared with the VASP
+engine, which runs them as jobflow detours (:mod:`workflows.engines.vasp.midpoint`).
 """
 
 from __future__ import annotations
@@ -30,11 +34,24 @@ from workflows.physics.hop_symmetry import PathMirror, span
 from workflows.physics.schemas import DIP_TOLERANCE
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pymatgen.core import Structure
+
     from workflows.physics.endpoints import Endpoints
     from workflows.physics.neb import NebResult
     from workflows.physics.relax import BatchEvaluator, RelaxOptimizer
 
-__all__ = ["midpoint_dip", "run_through_midpoint"]
+__all__ = [
+    "THROUGH_SITE",
+    "half_endpoints",
+    "join_halves",
+    "kept_at_endpoint",
+    "midpoint_dip",
+    "run_through_midpoint",
+    "site_mirror",
+    "site_record",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -95,50 +112,34 @@ def run_through_midpoint(
         evaluator=evaluator,
     )
     site_energy = relaxed.energy - endpoints.energy_initial
-    record: dict[str, Any] = {
-        "round": len(result.repairs) + 1,
-        "side": "midpoint",
-        "image": middle,
-        "dip": depth,
-        "site_energy": round(site_energy, 6),
-        "relax_steps": relaxed.n_steps,
-        "relax_converged": relaxed.converged,
-    }
-    gap = min(span(relaxed.structure, endpoints.initial), span(relaxed.structure, endpoints.final))
-    if gap < min_span:
-        record["outcome"] = f"relaxed into an endpoint ({gap:.2f} A away); path kept as it was"
-        logger.warning(
-            "hop %d: the middle image is no site (%s)", endpoints.hop_index, record["outcome"]
-        )
-        return result.model_copy(update={"repairs": [*result.repairs, record]})
+    record = site_record(
+        len(result.repairs) + 1,
+        middle,
+        depth,
+        site_energy,
+        relax_steps=relaxed.n_steps,
+        relax_converged=relaxed.converged,
+    )
+    kept = kept_at_endpoint(record, relaxed.structure, endpoints, min_span)
+    if kept is not None:
+        return result.model_copy(update={"repairs": [*result.repairs, kept]})
     neb_kwargs = {**neb_kwargs, "store_images": True}
-    half = endpoints.model_copy(update={"final": relaxed.structure, "energy_final": relaxed.energy})
+    half, other = half_endpoints(endpoints, relaxed.structure, relaxed.energy)
     first = run_neb(half, evaluator=evaluator, **neb_kwargs)
     images = list(first.images or [])
-    mirror = PathMirror.find(endpoints)
-    if mirror is not None and span(relaxed.structure, mirror.structure(relaxed.structure)) > 0.05:
-        mirror = None  # the site relaxed off the inversion centre: run the second half too
+    mirror = site_mirror(endpoints, relaxed.structure)
     if mirror is not None:  # the second half is the first one inverted through the midpoint
-        second_energies = [float(e) for e in reversed(first.energies)]
+        second_energies = None
         images += [mirror.structure(s) for s in reversed(images[:-1])]
         second_steps, second_evals, second_force, second_converged = 0, 0, 0.0, True
     else:
-        other = endpoints.model_copy(
-            update={
-                "initial": relaxed.structure,
-                "energy_initial": relaxed.energy,
-                "vacancy_initial": endpoints.vacancy_final,
-            }
-        )
         second = run_neb(other, evaluator=evaluator, **neb_kwargs)
-        second_energies = [float(e) + site_energy for e in second.energies]
+        second_energies = second.energies
         images += list(second.images or [])[1:]
         second_steps, second_evals = second.n_steps, second.n_evaluations
         second_force, second_converged = second.max_force, second.converged
-    energies = [float(e) for e in first.energies] + second_energies[1:]
-    site = len(first.energies) - 1
-    record["site_image"] = site
-    record["outcome"] = "relaxed as a site; NEB run endpoint -> site -> endpoint"
+    energies, site = join_halves(first.energies, second_energies, site_energy)
+    record.update(site_image=site, outcome=THROUGH_SITE)
     logger.info(
         "hop %d: the path's lowest point is its middle image (%.3f eV below the endpoint); "
         "relaxed as a site (%.3f eV, %d steps) and the NEB run through it",
@@ -161,3 +162,73 @@ def run_through_midpoint(
             "images": images,
         }
     )
+
+
+# --------------------------------------------------------------------------- shared steps
+# (the VASP engine runs the same steps as jobflow detours: workflows.engines.vasp.midpoint)
+
+#: ``outcome`` of a midpoint repair whose path now runs through the relaxed site.
+THROUGH_SITE = "relaxed as a site; NEB run endpoint -> site -> endpoint"
+
+
+def site_record(
+    round_: int, image: int, depth: float, site_energy: float, **relaxation: Any
+) -> dict[str, Any]:
+    """The ``repairs`` entry of a midpoint repair before its outcome is known: the middle
+    ``image`` whose ``depth`` (eV) triggered it, and the relaxed site's energy relative to the
+    initial endpoint; ``relaxation`` adds what the relaxation reports (steps, converged)."""
+    record: dict[str, Any] = {"round": round_, "side": "midpoint", "image": image, "dip": depth}
+    return {**record, "site_energy": round(float(site_energy), 6), **relaxation}
+
+
+def kept_at_endpoint(
+    record: dict[str, Any], site: Structure, endpoints: Endpoints, min_span: float
+) -> dict[str, Any] | None:
+    """``record`` with the outcome "path kept" when the relaxed middle image lies within
+    ``min_span`` angstrom of an endpoint (no site: the path stays as it was, flagged); else None."""
+    gap = min(span(site, endpoints.initial), span(site, endpoints.final))
+    if gap >= min_span:
+        return None
+    outcome = f"relaxed into an endpoint ({gap:.2f} A away); path kept as it was"
+    logger.warning("hop %d: the middle image is no site (%s)", endpoints.hop_index, outcome)
+    return {**record, "outcome": outcome}
+
+
+def site_mirror(endpoints: Endpoints, site: Structure, tol: float = 0.05) -> PathMirror | None:
+    """The hop's :class:`PathMirror` when the relaxed ``site`` stays on its inversion centre
+    (within ``tol`` angstrom): the second half path is then the first one inverted."""
+    mirror = PathMirror.find(endpoints)
+    if mirror is None or span(site, mirror.structure(site)) > tol:
+        return None  # no symmetric hop, or the site relaxed off the centre: run both halves
+    return mirror
+
+
+def half_endpoints(
+    endpoints: Endpoints, site: Structure, energy: float
+) -> tuple[Endpoints, Endpoints]:
+    """The endpoints of the half paths initial -> site and site -> final (``energy``: the
+    site's total energy, eV)."""
+    first = endpoints.model_copy(update={"final": site, "energy_final": energy})
+    update = {"initial": site, "energy_initial": energy, "vacancy_initial": endpoints.vacancy_final}
+    return first, endpoints.model_copy(update=update)
+
+
+def join_halves(
+    first: Sequence[float], second: Sequence[float] | None, site_energy: float
+) -> tuple[list[float], int]:
+    """One path endpoint -> site -> endpoint and the site's index on it.
+
+    ``first`` runs from the initial endpoint to the site, ``second`` from the site to the final
+    endpoint, each relative to its own start (eV); ``second`` None: the mirror of ``first``.
+    The joined energies are relative to the initial endpoint.
+
+    Examples
+    --------
+    >>> join_halves([0.0, 0.2, -0.1], [0.0, 0.4, 0.1], -0.1)
+    ([0.0, 0.2, -0.1, 0.30000000000000004, 0.0], 2)
+    >>> join_halves([0.0, 0.2, -0.1], None, -0.1)
+    ([0.0, 0.2, -0.1, 0.2, 0.0], 2)
+    """
+    head = [float(e) for e in first]
+    tail = list(reversed(head)) if second is None else [float(e) + site_energy for e in second]
+    return head + tail[1:], len(head) - 1

@@ -301,6 +301,180 @@ def test_a_vasp_path_below_its_endpoint_becomes_a_repair_detour() -> None:
     assert done.e_initial == pytest.approx(-0.4)
 
 
+# --------------------------------------------------------------------------- midpoint repair
+
+
+def midway_hop(candidate: str = "Li-Ga-P-F", **hop_kwargs: float) -> tuple:
+    """A hop, its endpoints at -100 eV, and a structure with the ion halfway (inversion centre)."""
+    from workflows.physics.hops import find_hops, hop_endpoints
+
+    hopset = find_hops(make_structure(default_space().get(candidate)), **hop_kwargs)
+    hop = hopset.hops[1]
+    ends = hop_endpoints(hopset, hop.hop_index).model_copy(
+        update={"energy_initial": -100.0, "energy_final": -100.0}
+    )
+    m = ends.moving_index
+    site = ends.initial.copy()
+    halfway = 0.5 * (ends.initial.cart_coords[m] + ends.final.cart_coords[m])
+    site.replace(m, site[m].species, halfway, coords_are_cartesian=True)
+    return hop, ends, site
+
+
+def test_a_vasp_path_through_its_middle_image_becomes_a_midpoint_detour() -> None:
+    from jobflow import Response
+
+    from workflows.engines.vasp.makers import default_endpoint_relax_maker, default_neb_maker
+    from workflows.engines.vasp.midpoint import joined_barrier, through_site
+    from workflows.engines.vasp.repair import checked_hop_barrier
+    from workflows.physics.midpoint_site import THROUGH_SITE
+    from workflows.physics.schemas import dip_depth, dipped_hops
+
+    hop, ends, site = midway_hop()
+    images = [ends.initial.copy(), site, ends.final.copy()]
+    dipping = {"energies": [-99.8, -100.4, -99.8], "images": images, "state": "successful"}
+    check = checked_hop_barrier.original
+    makers = (default_endpoint_relax_maker(), default_neb_maker())
+    detour = check(hop, ends, dipping, *makers, 3, "IDPP")
+    assert isinstance(detour, Response)
+    names = [j.name for j in detour.replace.jobs]
+    assert names == ["endpoint relax hop 1 midpoint site", "midpoint site 1"]
+    assert detour.replace.jobs[0].function_args[0] == site  # the middle image is relaxed
+    assert detour.replace.output.uuid == detour.replace.jobs[1].uuid
+    # without repair rounds the dip stays, flagged; after spent rounds the site is still tried
+    kept = check(hop, ends, dipping, *makers, 3, "IDPP", rounds_left=0)
+    assert dip_depth(kept) == pytest.approx(0.4)
+    spent = check(hop, ends, dipping, *makers, 3, "IDPP", rounds_left=0, repairs=[{"round": 1}])
+    assert isinstance(spent, Response)
+
+    # the relaxed site stays on the inversion centre: one NEB, the mirror gives the second half
+    decide = through_site.original
+    resorted = Structure.from_sites(sorted(site, key=lambda s: -s.specie.X))  # VASP's sorting
+    mirrored = decide(hop, ends, kept, resorted, -100.3, 0.4, makers[1], 3, "IDPP", start=site)
+    assert [j.name for j in mirrored.replace.jobs] == [
+        "neb images hop 1 half 1", "neb hop 1 half 1", "hop through site 1",
+    ]  # fmt: skip
+    half = mirrored.replace.jobs[0].function_args[0]
+    assert half.final.cart_coords == pytest.approx(site.cart_coords)  # in the hop's atom order
+    assert (half.energy_initial, half.energy_final) == (-100.0, -100.3)
+    # a site off the centre: both halves, the second from the site to the final endpoint
+    off = site.copy()
+    off.translate_sites([0], [0.2, 0.0, 0.0], frac_coords=False)
+    both = decide(hop, ends, kept, off, -100.3, 0.4, makers[1], 3, "IDPP")
+    jobs = both.replace.jobs
+    assert [j.name for j in jobs][2:] == [
+        "neb images hop 1 half 2", "neb hop 1 half 2", "hop through site 1",
+    ]  # fmt: skip
+    second = jobs[2].function_args[0]
+    assert second.initial.cart_coords == pytest.approx(off.cart_coords)
+    assert (second.energy_initial, second.energy_final) == (-100.3, -100.0)
+    record = jobs[-1].function_args[4]
+    assert record == {"round": 1, "side": "midpoint", "image": 2, "dip": 0.4,
+                      "site_energy": pytest.approx(-0.3)}  # fmt: skip
+
+    # the joining job: one path endpoint -> site -> endpoint, relative to the initial endpoint
+    join = joined_barrier.original
+    first_doc = {"energies": [-99.7, -99.6, -99.9], "state": "successful"}
+    second_doc = {"energies": [-99.9, -99.5, -99.8], "state": "successful"}
+    joined = join(hop, kept, ends, -100.3, record, first_doc, second_doc)
+    expected = [0.0, 0.3, 0.4, 0.1, -0.3, 0.1, 0.5, 0.2, 0.0]
+    assert joined.energies == pytest.approx(expected)
+    assert (joined.barrier, joined.barrier_from_min) == pytest.approx((0.5, 0.8))
+    assert joined.converged
+    site_record = joined.repairs[-1]
+    assert site_record["site_image"] == 4
+    assert joined.energies[4] == pytest.approx(site_record["site_energy"])
+    assert site_record["outcome"] == THROUGH_SITE
+    assert (site_record["side"], site_record["image"], site_record["dip"]) == ("midpoint", 2, 0.4)
+    assert dip_depth(joined) == 0.0  # measured from the site: trusted
+    assert dipped_hops([kept, joined]) == [hop.hop_index]
+    mirror = join(hop, kept, ends, -100.3, record, first_doc)
+    assert mirror.energies == pytest.approx([0.0, 0.3, 0.4, 0.1, -0.3, 0.1, 0.4, 0.3, 0.0])
+    assert mirror.repairs[-1]["site_image"] == 4
+
+
+def test_a_middle_image_that_relaxes_into_an_endpoint_keeps_the_path_flagged() -> None:
+    from workflows.engines.vasp.makers import default_endpoint_relax_maker, default_neb_maker
+    from workflows.engines.vasp.midpoint import through_site
+    from workflows.engines.vasp.repair import checked_hop_barrier
+    from workflows.physics.schemas import dip_depth
+
+    hop, ends, site = midway_hop()
+    images = [ends.initial.copy(), site, ends.final.copy()]
+    dipping = {"energies": [-99.8, -100.4, -99.8], "images": images, "state": "successful"}
+    makers = (default_endpoint_relax_maker(), default_neb_maker())
+    kept = checked_hop_barrier.original(hop, ends, dipping, *makers, 3, "IDPP", rounds_left=0)
+    near = ends.final.copy()
+    near.translate_sites([ends.moving_index], [0.1, 0.0, 0.0], frac_coords=False)
+    result = through_site.original(hop, ends, kept, near, -100.45, 0.4, makers[1], 3, "IDPP")
+    assert result.energies == kept.energies  # the path as it was
+    record = result.repairs[-1]
+    assert record["side"] == "midpoint"
+    assert record["outcome"].startswith("relaxed into an endpoint (0.10 A away)")
+    assert "site_image" not in record
+    assert dip_depth(result) == pytest.approx(0.4)  # still flagged
+
+
+@pytest.mark.parametrize(
+    "energies",
+    [[-99.8, -99.9, -99.8], [-99.8, -100.03, -99.8], [-100.1, -100.4, -99.8]],
+    ids=["no-dip", "within-tolerance", "an-endpoint-half-dips-too"],
+)
+def test_a_vasp_path_without_a_midpoint_dip_gives_no_midpoint_detour(energies: list[float]) -> None:
+    from workflows.engines.vasp.makers import default_endpoint_relax_maker, default_neb_maker
+    from workflows.engines.vasp.repair import checked_hop_barrier
+    from workflows.physics.schemas import HopBarrier
+
+    hop, ends, _ = midway_hop()
+    doc = {"energies": energies, "images": [ends.initial] * len(energies), "state": "successful"}
+    makers = (default_endpoint_relax_maker(), default_neb_maker())
+    result = checked_hop_barrier.original(hop, ends, doc, *makers, len(energies), "IDPP")
+    if energies[0] < -100.05:  # the endpoint is relaxed again first (as run_neb_repaired does)
+        assert result.replace.jobs[0].name == "endpoint relax hop 1 initial repair"
+        return
+    assert isinstance(result, HopBarrier)
+    assert result.repairs == []
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "IDPP"])
+def test_the_midpoint_detour_runs_through_custodian_with_the_stand_in(
+    potcar_dir: Path, fake_vasp: Path, tmp_path: Path, interpolation: str
+) -> None:
+    """The whole detour, relax -> decide -> NEB(s) -> join, on the stand-in (which never moves
+    atoms: the relaxed site is the middle image). The linear middle image sits on the hop's
+    inversion centre (one NEB, mirrored); the IDPP one 0.1 A off it (both halves run)."""
+    from jobflow import OutputReference
+
+    from workflows.engines.vasp.images import neb_images
+    from workflows.engines.vasp.repair import checked_hop_barrier
+    from workflows.physics.schemas import HopBarrier, dip_depth
+
+    hop, ends, _ = midway_hop(CANDIDATE, min_image_distance=7.0, max_distance=3.9)
+    path = neb_images.original(ends, 1, interpolation)
+    doc = {"energies": [-100.4], "images": path[1:-1], "state": "successful"}
+    maker = small_maker()
+    makers = (maker.endpoint_relax_maker, maker.neb_maker)
+    detour = checked_hop_barrier.original(hop, ends, doc, *makers, 1, interpolation)
+    responses = run_flow(detour.replace, tmp_path / "run")
+    output = detour.replace.output
+    while isinstance(output, OutputReference):  # "midpoint site" -> the job that replaced it
+        runs = responses[output.uuid]
+        output = runs[max(runs)].output
+    result = HopBarrier.model_validate(output)
+    dirs = job_dirs(tmp_path / "run")
+    n_nebs = 1 if interpolation == "linear" else 2
+    assert (len(dirs["endpoint"]), len(dirs["neb"])) == (1, n_nebs)
+    e_site = fake_energies(dirs["endpoint"][0])[0] + 100.0  # the endpoints are at -100 eV
+    e_images = [fake_energies(d)[0] + 100.0 for d in dirs["neb"]] * (3 - n_nebs)
+    record = result.repairs[-1]
+    assert (record["side"], record["image"], record["site_image"]) == ("midpoint", 1, 2)
+    assert record["site_energy"] == pytest.approx(e_site, abs=1e-6)
+    energies = result.energies
+    assert (energies[0], energies[2], energies[4]) == pytest.approx((0.0, e_site, 0.0), abs=1e-6)
+    assert sorted([energies[1], energies[3]]) == pytest.approx(sorted(e_images), abs=1e-6)
+    assert result.barrier_from_min == pytest.approx(max(energies) - min(energies))
+    assert dip_depth(result) == pytest.approx(max(0.0, min(0.0, e_site) - min(energies)))
+
+
 # --------------------------------------------------------------------------- full flow
 
 

@@ -25,7 +25,7 @@ from workflows.physics.schemas import BarrierResult, HopBarrier, Reference, unco
 if TYPE_CHECKING:
     from pymatgen.core import Structure
 
-__all__ = ["collect_vasp_barrier", "hop_barrier", "hop_barrier_from_energies"]
+__all__ = ["collect_vasp_barrier", "hop_barrier", "hop_barrier_from_energies", "read_neb_doc"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,26 @@ def hop_barrier_from_energies(
     )
 
 
+def read_neb_doc(hop_index: int, neb_doc: Any) -> tuple[list[float], bool, int | None]:
+    """Image energies (eV), whether the NEB converged and its ionic steps (the most any image
+    took) from atomate2's NEB document (or its dict).
+
+    Raises
+    ------
+    CalculationError
+        If the document holds no energy for some image.
+    """
+    energies = _get(neb_doc, "energies") or []
+    if not energies or any(e is None for e in energies):
+        raise CalculationError(f"hop {hop_index}: the NEB produced no image energies")
+    steps = [
+        len(_get(_get(calc, "output", {}), "ionic_steps") or [])
+        for calc in _get(neb_doc, "calculations") or []
+    ]
+    converged = str(_get(neb_doc, "state", "")).lower().endswith("successful")
+    return [float(e) for e in energies], converged, max(steps) if steps else None
+
+
 @job(name="hop barrier")
 def hop_barrier(hop: HopInfo, endpoints: Endpoints, neb_doc: Any) -> HopBarrier:
     """Barrier of one hop from the relaxed-endpoint energies and the NEB task document.
@@ -94,23 +114,15 @@ def hop_barrier(hop: HopInfo, endpoints: Endpoints, neb_doc: Any) -> HopBarrier:
     CalculationError
         If the NEB document holds no energies for some image.
     """
-    energies = _get(neb_doc, "energies") or []
     if endpoints.energy_initial is None or endpoints.energy_final is None:
         raise CalculationError(f"hop {hop.hop_index}: endpoint energies missing")
-    if not energies or any(e is None for e in energies):
-        raise CalculationError(f"hop {hop.hop_index}: the NEB produced no image energies")
-    state = str(_get(neb_doc, "state", "")).lower()
-    converged = state.endswith("successful")
-    steps = []
-    for calc in _get(neb_doc, "calculations") or []:
-        ionic = _get(_get(calc, "output", {}), "ionic_steps") or []
-        steps.append(len(ionic))
+    energies, converged, n_steps = read_neb_doc(hop.hop_index, neb_doc)
     result = hop_barrier_from_energies(
         hop,
         (float(endpoints.energy_initial), float(endpoints.energy_final)),
-        [float(e) for e in energies],
+        energies,
         converged=converged,
-        n_steps=max(steps) if steps else None,
+        n_steps=n_steps,
     )
     log = logger.info if converged else logger.warning
     log(

@@ -22,7 +22,7 @@ from workflows.physics.hops import HopSet, hop_endpoints
 if TYPE_CHECKING:
     from pymatgen.core import Structure
 
-__all__ = ["Interpolation", "endpoint_key", "map_endpoints", "neb_images"]
+__all__ = ["Interpolation", "endpoint_key", "map_endpoints", "neb_images", "reorder_like"]
 
 #: Initial path between the relaxed endpoints of a NEB.
 Interpolation = Literal["IDPP", "linear"]
@@ -68,7 +68,7 @@ def map_endpoints(
         if task.source is None or task.mapping is None:
             if key not in relaxed:
                 raise CalculationError(f"endpoint {key} was planned for relaxation but not relaxed")
-            done[key] = _reorder_like(relaxed[key], unrelaxed)
+            done[key] = reorder_like(relaxed[key], unrelaxed)
             done_energy[key] = float(energies[key])
         else:
             src_key = endpoint_key(*task.source)
@@ -88,9 +88,10 @@ def map_endpoints(
     ]
 
 
-def _reorder_like(relaxed: Structure, reference: Structure) -> Structure:
-    """``relaxed`` in the atom order of ``reference`` (VASP may have re-sorted the sites)."""
-    if [s.species_string for s in relaxed] == [s.species_string for s in reference]:
+def reorder_like(relaxed: Structure, reference: Structure) -> Structure:
+    """``relaxed`` in the atom order of ``reference`` (VASP may have re-sorted the sites); as it
+    is when the elements already come in the same order (VASP drops oxidation states)."""
+    if [s.specie.symbol for s in relaxed] == [s.specie.symbol for s in reference]:
         return relaxed
     diff = reference.frac_coords[:, None, :] - relaxed.frac_coords[None, :, :]
     diff -= np.rint(diff)

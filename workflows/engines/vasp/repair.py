@@ -6,7 +6,10 @@ and NEB energies. If the path falls more than ``tolerance`` below an endpoint
 repair: relax that endpoint again from the lowest NEB image (the endpoint relax maker), mirror it
 onto the other endpoint when the hop is inversion-symmetric, interpolate, run the NEB again and
 check again. Each repair is recorded in the hop's ``repairs``; ``e_initial`` puts a repaired hop
-back on the common zero (the composition's relaxed vacancy endpoint).
+back on the common zero (the composition's relaxed vacancy endpoint). A path whose lowest point is
+its middle image alone (:func:`workflows.physics.midpoint_site.midpoint_dip`) is run through that
+image relaxed as a site instead (:mod:`workflows.engines.vasp.midpoint`), once no endpoint needs
+relaxing again or the rounds are spent.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Response, job
 from pymatgen.core import Structure
 
-from workflows.engines.vasp.barriers import hop_barrier_from_energies
+from workflows.engines.vasp.barriers import hop_barrier_from_energies, read_neb_doc
 from workflows.engines.vasp.images import neb_images
+from workflows.engines.vasp.midpoint import midpoint_detour
 from workflows.errors import CalculationError
 from workflows.physics.dip_repair import MIN_SPAN, endpoint_span, plan_repair
 from workflows.physics.hop_symmetry import PathMirror
+from workflows.physics.midpoint_site import midpoint_dip
 from workflows.physics.schemas import DIP_TOLERANCE, HopBarrier
 
 if TYPE_CHECKING:
@@ -35,6 +40,10 @@ logger = logging.getLogger(__name__)
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
     return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
+
+
+def _structure(obj: Any) -> Structure:
+    return obj if isinstance(obj, Structure) else Structure.from_dict(obj)
 
 
 @job(name="repaired endpoints")
@@ -80,43 +89,46 @@ def checked_hop_barrier(
     zero: float | None = None,
     repairs: list[dict[str, Any]] | None = None,
 ) -> HopBarrier | Response:
-    """The hop's barrier, or a repair detour when its path dips below an endpoint.
+    """The hop's barrier, or a repair detour when its path dips below an endpoint (relax it
+    again) or at its middle image alone (relax that as a site, run the NEB through it).
 
     ``zero`` is the energy of the composition's relaxed vacancy endpoint (the first round's
     initial endpoint); ``repairs`` the repairs of earlier rounds.
     """
-    energies = _get(neb_doc, "energies") or []
     if endpoints.energy_initial is None or endpoints.energy_final is None:
         raise CalculationError(f"hop {hop.hop_index}: endpoint energies missing")
-    if not energies or any(e is None for e in energies):
-        raise CalculationError(f"hop {hop.hop_index}: the NEB produced no image energies")
+    energies, converged, n_steps = read_neb_doc(hop.hop_index, neb_doc)
     zero = float(endpoints.energy_initial) if zero is None else zero
     repairs = list(repairs or [])
-    steps = [
-        len(_get(_get(calc, "output", {}), "ionic_steps") or [])
-        for calc in _get(neb_doc, "calculations") or []
-    ]
     barrier = hop_barrier_from_energies(
         hop,
         (float(endpoints.energy_initial), float(endpoints.energy_final)),
-        [float(e) for e in energies],
-        converged=str(_get(neb_doc, "state", "")).lower().endswith("successful"),
-        n_steps=max(steps) if steps else None,
+        energies,
+        converged=converged,
+        n_steps=n_steps,
     )
     barrier = barrier.model_copy(
         update={"e_initial": float(endpoints.energy_initial) - zero, "repairs": repairs}
     )
-    plan = plan_repair(barrier.energies, tolerance)
+    plan = plan_repair(barrier.energies, tolerance) if rounds_left > 0 else []
+    # a dip at the middle image alone runs through a site there once the endpoints hold (as
+    # run_neb_repaired does: when repair is on, after the endpoint rounds)
+    on = rounds_left > 0 or bool(repairs)
+    midpoint = midpoint_dip(barrier.energies, tolerance) if on and not plan else 0.0
     images = _get(neb_doc, "images") or []
-    if not plan or rounds_left <= 0 or endpoint_relax_maker is None or neb_maker is None:
+    if not (plan or midpoint) or endpoint_relax_maker is None or neb_maker is None:
         return barrier
     if len(images) != len(barrier.energies) - 2:
         logger.warning("hop %d dips but its NEB document has no images; flagged", hop.hop_index)
         return barrier
+    if midpoint:
+        image = _structure(images[len(images) // 2])
+        return midpoint_detour(
+            hop, endpoints, barrier, image, midpoint, endpoint_relax_maker, neb_maker,
+            n_images, interpolation,
+        )  # fmt: skip
     side, index, depth = plan[0]
-    start = images[index - 1]
-    start = start if isinstance(start, Structure) else Structure.from_dict(start)
-    relax = endpoint_relax_maker.make(start)
+    relax = endpoint_relax_maker.make(_structure(images[index - 1]))
     relax.append_name(f" hop {hop.hop_index} {side} repair")
     fixed = repaired_endpoints(endpoints, side, relax.output.structure, relax.output.output.energy)
     path = neb_images(fixed.output, n_images, interpolation)
