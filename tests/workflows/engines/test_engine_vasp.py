@@ -21,6 +21,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from atomate2.vasp.jobs.base import BaseVaspMaker
 from atomate2.vasp.jobs.core import RelaxMaker
@@ -299,6 +300,24 @@ def test_a_vasp_path_below_its_endpoint_becomes_a_repair_detour() -> None:
     flat = {"energies": [-100.2, -99.8, -100.2], "images": images, "state": "successful"}
     done = check(hop, deeper, flat, *makers, 3, "IDPP", zero=-100.0)
     assert done.e_initial == pytest.approx(-0.4)
+
+
+def test_a_repaired_endpoint_that_vasp_sorted_is_put_back_in_the_hops_atom_order() -> None:
+    from workflows.engines.vasp.repair import repaired_endpoints
+    from workflows.physics.hops import find_hops, hop_endpoints
+
+    hopset = find_hops(make_structure(default_space().get("Li-Ga-P-F")))
+    ends = hop_endpoints(hopset, 1).model_copy(
+        update={"energy_initial": -100.0, "energy_final": -100.0}
+    )
+    moved = ends.initial.copy()
+    moved.translate_sites([0], [0.01, 0.0, 0.0], frac_coords=True)
+    resorted = Structure.from_sites(sorted(moved, key=lambda s: -s.specie.X))  # VASP's sorting
+    assert [s.specie.symbol for s in resorted] != [s.specie.symbol for s in ends.initial]
+    fixed = repaired_endpoints.original(ends, "initial", resorted, -100.3)
+    assert fixed.energy_initial == pytest.approx(-100.3)
+    assert [s.species_string for s in fixed.initial] == [s.species_string for s in ends.initial]
+    assert np.allclose(fixed.initial.cart_coords, moved.cart_coords, atol=1e-8)
 
 
 # --------------------------------------------------------------------------- midpoint repair

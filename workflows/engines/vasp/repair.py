@@ -21,7 +21,7 @@ from jobflow import Flow, Response, job
 from pymatgen.core import Structure
 
 from workflows.engines.vasp.barriers import hop_barrier_from_energies, read_neb_doc
-from workflows.engines.vasp.images import neb_images
+from workflows.engines.vasp.images import neb_images, reorder_like
 from workflows.engines.vasp.midpoint import midpoint_detour
 from workflows.errors import CalculationError
 from workflows.physics.dip_repair import MIN_SPAN, endpoint_span, plan_repair
@@ -52,7 +52,7 @@ def repaired_endpoints(
 ) -> Endpoints:
     """``endpoints`` with ``side`` replaced by a relaxed structure (mirrored onto the other side
     when the hop is inversion-symmetric)."""
-    relaxed = structure if isinstance(structure, Structure) else Structure.from_dict(structure)
+    relaxed = reorder_like(_structure(structure), getattr(endpoints, side))  # VASP may sort
     ordered = Structure(
         endpoints.initial.lattice, endpoints.initial.species, relaxed.cart_coords,
         coords_are_cartesian=True,
