@@ -39,7 +39,9 @@ HyperpriorOpt = Annotated[
         "--hyperprior",
         help="GP hyperparameter prior: auto (gamma without a transfer source, none with one), "
         "none (ML), gamma, lognormal (MAP), loo or cv (gamma or none, whichever predicts the "
-        "results better at each decision, by leave-one-out or by 5-fold cross-validation).",
+        "results better at each decision, by leave-one-out or by 5-fold cross-validation), "
+        "average (both fitted, the acquisition averaged over them) or alternate (the two in "
+        "turn).",
     ),
 ]
 GroupsOpt = Annotated[str | None, typer.Option("--groups", help="aBO kernel groups: site or kind.")]

@@ -90,7 +90,8 @@ def benchmark(
         str | None,
         typer.Option(
             "--hyperprior",
-            help="GP hyperparameter prior: none (maximum likelihood), gamma or lognormal (MAP).",
+            help="GP hyperparameter prior: none (maximum likelihood), gamma or lognormal (MAP), "
+            "or a rule over gamma and none: loo, cv, average, alternate (see tavbo run --help).",
         ),
     ] = None,
     groups: Annotated[
