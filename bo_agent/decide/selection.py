@@ -154,7 +154,8 @@ def fit_by_hyperprior(
     ``average`` returns both fits as a :class:`~bo_agent.gp.mixture.ModelAverage` (the
     acquisition averaged over them), ``alternate`` the fit under hyperprior number ``turn``
     modulo their number (no scores for either); both only for a decision's own model
-    (``turn`` given), ``model: auto`` judges a source with the ``loo`` choice."""
+    (``turn`` given): under ``model: auto``, which already chooses among fits by leave-one-out,
+    every rule over several hyperpriors is the ``loo`` choice."""
     best: tuple[GPModel | TransferGP, str] | None = None
     scores: dict[str, float] = {}
     priors = config.gp_hyperpriors(transfer)
