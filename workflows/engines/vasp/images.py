@@ -9,20 +9,26 @@ images atomate2's ``NebFromImagesMaker`` starts from.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 from jobflow import job
+from pymatgen.core import Structure
 
 from workflows.errors import CalculationError
 from workflows.physics.endpoints import Endpoints
 from workflows.physics.hop_symmetry import map_relaxed, plan_endpoint_relaxations
 from workflows.physics.hops import HopSet, hop_endpoints
 
-if TYPE_CHECKING:
-    from pymatgen.core import Structure
-
-__all__ = ["Interpolation", "endpoint_key", "map_endpoints", "neb_images", "reorder_like"]
+__all__ = [
+    "Interpolation",
+    "as_structure",
+    "endpoint_key",
+    "in_hop_order",
+    "map_endpoints",
+    "neb_images",
+    "reorder_like",
+]
 
 #: Initial path between the relaxed endpoints of a NEB.
 Interpolation = Literal["IDPP", "linear"]
@@ -86,6 +92,23 @@ def map_endpoints(
         )
         for ep in endpoints
     ]
+
+
+def as_structure(obj: Any) -> Structure:
+    """A Structure from a job output (a Structure, or its dict once serialised)."""
+    return obj if isinstance(obj, Structure) else Structure.from_dict(obj)
+
+
+def in_hop_order(relaxed: Any, reference: Structure, start: Any = None) -> Structure:
+    """A relaxed VASP structure on ``reference``'s lattice and species: put back in the atom
+    order of ``start`` (the structure the relaxation began from; VASP's input sets may sort the
+    sites) when given, its coordinates then carried over as they are."""
+    structure = as_structure(relaxed)
+    if start is not None:
+        structure = reorder_like(structure, as_structure(start))
+    return Structure(
+        reference.lattice, reference.species, structure.cart_coords, coords_are_cartesian=True
+    )
 
 
 def reorder_like(relaxed: Structure, reference: Structure) -> Structure:

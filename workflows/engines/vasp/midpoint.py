@@ -23,7 +23,7 @@ from jobflow import Flow, Response, job
 from pymatgen.core import Structure
 
 from workflows.engines.vasp.barriers import hop_barrier_from_energies, read_neb_doc
-from workflows.engines.vasp.images import neb_images, reorder_like
+from workflows.engines.vasp.images import in_hop_order, neb_images
 from workflows.physics.dip_repair import MIN_SPAN
 from workflows.physics.midpoint_site import (
     THROUGH_SITE,
@@ -93,14 +93,7 @@ def through_site(
     (VASP's input set may have sorted the atoms).
     """
     barrier = HopBarrier.model_validate(barrier) if isinstance(barrier, dict) else barrier
-    relaxed = site if isinstance(site, Structure) else Structure.from_dict(site)
-    if start is not None:
-        start = start if isinstance(start, Structure) else Structure.from_dict(start)
-        relaxed = reorder_like(relaxed, start)
-    ordered = Structure(
-        endpoints.initial.lattice, endpoints.initial.species, relaxed.cart_coords,
-        coords_are_cartesian=True,
-    )  # fmt: skip
+    ordered = in_hop_order(site, endpoints.initial, start=start)
     site_energy = float(energy) - float(endpoints.energy_initial or 0.0)
     middle = len(barrier.energies) // 2
     record = site_record(len(barrier.repairs) + 1, middle, depth, site_energy)

@@ -21,7 +21,7 @@ from jobflow import Flow, Response, job
 from pymatgen.core import Structure
 
 from workflows.engines.vasp.barriers import hop_barrier_from_energies, read_neb_doc
-from workflows.engines.vasp.images import neb_images, reorder_like
+from workflows.engines.vasp.images import as_structure, in_hop_order, neb_images
 from workflows.engines.vasp.midpoint import midpoint_detour
 from workflows.errors import CalculationError
 from workflows.physics.dip_repair import MIN_SPAN, endpoint_span, plan_repair
@@ -42,29 +42,18 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
 
 
-def _structure(obj: Any) -> Structure:
-    return obj if isinstance(obj, Structure) else Structure.from_dict(obj)
-
-
 @job(name="repaired endpoints")
 def repaired_endpoints(
     endpoints: Endpoints, side: Side, structure: Structure, energy: float
 ) -> Endpoints:
     """``endpoints`` with ``side`` replaced by a relaxed structure (mirrored onto the other side
     when the hop is inversion-symmetric)."""
-    relaxed = reorder_like(_structure(structure), getattr(endpoints, side))  # VASP may sort
-    ordered = Structure(
-        endpoints.initial.lattice, endpoints.initial.species, relaxed.cart_coords,
-        coords_are_cartesian=True,
-    )  # fmt: skip
+    ordered = in_hop_order(structure, endpoints.initial, start=getattr(endpoints, side))
     update: dict[str, Any] = {side: ordered, f"energy_{side}": float(energy)}
     mirror = PathMirror.find(endpoints)
     if mirror is not None:
         other = "final" if side == "initial" else "initial"
-        update[other] = Structure(
-            ordered.lattice, ordered.species, mirror.positions(ordered.cart_coords),
-            coords_are_cartesian=True,
-        )  # fmt: skip
+        update[other] = mirror.structure(ordered)
         update[f"energy_{other}"] = float(energy)
     repaired = endpoints.model_copy(update=update)
     if (
@@ -122,13 +111,13 @@ def checked_hop_barrier(
         logger.warning("hop %d dips but its NEB document has no images; flagged", hop.hop_index)
         return barrier
     if midpoint:
-        image = _structure(images[len(images) // 2])
+        image = as_structure(images[len(images) // 2])
         return midpoint_detour(
             hop, endpoints, barrier, image, midpoint, endpoint_relax_maker, neb_maker,
             n_images, interpolation,
         )  # fmt: skip
     side, index, depth = plan[0]
-    relax = endpoint_relax_maker.make(_structure(images[index - 1]))
+    relax = endpoint_relax_maker.make(as_structure(images[index - 1]))
     relax.append_name(f" hop {hop.hop_index} {side} repair")
     fixed = repaired_endpoints(endpoints, side, relax.output.structure, relax.output.output.energy)
     path = neb_images(fixed.output, n_images, interpolation)
