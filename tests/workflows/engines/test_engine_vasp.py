@@ -291,6 +291,15 @@ def test_a_vasp_path_below_its_endpoint_becomes_a_repair_detour() -> None:
     again = detour.replace.jobs[-1].function_kwargs
     assert (again["rounds_left"], again["zero"]) == (1, -100.0)
     assert again["repairs"][0]["dip"] == pytest.approx(0.4)
+    relax_uuid = detour.replace.jobs[0].uuid
+    assert again["repairs"][0]["endpoint_energy_after"].uuid == relax_uuid
+    assert again["relax_calc"].uuid == relax_uuid
+    # the next round records the relaxation's steps and convergence in that repair
+    calc = {"output": {"ionic_steps": [{}] * 7}, "has_vasp_completed": "successful"}
+    flat_ = {"energies": [-99.9, -99.8, -99.9], "images": images, "state": "successful"}
+    record = {"side": "initial", "dip": 0.4}
+    done_ = check(hop, ends, flat_, *makers, 3, "IDPP", repairs=[record], relax_calc=calc)
+    assert done_.repairs == [{**record, "relax_steps": 7, "relax_converged": True}]
     # no rounds left: the dip stays in the energies, where it is flagged
     kept = check(hop, ends, dipping, *makers, 3, "IDPP", rounds_left=0)
     assert kept.barrier_from_min == pytest.approx(0.6)
@@ -487,6 +496,7 @@ def test_the_midpoint_detour_runs_through_custodian_with_the_stand_in(
     record = result.repairs[-1]
     assert (record["side"], record["image"], record["site_image"]) == ("midpoint", 1, 2)
     assert record["site_energy"] == pytest.approx(e_site, abs=1e-6)
+    assert (record["relax_steps"], record["relax_converged"]) == (1, True)  # from vasprun.xml
     energies = result.energies
     assert (energies[0], energies[2], energies[4]) == pytest.approx((0.0, e_site, 0.0), abs=1e-6)
     assert sorted([energies[1], energies[3]]) == pytest.approx(sorted(e_images), abs=1e-6)

@@ -95,6 +95,17 @@ def read_neb_doc(hop_index: int, neb_doc: Any) -> tuple[list[float], bool, int |
     return [float(e) for e in energies], converged, max(steps) if steps else None
 
 
+def read_relax_calc(calc: Any) -> dict[str, Any]:
+    """What a relaxation reports for a repair record: its ionic steps and whether VASP
+    finished converged (``relax_steps``, ``relax_converged``), from the last calculation of
+    atomate2's task document (or its dict); empty without one."""
+    if calc is None:
+        return {}
+    steps = len(_get(_get(calc, "output", {}), "ionic_steps") or [])
+    done = str(_get(calc, "has_vasp_completed", "")).lower()
+    return {"relax_steps": steps, "relax_converged": done.endswith("successful")}
+
+
 @job(name="hop barrier")
 def hop_barrier(hop: HopInfo, endpoints: Endpoints, neb_doc: Any) -> HopBarrier:
     """Barrier of one hop from the relaxed-endpoint energies and the NEB task document.

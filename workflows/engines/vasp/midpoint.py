@@ -22,7 +22,11 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Response, job
 from pymatgen.core import Structure
 
-from workflows.engines.vasp.barriers import hop_barrier_from_energies, read_neb_doc
+from workflows.engines.vasp.barriers import (
+    hop_barrier_from_energies,
+    read_neb_doc,
+    read_relax_calc,
+)
 from workflows.engines.vasp.images import in_hop_order, neb_images
 from workflows.physics.dip_repair import MIN_SPAN
 from workflows.physics.midpoint_site import (
@@ -62,6 +66,7 @@ def midpoint_detour(
     decide = through_site(
         hop, endpoints, barrier, relax.output.structure, relax.output.output.energy, depth,
         neb_maker, n_images, interpolation, start=image,
+        relax_calc=relax.output.calcs_reversed[0],
     )  # fmt: skip
     decide.append_name(f" {hop.hop_index}")
     logger.info(
@@ -85,18 +90,22 @@ def through_site(
     interpolation: str = "IDPP",
     min_span: float = MIN_SPAN,
     start: Structure | None = None,
+    relax_calc: Any = None,
 ) -> HopBarrier | Response:
     """``barrier`` kept with the record when the relaxed middle image (``site``, total
     ``energy``) lies on an endpoint; else the half NEBs through it and :func:`joined_barrier`.
 
     ``start`` is the image the relaxation started from: the site is put back in its atom order
-    (VASP's input set may have sorted the atoms).
+    (VASP's input set may have sorted the atoms). ``relax_calc``, the relaxation's last
+    calculation, puts its ionic steps and convergence in the record.
     """
     barrier = HopBarrier.model_validate(barrier) if isinstance(barrier, dict) else barrier
     ordered = in_hop_order(site, endpoints.initial, start=start)
     site_energy = float(energy) - float(endpoints.energy_initial or 0.0)
     middle = len(barrier.energies) // 2
-    record = site_record(len(barrier.repairs) + 1, middle, depth, site_energy)
+    record = site_record(
+        len(barrier.repairs) + 1, middle, depth, site_energy, **read_relax_calc(relax_calc)
+    )
     kept = kept_at_endpoint(record, ordered, endpoints, min_span)
     if kept is not None:
         return barrier.model_copy(update={"repairs": [*barrier.repairs, kept]})

@@ -20,7 +20,11 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Response, job
 from pymatgen.core import Structure
 
-from workflows.engines.vasp.barriers import hop_barrier_from_energies, read_neb_doc
+from workflows.engines.vasp.barriers import (
+    hop_barrier_from_energies,
+    read_neb_doc,
+    read_relax_calc,
+)
 from workflows.engines.vasp.images import as_structure, in_hop_order, neb_images
 from workflows.engines.vasp.midpoint import midpoint_detour
 from workflows.errors import CalculationError
@@ -77,18 +81,23 @@ def checked_hop_barrier(
     rounds_left: int = 2,
     zero: float | None = None,
     repairs: list[dict[str, Any]] | None = None,
+    relax_calc: Any = None,
 ) -> HopBarrier | Response:
     """The hop's barrier, or a repair detour when its path dips below an endpoint (relax it
     again) or at its middle image alone (relax that as a site, run the NEB through it).
 
     ``zero`` is the energy of the composition's relaxed vacancy endpoint (the first round's
-    initial endpoint); ``repairs`` the repairs of earlier rounds.
+    initial endpoint); ``repairs`` the repairs of earlier rounds; ``relax_calc`` the last
+    calculation of the relaxation that made the latest one (its steps and convergence join
+    that record).
     """
     if endpoints.energy_initial is None or endpoints.energy_final is None:
         raise CalculationError(f"hop {hop.hop_index}: endpoint energies missing")
     energies, converged, n_steps = read_neb_doc(hop.hop_index, neb_doc)
     zero = float(endpoints.energy_initial) if zero is None else zero
     repairs = list(repairs or [])
+    if repairs and relax_calc is not None:
+        repairs[-1] = {**repairs[-1], **read_relax_calc(relax_calc)}
     barrier = hop_barrier_from_energies(
         hop,
         (float(endpoints.energy_initial), float(endpoints.energy_final)),
@@ -125,7 +134,8 @@ def checked_hop_barrier(
     neb = neb_maker.make(path.output)
     neb.append_name(f" hop {hop.hop_index} repair")
     record = {"round": len(repairs) + 1, "side": side, "image": index, "dip": depth,
-              "endpoint_energy_before": _get(endpoints, f"energy_{side}")}  # fmt: skip
+              "endpoint_energy_before": _get(endpoints, f"energy_{side}"),
+              "endpoint_energy_after": relax.output.output.energy}  # fmt: skip
     again = checked_hop_barrier(
         hop,
         fixed.output,
@@ -138,6 +148,7 @@ def checked_hop_barrier(
         rounds_left=rounds_left - 1,
         zero=zero,
         repairs=[*repairs, record],
+        relax_calc=relax.output.calcs_reversed[0],
     )
     again.append_name(f" {hop.hop_index}")
     logger.info(
