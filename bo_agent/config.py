@@ -91,8 +91,11 @@ class CampaignConfig(BaseModel):
         "averaged over the two fits), or alternate (gamma and none in turn, by the number of "
         "evaluations)",
     )
-    groups: Literal["site", "kind"] = Field(
-        "kind", description="aBO kernel groups: by descriptor kind or by site (docs/benchmarks.md)"
+    groups: Literal["site", "kind", "kind+element"] = Field(
+        "kind",
+        description="aBO kernel groups: by descriptor kind or by site, or by kind with one "
+        "element-identity term per site and per framework (kind+element; "
+        "bo_agent.features.elements, docs/benchmarks.md)",
     )
     transfer: Transfer = Field("none", description="Transfer from source_campaign or source_data")
     source_weight_sd: float | None = Field(

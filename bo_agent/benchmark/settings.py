@@ -115,6 +115,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "weighted": {"source_weight_sd": 0.5},
     "weighted-tight": {"source_weight_sd": 0.25},
     "weighted-loose": {"source_weight_sd": 1.0},
+    # Element-identity terms (one per site and per framework) added to the kind groups.
+    "element": {"groups": "kind+element"},
     # EI with no margin: improvements smaller than xi (10 meV by default) count too.
     "xi0": {"xi": 0.0},
     "trusted-pool": {},  # a pool setting, not a campaign one (:func:`trusted_pool`)

@@ -58,24 +58,29 @@ class _Context:
     optimum: frozenset[str]
     below: dict[str, frozenset[str]]
     failed: frozenset[str] = frozenset()  # in the pool, answered as failed evaluations
-    pools: dict[bool, Pool] = field(default_factory=dict)
+    pools: dict[tuple[bool, str], Pool] = field(default_factory=dict)
 
-    def pool(self, transfer: bool, trusted: bool = False) -> Pool:
-        """The pool a strategy searches; ``trusted``: without ``failed`` (``@trusted-pool``)."""
+    def pool(self, transfer: bool, trusted: bool = False, groups: str | None = None) -> Pool:
+        """The pool a strategy searches; ``trusted``: without ``failed`` (``@trusted-pool``).
+
+        ``groups`` (default: the settings') is the kernel grouping, which may add columns.
+        """
+        groups = groups or self.settings.groups
         if trusted:
-            return _restrict(self.pool(transfer), self.values)
-        if transfer not in self.pools:
+            return _restrict(self.pool(transfer, groups=groups), self.values)
+        key = (transfer, groups)
+        if key not in self.pools:
             from workflows.space.compositions import load_space
 
             space = load_space(self.settings.space)
             full = build_pool(
                 space,
                 self.settings.carrier,
-                self.settings.groups,
+                groups,
                 source_carrier=self.settings.source_carrier if transfer else None,
             )
-            self.pools[transfer] = _restrict(full, {*self.values, *self.failed})
-        return self.pools[transfer]
+            self.pools[key] = _restrict(full, {*self.values, *self.failed})
+        return self.pools[key]
 
 
 def _restrict(pool: Pool, known: Collection[str]) -> Pool:
@@ -129,7 +134,9 @@ def _run_task(task: _Task) -> TrialResult:
             until_all=targets if threshold else (),
         )
     else:
-        pool = ctx.pool(transfer != "none", trusted_pool(task.strategy))
+        overrides = strategy_overrides(task.strategy)
+        groups = overrides.pop("groups", s.groups)
+        pool = ctx.pool(transfer != "none", trusted_pool(task.strategy), groups)
         variant: dict[str, Any] = {
             "incumbent": s.incumbent,
             "stall_guard": s.stall_guard,
@@ -138,7 +145,7 @@ def _run_task(task: _Task) -> TrialResult:
             "hyperprior": s.hyperprior,
             "xi": CampaignConfig.model_fields["xi"].default,
         }
-        variant.update(strategy_overrides(task.strategy))
+        variant.update(overrides)
         config = CampaignConfig(
             **variant,
             name=f"benchmark-{task.strategy}-{task.seed}",
@@ -147,7 +154,7 @@ def _run_task(task: _Task) -> TrialResult:
             model=model,  # type: ignore[arg-type]
             kernel=s.kernel,  # type: ignore[arg-type]
             target_transform=s.target_transform,  # type: ignore[arg-type]
-            groups=s.groups,  # type: ignore[arg-type]
+            groups=groups,  # type: ignore[arg-type]
             transfer=transfer,  # type: ignore[arg-type]
             source_campaign="source" if transfer != "none" else None,
             acquisition=s.acquisition,  # type: ignore[arg-type]

@@ -21,7 +21,9 @@ from bo_agent.decide.proposals import Proposal, propose
 from bo_agent.decide.selection import fit_by_hyperprior, model_for, select_model
 from bo_agent.errors import AgentError
 from bo_agent.features.descriptors import compute_descriptors
+from bo_agent.features.elements import element_columns
 from bo_agent.features.scaling import standardise
+from bo_agent.features.table import check_grouping
 from bo_agent.gp.feasibility import trusted_probability
 from bo_agent.gp.models import GPModel
 from bo_agent.gp.target_transform import TargetScale
@@ -98,8 +100,16 @@ def build_pool(
     groups_by: str = "kind",
     source_carrier: str | None = None,
 ) -> Pool:
-    """Descriptors of the ``carrier`` candidates of ``space``, standardised over all of it."""
+    """Descriptors of the ``carrier`` candidates of ``space``, standardised over all of it.
+
+    ``groups_by`` is ``site`` or ``kind``; ``kind+element`` adds element-identity columns,
+    one group per site and per framework (:mod:`bo_agent.features.elements`).
+    """
+    check_grouping(groups_by)
+    base, _, extra = groups_by.partition("+")
     table = standardise(compute_descriptors(space))
+    if extra == "element":
+        table = table.join(element_columns(space.candidates))
     targets = space.filter(A=carrier)
     if not targets:
         raise AgentError(f"no composition with carrier {carrier!r} in space {space.name!r}")
@@ -110,7 +120,7 @@ def build_pool(
         source_ids = tuple(_swap(c, source_carrier, space) for c in targets)
         rows_from = source_ids
     sub = table.subset(list(rows_from))
-    groups = sub.groups(groups_by)  # type: ignore[arg-type]
+    groups = sub.groups(base)  # type: ignore[arg-type]
     return Pool(ids=ids, X=np.asarray(sub.values), groups=groups, source_ids=source_ids)
 
 

@@ -19,9 +19,20 @@ import numpy.typing as npt
 from bo_agent.errors import DescriptorError
 from workflows.space.compositions import SITES
 
-__all__ = ["DescriptorTable", "FeatureMatrix", "GroupBy"]
+__all__ = ["GROUPINGS", "DescriptorTable", "FeatureMatrix", "GroupBy", "check_grouping"]
 
 GroupBy = Literal["site", "kind"]
+#: The groupings of a campaign's additive kernel (``groups``): the table's own two, and
+#: ``kind`` with element-identity terms (:mod:`bo_agent.features.elements`).
+GROUPINGS: tuple[str, ...] = ("site", "kind", "kind+element")
+
+
+def check_grouping(name: str) -> None:
+    """Raise DescriptorError (one line) unless ``name`` is one of :data:`GROUPINGS`."""
+    if name not in GROUPINGS:
+        raise DescriptorError(f"unknown kernel grouping {name!r}; expected one of {GROUPINGS}")
+
+
 FeatureMatrix = npt.NDArray[np.float64]
 
 
@@ -109,6 +120,20 @@ class DescriptorTable:
         order = SITES if by == "site" else tuple(dict.fromkeys(labels))
         out = {key: [j for j, lab in enumerate(labels) if lab == key] for key in order}
         return {key: cols for key, cols in out.items() if cols}
+
+    def join(self, other: DescriptorTable) -> DescriptorTable:
+        """The columns of ``self`` then those of ``other``, rows matched by candidate ID."""
+        index = {cid: i for i, cid in enumerate(other.ids)}
+        if missing := [cid for cid in self.ids if cid not in index]:
+            raise DescriptorError(f"candidate ID(s) {missing[:5]} not in the joined table")
+        rows = [index[cid] for cid in self.ids]
+        return DescriptorTable(
+            self.names + other.names,
+            self.ids,
+            np.hstack([self.values, other.values[rows]]),
+            self.site_of + other.site_of,
+            self.kind_of + other.kind_of,
+        )
 
     def column(self, name: str) -> FeatureMatrix:
         """Values of one column, shape (n_candidates,)."""

@@ -96,7 +96,7 @@ def benchmark(
     ] = None,
     groups: Annotated[
         str | None,
-        typer.Option("--groups", help="aBO kernel groups: kind (default) or site."),
+        typer.Option("--groups", help="aBO kernel groups: kind (default), site or kind+element."),
     ] = None,
     length_scales: Annotated[
         str | None,
@@ -198,6 +198,7 @@ def benchmark(
     from bo_agent.benchmark.run import run_benchmark
     from bo_agent.benchmark.settings import FIGURES, PEERS, BenchmarkSettings, default_jobs
     from bo_agent.config import HYPERPRIORS, LENGTH_SCALES
+    from bo_agent.features.table import GROUPINGS
     from bo_agent.gp.target_transform import TARGET_TRANSFORMS
     from workflows.errors import ConfigError
 
@@ -247,8 +248,8 @@ def benchmark(
             )
         updates["hyperprior"] = hyperprior
     if groups is not None:
-        if groups not in ("site", "kind"):
-            raise ConfigError(f"unknown --groups {groups!r}; expected site or kind")
+        if groups not in GROUPINGS:
+            raise ConfigError(f"unknown --groups {groups!r}; expected one of {list(GROUPINGS)}")
         updates["groups"] = groups
     if length_scales is not None:
         if length_scales not in LENGTH_SCALES:
