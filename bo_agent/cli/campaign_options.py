@@ -44,7 +44,9 @@ HyperpriorOpt = Annotated[
         "turn).",
     ),
 ]
-GroupsOpt = Annotated[str | None, typer.Option("--groups", help="aBO kernel groups: site or kind.")]
+GroupsOpt = Annotated[
+    str | None, typer.Option("--groups", help="aBO kernel groups: kind, site or kind+element.")
+]
 LengthScalesOpt = Annotated[
     str | None,
     typer.Option(
