@@ -18,17 +18,13 @@ Run::
 from __future__ import annotations
 
 import argparse
-import collections
-import csv
-import gzip
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from trial_replay import fitted_models, split_history, trial_steps
 
 from bo_agent.benchmark.data import load_benchmark_data
 from bo_agent.config import CampaignConfig
-from bo_agent.decide import strategy
 from bo_agent.decide.strategy import build_pool, decide
 from workflows.space.compositions import default_space
 
@@ -45,40 +41,26 @@ def main() -> None:
     parser.add_argument("--hyperprior", default="auto")
     args = parser.parse_args()
 
-    traces: dict[int, list[tuple[int, str, str]]] = collections.defaultdict(list)
-    with gzip.open(args.run / "chgnet-na-exact" / "traces.csv.gz", "rt") as fh:
-        for r in csv.DictReader(fh):
-            if r["strategy"] == args.strategy and r["figure"] == "optimum":
-                traces[int(r["trial"])].append((int(r["t"]), r["candidate_id"], r["e_b"]))
     pool = build_pool(default_space(), "Na")
     row = pool.ids.index(OPTIMUM)
-    fitted: dict[str, Any] = {}
-    propose = strategy.propose
-
-    def keep_model(model: Any, *a: Any, **kw: Any) -> Any:
-        fitted["model"] = model
-        return propose(model, *a, **kw)
-
-    strategy.propose = keep_model
     truth = load_benchmark_data("chgnet").values[OPTIMUM]  # the panel's CHGNet Na answer
     rows = []
-    for trial, steps in sorted(traces.items()):
-        steps.sort()
-        history = steps[: args.t]
-        if any(c == OPTIMUM for _, c, _ in history):
-            continue
-        obs = {c: float(e) for _, c, e in history if e}
-        bad = [c for _, c, e in history if not e]
-        cfg = CampaignConfig(
-            model=args.strategy.split("@")[0],
-            seed=trial,
-            failed_value=args.failed_value,
-            hyperprior=args.hyperprior,
-        )
-        decide(pool, cfg, obs, failed=bad, untrusted=bad, seq=args.t)
-        post = fitted["model"].pool_posterior(pool.X)
-        mu, sd = float(post.mean[row]), float(post.std[row])
-        rows.append((mu, sd, (mu - truth) / sd, sum(c in obs for c in CLIFF)))
+    with fitted_models() as fitted:
+        for trial, steps in trial_steps(args.run, "chgnet-na-exact", args.strategy).items():
+            history = steps[: args.t]
+            if any(c == OPTIMUM for _, c, _ in history):
+                continue
+            obs, bad = split_history(history)
+            cfg = CampaignConfig(
+                model=args.strategy.split("@")[0],
+                seed=trial,
+                failed_value=args.failed_value,
+                hyperprior=args.hyperprior,
+            )
+            decide(pool, cfg, obs, failed=bad, untrusted=bad, seq=args.t)
+            post = fitted["model"].pool_posterior(pool.X)
+            mu, sd = float(post.mean[row]), float(post.std[row])
+            rows.append((mu, sd, (mu - truth) / sd, sum(c in obs for c in CLIFF)))
     r = np.array(rows)
     print(
         f"{args.run} {args.strategy} at t = {args.t} (failed_value {args.failed_value}, "

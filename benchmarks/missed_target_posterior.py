@@ -18,17 +18,13 @@ Run::
 from __future__ import annotations
 
 import argparse
-import collections
-import csv
-import gzip
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from trial_replay import fitted_models, split_history, trial_steps
 
 from bo_agent.benchmark.settings import strategy_overrides
 from bo_agent.config import CampaignConfig
-from bo_agent.decide import strategy
 from bo_agent.decide.acquisition import AcquisitionContext, expected_improvement
 from bo_agent.decide.strategy import build_pool, decide
 from workflows.space.compositions import default_space
@@ -46,53 +42,40 @@ def main() -> None:
     parser.add_argument("--target", nargs="+", default=list(TARGETS))
     args = parser.parse_args()
 
-    traces: dict[int, list[tuple[int, str, str]]] = collections.defaultdict(list)
-    with gzip.open(args.run / args.problem / "traces.csv.gz", "rt") as fh:
-        for r in csv.DictReader(fh):
-            if r["strategy"] == args.strategy and r["figure"] == "optimum":
-                traces[int(r["trial"])].append((int(r["t"]), r["candidate_id"], r["e_b"]))
     settings = strategy_overrides(args.strategy)
     groups = settings.pop("groups", "kind")
     pool = build_pool(default_space(), "Na", groups)
-    seen: dict[str, Any] = {}
-    propose = strategy.propose
-
-    def keep_model(model: Any, *a: Any, **kw: Any) -> Any:
-        seen.update(model=model, xi=kw["xi"])
-        return propose(model, *a, **kw)
-
-    strategy.propose = keep_model
-    for trial, steps in sorted(traces.items()):
-        history = sorted(steps)[: args.t]
-        if any(c in args.found_by for _, c, _ in history):
-            continue
-        obs = {c: float(e) for _, c, e in history if e}
-        bad = [c for _, c, e in history if not e]
-        cfg = CampaignConfig(
-            model=args.strategy.split("@")[0], seed=trial, groups=groups, **settings
-        )
-        decide(pool, cfg, obs, failed=bad, untrusted=bad, seq=args.t)
-        post = seen["model"].pool_posterior(pool.X)
-        context = AcquisitionContext(best_f=min(obs.values()), xi=seen["xi"])
-        ei = expected_improvement(post.mean, post.std, context)
-        ei[pool.rows([*obs, *bad])] = -np.inf
-        order = np.argsort(-ei)
-        best = min(obs, key=obs.__getitem__)
-        parts = []
-        for cid in args.target:
-            row = pool.ids.index(cid)
-            if cid in obs:
-                parts.append(f"{cid} seen")
+    with fitted_models() as seen:
+        for trial, steps in trial_steps(args.run, args.problem, args.strategy).items():
+            history = steps[: args.t]
+            if any(c in args.found_by for _, c, _ in history):
                 continue
-            rank = int(np.flatnonzero(order == row)[0]) + 1
-            parts.append(
-                f"{cid} {post.mean[row]:.3f} ± {post.std[row]:.3f} eV, EI "
-                f"{1000 * ei[row]:.2f} meV (rank {rank})"
+            obs, bad = split_history(history)
+            cfg = CampaignConfig(
+                model=args.strategy.split("@")[0], seed=trial, groups=groups, **settings
             )
-        print(
-            f"trial {trial}: best {best} {obs[best]:.3f} eV, best EI {1000 * ei.max():.2f} meV, "
-            f"{len(bad)} failed | " + "; ".join(parts)
-        )
+            decide(pool, cfg, obs, failed=bad, untrusted=bad, seq=args.t)
+            post = seen["model"].pool_posterior(pool.X)
+            context = AcquisitionContext(best_f=min(obs.values()), xi=seen["xi"])
+            ei = expected_improvement(post.mean, post.std, context)
+            ei[pool.rows([*obs, *bad])] = -np.inf
+            order = np.argsort(-ei)
+            best = min(obs, key=obs.__getitem__)
+            parts = []
+            for cid in args.target:
+                row = pool.ids.index(cid)
+                if cid in obs:
+                    parts.append(f"{cid} seen")
+                    continue
+                rank = int(np.flatnonzero(order == row)[0]) + 1
+                parts.append(
+                    f"{cid} {post.mean[row]:.3f} ± {post.std[row]:.3f} eV, EI "
+                    f"{1000 * ei[row]:.2f} meV (rank {rank})"
+                )
+            print(
+                f"trial {trial}: best {best} {obs[best]:.3f} eV, best EI "
+                f"{1000 * ei.max():.2f} meV, {len(bad)} failed | " + "; ".join(parts)
+            )
 
 
 if __name__ == "__main__":
