@@ -130,6 +130,13 @@ class CampaignConfig(BaseModel):
         description="EI below this many eV means the search stalls on near-ties: that pick is "
         "a Thompson sample instead (0: off)",
     )
+    local_every: int = Field(
+        0,
+        ge=0,
+        description="Every n-th pick of the model searches only the compositions one "
+        "substitution (M, X or Z) away from the best result so far whose neighbourhood is not "
+        "exhausted (a Hamming-distance trust region); 0: off",
+    )
     failed_value: Literal["auto", "worst", "none", "classify"] = Field(
         "auto",
         description="What the GP learns from an evaluation that finished with a result the "

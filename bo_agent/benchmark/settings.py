@@ -119,6 +119,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "element": {"groups": "kind+element"},
     # EI with no margin: improvements smaller than xi (10 meV by default) count too.
     "xi0": {"xi": 0.0},
+    # Every n-th pick of the model from the neighbours of the best result (a Hamming trust region).
+    "local2": {"local_every": 2},
+    "local3": {"local_every": 3},
+    "local5": {"local_every": 5},
     "trusted-pool": {},  # a pool setting, not a campaign one (:func:`trusted_pool`)
 }
 #: The pool a peer searches unless ``@trusted-pool``, recorded in ``run.json``: every

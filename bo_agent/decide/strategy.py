@@ -17,6 +17,7 @@ import numpy as np
 
 from bo_agent.config import CampaignConfig
 from bo_agent.decide.acquisition import evaluations_since_hit, expected_undiscovered
+from bo_agent.decide.neighbourhood import local_region
 from bo_agent.decide.proposals import Proposal, propose
 from bo_agent.decide.selection import fit_by_hyperprior, model_for, select_model
 from bo_agent.errors import AgentError
@@ -291,6 +292,11 @@ def decide(
             seed, fit_params, turn=started,
         )  # fmt: skip
         strategy, fitted = f"{strategy}/{prior}", True
+    region = None
+    if config.local_every and config.goal == "minimum":
+        model_turn = started - config.n_initial + 1  # 1 for the first pick of the model
+        if model_turn > 0 and model_turn % config.local_every == 0:
+            region = local_region(pool.ids, observations, taken)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TavboWarning)  # a shrinking batch is expected at the end
         proposals = propose(
@@ -311,6 +317,7 @@ def decide(
             incumbent=config.incumbent,
             stall_level=scale.margin(config.stall_guard, float(y_ev.min())),
             feasibility=feasibility,
+            within_idx=None if region is None else pool.rows(region[1]),
         )
     decision = Decision(
         proposals=[(pool.ids[p.index], _in_ev(p, scale)) for p in proposals],
@@ -319,6 +326,8 @@ def decide(
     )
     if config.model == "auto":
         decision.model["selection"] = chosen.record()
+    if region is not None:  # a local step: the trust region's centre and size
+        decision.model["local"] = {"centre": region[0], "free": len(region[1])}
     if prior_scores:  # which hyperprior the results bore out (out-of-sample log density)
         decision.model["hyperprior_scores"] = {k: round(v, 4) for k, v in prior_scores.items()}
     if feasibility is not None:  # the EI of each pick was weighted by this (failed_value)
