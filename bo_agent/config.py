@@ -133,9 +133,9 @@ class CampaignConfig(BaseModel):
     local_every: int = Field(
         0,
         ge=0,
-        description="Every n-th pick of the model searches only the compositions one "
-        "substitution (M, X or Z) away from the best result so far whose neighbourhood is not "
-        "exhausted (a Hamming-distance trust region); 0: off",
+        description="Every n-th pick of the model is instead a random composition one "
+        "substitution (M, X or Z) away from the best result whose neighbourhood is not "
+        "exhausted (local random search around the incumbent); 0: off",
     )
     failed_value: Literal["auto", "worst", "none", "classify"] = Field(
         "auto",

@@ -1,11 +1,11 @@
-"""The Hamming-distance trust region of a local step: compositions one substitution away.
+"""The region of a local step: the compositions one substitution away from a good result.
 
 A composition ``A-M-X-Z`` has as neighbours the pool's compositions with the same carrier that
-differ in exactly one of M, X and Z. A local step searches the neighbours of the best result
-whose neighbourhood still has a free composition (CASMOPOLITAN's trust region of radius 1 over
-categorical inputs; Wan et al., ICML 2021). It is how a search that ranks a low-barrier
-interaction low (a composition the additive model reads as an average M on an average
-framework) still tries it when a neighbour is the incumbent.
+differ in exactly one of M, X and Z (SMAC's one-exchange neighbourhood; a Hamming ball of
+radius 1). A local step searches the neighbours of the best result whose neighbourhood still
+has a free composition. It is how a search whose model ranks a low-barrier interaction low (a
+composition the additive model reads as an average M on an average framework) still tries it
+when a neighbour is the incumbent.
 """
 
 from __future__ import annotations

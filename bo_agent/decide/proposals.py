@@ -138,7 +138,6 @@ def propose(
     incumbent: str = "observed",
     stall_level: float = 0.0,
     feasibility: npt.ArrayLike | None = None,
-    within_idx: IndexLike | None = None,
 ) -> list[Proposal]:
     """Propose ``q`` distinct candidates to evaluate next.
 
@@ -186,9 +185,6 @@ def propose(
         Probability that evaluating each pool row gives a trusted result
         (:func:`~bo_agent.gp.feasibility.trusted_probability`); ``ei``, ``pi`` and ``below``
         scores are multiplied by it (constrained BO with an unknown constraint).
-    within_idx : array-like of int or None, default=None
-        A trust region: only these rows may be picked (the model still sees every
-        observation); None: the whole pool. Its picks are labelled ``<acquisition>-local``.
 
     Returns
     -------
@@ -233,10 +229,6 @@ def propose(
 
     taken = np.zeros(n_pool, dtype=bool)
     taken[observed] = taken[pending] = taken[failed] = True
-    if within_idx is not None:
-        outside = np.ones(n_pool, dtype=bool)
-        outside[_indices(within_idx, n_pool, "within_idx")] = False
-        taken |= outside
     available = np.flatnonzero(~taken)
     if available.size == 0:
         raise NoCandidatesError(
@@ -303,7 +295,7 @@ def propose(
         if weight is not None:
             raw = raw * weight
         scores = np.where(chosen, -np.inf, raw)
-        picked_by = name if within_idx is None else f"{name}-local"
+        picked_by = name
         if stall_level > 0 and name == "ei" and scores.max() < stall_level:
             sample = post.sample(1, rng)[0, :n_avail]
             scores = np.where(chosen, -np.inf, -sample)

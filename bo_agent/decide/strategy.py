@@ -8,6 +8,7 @@ campaign on the LaunchPad would.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -171,6 +172,41 @@ def _random_picks(
     return Decision(proposals=proposals, strategy=strategy)
 
 
+def _local_step(
+    pool: Pool,
+    config: CampaignConfig,
+    observations: Mapping[str, float],
+    taken: set[str],
+    started: int,
+    n: int,
+    rng: np.random.Generator,
+) -> Decision | None:
+    """Every ``local_every``-th pick of the model: uniform among the free neighbours of the best.
+
+    The model is left out on purpose: where it is confidently wrong (an interaction it reads as
+    an average), its acquisition ranks the right neighbour low too. SMAC interleaves random
+    configurations with its model's picks for the same reason, and searches the one-exchange
+    neighbourhood of its incumbent (Hutter, Hoos & Leyton-Brown 2011).
+    """
+    if not config.local_every or config.goal != "minimum":
+        return None
+    turn = started - config.n_initial + 1  # 1 for the model's first pick
+    if turn <= 0 or turn % config.local_every:
+        return None
+    region = local_region(pool.ids, observations, taken)
+    if region is None:
+        return None
+    centre, free = region
+    picks = [free[int(i)] for i in rng.choice(len(free), size=min(n, len(free)), replace=False)]
+    nan = math.nan
+    proposals = [
+        (cid, Proposal(int(pool.rows([cid])[0]), nan, r, nan, nan, "random-local"))
+        for r, cid in enumerate(picks)
+    ]
+    local = {"local": {"centre": centre, "free": len(free)}}
+    return Decision(proposals, "local-random", model=local)
+
+
 def _in_ev(proposal: Proposal, scale: TargetScale) -> Proposal:
     """The proposal with its predicted mean and std in eV (the GP may model log E_b)."""
     mean, std = scale.to_ev(proposal.mean, proposal.std)
@@ -237,6 +273,9 @@ def decide(
     if started < config.n_initial or len(observations) < 2:
         # The report's protocol: random initial points before the first GP.
         return _random_picks(pool, taken, n, rng, "initial-random")
+    local = _local_step(pool, config, observations, taken, started, n, rng)
+    if local is not None:
+        return local
 
     obs_ids = list(observations)
     scale = TargetScale(config.target_transform)
@@ -292,11 +331,6 @@ def decide(
             seed, fit_params, turn=started,
         )  # fmt: skip
         strategy, fitted = f"{strategy}/{prior}", True
-    region = None
-    if config.local_every and config.goal == "minimum":
-        model_turn = started - config.n_initial + 1  # 1 for the first pick of the model
-        if model_turn > 0 and model_turn % config.local_every == 0:
-            region = local_region(pool.ids, observations, taken)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TavboWarning)  # a shrinking batch is expected at the end
         proposals = propose(
@@ -317,7 +351,6 @@ def decide(
             incumbent=config.incumbent,
             stall_level=scale.margin(config.stall_guard, float(y_ev.min())),
             feasibility=feasibility,
-            within_idx=None if region is None else pool.rows(region[1]),
         )
     decision = Decision(
         proposals=[(pool.ids[p.index], _in_ev(p, scale)) for p in proposals],
@@ -326,8 +359,6 @@ def decide(
     )
     if config.model == "auto":
         decision.model["selection"] = chosen.record()
-    if region is not None:  # a local step: the trust region's centre and size
-        decision.model["local"] = {"centre": region[0], "free": len(region[1])}
     if prior_scores:  # which hyperprior the results bore out (out-of-sample log density)
         decision.model["hyperprior_scores"] = {k: round(v, 4) for k, v in prior_scores.items()}
     if feasibility is not None:  # the EI of each pick was weighted by this (failed_value)

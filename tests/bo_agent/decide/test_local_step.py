@@ -1,5 +1,5 @@
-"""The local step (``local_every``): every n-th pick of the model comes from the compositions
-one substitution away from the best result, a Hamming-distance trust region."""
+"""The local step (``local_every``): every n-th pick of the model is instead a random one among
+the compositions one substitution away from the best result."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def test_every_nth_pick_of_the_model_is_a_neighbour_of_the_best_result(na_pool):
     local = decide(na_pool, config, observations)
     assert local.proposals[0][0] in neighbours
     assert local.model["local"] == {"centre": best, "free": len(neighbours - set(observations))}
-    assert local.proposals[0][1].acquisition == "ei-local"
+    assert local.proposals[0][1].acquisition == "random-local"
+    assert local.proposals[0][1].index == na_pool.ids.index(local.proposals[0][0])
     more = dict(observations, **{local.proposals[0][0]: 0.5})
     assert "local" not in decide(na_pool, config, more).model
 
