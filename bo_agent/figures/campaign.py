@@ -24,11 +24,12 @@ def plot_history(summary: CampaignSummary, path: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     if rows:
         it = [r.iteration for r in rows]
-        initial = [r.strategy in (None, "initial-random", "random") for r in rows]
+        random_picks = (None, "initial-random", "random", "local-random")
+        initial = [r.strategy in random_picks for r in rows]
         ax.scatter(
             [i for i, f in zip(it, initial, strict=True) if f],
             [r.e_b for r, f in zip(rows, initial, strict=True) if f],
-            marker="s", color="0.55", label="random / initial", zorder=3,
+            marker="s", color="0.55", label="random (initial, local step)", zorder=3,
         )  # fmt: skip
         ax.scatter(
             [i for i, f in zip(it, initial, strict=True) if not f],
