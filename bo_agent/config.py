@@ -131,11 +131,12 @@ class CampaignConfig(BaseModel):
         "a Thompson sample instead (0: off)",
     )
     local_every: int = Field(
-        0,
+        5,
         ge=0,
         description="Every n-th pick of the model is instead a random composition one "
         "substitution (M, X or Z) away from the best result whose neighbourhood is not "
-        "exhausted (local random search around the incumbent); 0: off",
+        "exhausted (local random search around the incumbent, for interactions the model "
+        "ranks low; goal minimum only); 0: off",
     )
     failed_value: Literal["auto", "worst", "none", "classify"] = Field(
         "auto",

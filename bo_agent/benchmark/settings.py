@@ -119,7 +119,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "element": {"groups": "kind+element"},
     # EI with no margin: improvements smaller than xi (10 meV by default) count too.
     "xi0": {"xi": 0.0},
-    # Every n-th pick of the model from the neighbours of the best result (a Hamming trust region).
+    # Every n-th pick of the model a random neighbour of the best result (the default: 5);
+    # local0 is the default before 2026-12-07 evening.
+    "local0": {"local_every": 0},
     "local2": {"local_every": 2},
     "local3": {"local_every": 3},
     "local5": {"local_every": 5},

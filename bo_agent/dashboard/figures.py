@@ -40,7 +40,7 @@ def history_figure(trace: pd.DataFrame, reference: str, tau: float | None = None
     """E_b (eV) of each finished evaluation against iteration, with the best so far."""
     fig = go.Figure()
     for random, name, symbol, colour in (
-        (True, "random start", "circle-open", "#7f7f7f"),
+        (True, "random pick", "circle-open", "#7f7f7f"),
         (False, "GP pick", "diamond", "#1f77b4"),
     ):
         part = trace[trace["random"] == random]

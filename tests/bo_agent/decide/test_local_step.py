@@ -58,6 +58,22 @@ def test_every_nth_pick_of_the_model_is_a_neighbour_of_the_best_result(na_pool):
 def test_without_local_every_the_pick_may_leave_the_neighbourhood(na_pool):
     observations, best = _history(na_pool)
     neighbours = set(one_substitution_away(na_pool.ids, best))
-    glob = decide(na_pool, CampaignConfig(model="abo", seed=0, n_initial=5), observations)
+    config = CampaignConfig(model="abo", seed=0, n_initial=5, local_every=0)
+    glob = decide(na_pool, config, observations)
     assert "local" not in glob.model
     assert glob.proposals[0][0] not in neighbours  # so the test above can fail
+
+
+def test_by_default_every_fifth_pick_of_the_model_is_local(na_pool):
+    observations, _ = _history(na_pool, n=9)  # the model's 5th pick: 9 - 5 + 1
+    assert decide(na_pool, CampaignConfig(model="abo", seed=0), observations).model["local"]
+    observations, _ = _history(na_pool, n=10)
+    assert "local" not in decide(na_pool, CampaignConfig(model="abo", seed=0), observations).model
+
+
+def test_a_threshold_search_takes_no_local_step(na_pool):
+    observations, _ = _history(na_pool, n=9)
+    config = CampaignConfig(model="abo", seed=0, goal="threshold", tau=0.3, acquisition="below")
+    decision = decide(na_pool, config, observations)
+    assert "local" not in decision.model
+    assert decision.proposals[0][1].acquisition == "below"

@@ -101,7 +101,9 @@ def test_auto_decisions_say_what_they_chose(na_pool):
 
 def _campaign(pool, e, source, budget=12):
     """Strategies of a replayed ``auto`` campaign with a transfer source, per evaluation."""
-    cfg = CampaignConfig(model="auto", transfer="gp", source_campaign="li", seed=1)
+    cfg = CampaignConfig(  # every pick the model's, so each one records the choice
+        model="auto", transfer="gp", source_campaign="li", seed=1, local_every=0
+    )
     data = dict(zip(pool.ids, e, strict=True))
     return replay(pool, cfg, data, budget=budget, source_observations=source).strategies
 
