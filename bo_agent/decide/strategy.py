@@ -181,23 +181,24 @@ def _local_step(
     n: int,
     rng: np.random.Generator,
 ) -> Decision | None:
-    """Every ``local_every``-th pick of the model: uniform among the free neighbours of the best.
+    """The picks of this batch that are local steps, or None if none is.
 
-    The model is left out on purpose: where it is confidently wrong (an interaction it reads as
-    an average), its acquisition ranks the right neighbour low too. SMAC interleaves random
-    configurations with its model's picks for the same reason, and searches the one-exchange
-    neighbourhood of its incumbent (Hutter, Hoos & Leyton-Brown 2011).
+    Every ``local_every``-th pick of the model (counted over the campaign, so a batch can hold
+    some) is uniform among the free neighbours of the best result instead. The model is left
+    out on purpose: where it is confidently wrong (an interaction it reads as an average), its
+    acquisition ranks the right neighbour low too. SMAC interleaves random configurations with
+    its model's picks for the same reason, and searches the one-exchange neighbourhood of its
+    incumbent (Hutter, Hoos & Leyton-Brown 2011).
     """
     if not config.local_every or config.goal != "minimum":
         return None
-    turn = started - config.n_initial + 1  # 1 for the model's first pick
-    if turn <= 0 or turn % config.local_every:
-        return None
-    region = local_region(pool.ids, observations, taken)
+    first = started - config.n_initial + 1  # 1 for the model's first pick
+    k = sum(1 for t in range(first, first + n) if t > 0 and t % config.local_every == 0)
+    region = local_region(pool.ids, observations, taken) if k else None
     if region is None:
         return None
     centre, free = region
-    picks = [free[int(i)] for i in rng.choice(len(free), size=min(n, len(free)), replace=False)]
+    picks = [free[int(i)] for i in rng.choice(len(free), size=min(k, len(free)), replace=False)]
     nan = math.nan
     proposals = [
         (cid, Proposal(int(pool.rows([cid])[0]), nan, r, nan, nan, "random-local"))
@@ -274,8 +275,19 @@ def decide(
         # The report's protocol: random initial points before the first GP.
         return _random_picks(pool, taken, n, rng, "initial-random")
     local = _local_step(pool, config, observations, taken, started, n, rng)
-    if local is not None:
+    if local is not None and len(local.proposals) == n:
         return local
+    if local is not None:  # the rest of the batch is the model's, the local picks pending
+        rest = decide(
+            pool, config.model_copy(update={"local_every": 0}), observations,
+            pending=[*pending, *(c for c, _ in local.proposals)], failed=failed,
+            untrusted=untrusted, n=n - len(local.proposals), seq=seq,
+            source_observations=source_observations, history=history,
+        )  # fmt: skip
+        picks = [*rest.proposals, *local.proposals]
+        rest.proposals = [(c, replace(p, rank=r)) for r, (c, p) in enumerate(picks)]
+        rest.model.update(local.model)
+        return rest
 
     obs_ids = list(observations)
     scale = TargetScale(config.target_transform)

@@ -77,3 +77,20 @@ def test_a_threshold_search_takes_no_local_step(na_pool):
     decision = decide(na_pool, config, observations)
     assert "local" not in decision.model
     assert decision.proposals[0][1].acquisition == "below"
+
+
+def test_a_batch_holds_as_many_local_picks_as_its_turns_call_for_and_the_model_fills_the_rest(
+    na_pool,
+):
+    observations, best = _history(na_pool, n=8)  # the batch is the model's picks 4, 5 and 6
+    config = CampaignConfig(model="abo", seed=0)
+    batch = decide(na_pool, config, observations, n=3)
+    kinds = [p.acquisition for _, p in batch.proposals]
+    assert sorted(kinds) == ["ei", "ei", "random-local"]
+    assert [p.rank for _, p in batch.proposals] == [0, 1, 2]
+    ids = [cid for cid, _ in batch.proposals]
+    assert len(set(ids)) == 3 and not set(ids) & set(observations)
+    local = ids[kinds.index("random-local")]
+    assert local in one_substitution_away(na_pool.ids, best)
+    assert batch.model["local"]["centre"] == best
+    assert "kernel" in batch.model  # the record of the model that made the other picks
