@@ -89,7 +89,8 @@ def test_a_batch_holds_as_many_local_picks_as_its_turns_call_for_and_the_model_f
     assert sorted(kinds) == ["ei", "ei", "random-local"]
     assert [p.rank for _, p in batch.proposals] == [0, 1, 2]
     ids = [cid for cid, _ in batch.proposals]
-    assert len(set(ids)) == 3 and not set(ids) & set(observations)
+    assert len(set(ids)) == 3
+    assert not set(ids) & set(observations)
     local = ids[kinds.index("random-local")]
     assert local in one_substitution_away(na_pool.ids, best)
     assert batch.model["local"]["centre"] == best
