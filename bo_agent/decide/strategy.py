@@ -277,14 +277,18 @@ def decide(
     local = _local_step(pool, config, observations, taken, started, n, rng)
     if local is not None and len(local.proposals) == n:
         return local
-    if local is not None:  # the rest of the batch is the model's, the local picks pending
+    if local is not None:  # the rest of the batch is the model's, as if picked in turn
         rest = decide(
-            pool, config.model_copy(update={"local_every": 0}), observations,
-            pending=[*pending, *(c for c, _ in local.proposals)], failed=failed,
-            untrusted=untrusted, n=n - len(local.proposals), seq=seq,
-            source_observations=source_observations, history=history,
+            pool, config.model_copy(update={"local_every": 0}), observations, pending=pending,
+            failed=[*failed, *(c for c, _ in local.proposals)], untrusted=untrusted,
+            n=n - len(local.proposals), seq=seq, source_observations=source_observations,
+            history=history,
         )  # fmt: skip
-        picks = [*rest.proposals, *local.proposals]
+        model_picks, local_picks = iter(rest.proposals), iter(local.proposals)
+        first = started - config.n_initial + 1
+        turns = [next(local_picks if t % config.local_every == 0 else model_picks, None)
+                 for t in range(first, first + n)]  # fmt: skip
+        picks = [*(p for p in turns if p is not None), *model_picks, *local_picks]
         rest.proposals = [(c, replace(p, rank=r)) for r, (c, p) in enumerate(picks)]
         rest.model.update(local.model)
         return rest

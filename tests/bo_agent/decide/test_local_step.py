@@ -86,7 +86,10 @@ def test_a_batch_holds_as_many_local_picks_as_its_turns_call_for_and_the_model_f
     config = CampaignConfig(model="abo", seed=0)
     batch = decide(na_pool, config, observations, n=3)
     kinds = [p.acquisition for _, p in batch.proposals]
-    assert sorted(kinds) == ["ei", "ei", "random-local"]
+    assert kinds == ["ei", "random-local", "ei"]  # in the order of their turns
+    alone = decide(na_pool, config, observations, n=1).proposals[0]
+    assert batch.proposals[0][0] == alone[0]  # the model's picks do not lean on the local one
+    assert batch.proposals[0][1].value == pytest.approx(alone[1].value, rel=1e-9)
     assert [p.rank for _, p in batch.proposals] == [0, 1, 2]
     ids = [cid for cid, _ in batch.proposals]
     assert len(set(ids)) == 3
