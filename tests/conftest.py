@@ -71,6 +71,15 @@ def _serve_mongomock() -> None:
     mongomock.gridfs.enable_gridfs_integration()  # gridfs.GridFS accepts mongomock databases
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``-n 2``), the tests of the one Slurm run on the same worker, one at a
+    time: two campaigns queued at once would wait for each other's jobs on its single node."""
+    for item in items:
+        if item.get_closest_marker("slurm"):
+            item.add_marker(pytest.mark.xdist_group("slurm"))
+
+
 @pytest.fixture(scope="session")
 def session_launchpad(tmp_path_factory: pytest.TempPathFactory):
     """The one LaunchPad of the test run (embedded owner, or the TAVBO_TEST_MONGO_URI server)."""

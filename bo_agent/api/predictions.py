@@ -119,7 +119,7 @@ def next_proposals(lp: LaunchPad, campaign: str, n: int = 3) -> pd.DataFrame:
             "acq_value": p.value,
             "mean": p.mean,
             "std": p.std,
-            "strategy": decision.strategy,
+            "strategy": decision.strategy_of(p),
         }
         for cid, p in decision.proposals
     ]

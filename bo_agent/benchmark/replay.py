@@ -241,7 +241,7 @@ def replay(
                         t=len(trace.steps) + 1,
                         candidate_id=candidate_id,
                         e_b=None if e_b is None else float(e_b),
-                        strategy=decision.strategy,
+                        strategy=decision.strategy_of(prop),
                         seq=seq,
                         rank=prop.rank,
                         acquisition=prop.acquisition,

@@ -301,7 +301,7 @@ class CampaignAgent(Submitter, LaunchpadSync):
                 campaign=self.name,
                 seq=seq,
                 candidate_id=candidate_id,
-                strategy=decision.strategy,
+                strategy=decision.strategy_of(prop),
                 acquisition=prop.acquisition,
                 acquisition_value=_finite(prop.value),
                 rank=prop.rank,

@@ -159,6 +159,10 @@ class Decision:
     expected_undiscovered: float | None = None
     stop_reason: str | None = None
 
+    def strategy_of(self, proposal: Proposal) -> str:
+        """What made this pick: a batch's local step is ``local-random`` among model picks."""
+        return "local-random" if proposal.acquisition == "random-local" else self.strategy
+
 
 def _random_picks(
     pool: Pool, taken: set[str], n: int, rng: np.random.Generator, strategy: str
@@ -192,8 +196,7 @@ def _local_step(
     """
     if not config.local_every or config.goal != "minimum":
         return None
-    first = started - config.n_initial + 1  # 1 for the model's first pick
-    k = sum(1 for t in range(first, first + n) if t > 0 and t % config.local_every == 0)
+    k = sum(1 for t in _turns(config, started, n) if t > 0 and t % config.local_every == 0)
     region = local_region(pool.ids, observations, taken) if k else None
     if region is None:
         return None
@@ -206,6 +209,12 @@ def _local_step(
     ]
     local = {"local": {"centre": centre, "free": len(free)}}
     return Decision(proposals, "local-random", model=local)
+
+
+def _turns(config: CampaignConfig, started: int, n: int) -> range:
+    """The model's turns of a batch of ``n`` picks: 1 for its first pick of the campaign."""
+    first = started - config.n_initial + 1
+    return range(first, first + n)
 
 
 def _in_ev(proposal: Proposal, scale: TargetScale) -> Proposal:
@@ -285,9 +294,8 @@ def decide(
             history=history,
         )  # fmt: skip
         model_picks, local_picks = iter(rest.proposals), iter(local.proposals)
-        first = started - config.n_initial + 1
         turns = [next(local_picks if t % config.local_every == 0 else model_picks, None)
-                 for t in range(first, first + n)]  # fmt: skip
+                 for t in _turns(config, started, n)]  # fmt: skip
         picks = [*(p for p in turns if p is not None), *model_picks, *local_picks]
         rest.proposals = [(c, replace(p, rank=r)) for r, (c, p) in enumerate(picks)]
         rest.model.update(local.model)

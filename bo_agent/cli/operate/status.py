@@ -102,7 +102,7 @@ def _next_proposals(summary: Any, lp: Any, n: int) -> list[dict[str, Any]]:
         {
             "rank": p.rank + 1,
             "id": cid,
-            "strategy": decision.strategy,
+            "strategy": decision.strategy_of(p),
             "acquisition": p.acquisition,
             "acq": p.value,
             "mean": p.mean,

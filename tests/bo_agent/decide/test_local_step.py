@@ -98,3 +98,5 @@ def test_a_batch_holds_as_many_local_picks_as_its_turns_call_for_and_the_model_f
     assert local in one_substitution_away(na_pool.ids, best)
     assert batch.model["local"]["centre"] == best
     assert "kernel" in batch.model  # the record of the model that made the other picks
+    # what the campaign records, plots and shows for each pick
+    assert [batch.strategy_of(p) for _, p in batch.proposals] == ["abo", "local-random", "abo"]
