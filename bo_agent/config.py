@@ -12,6 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bo_agent.gp.priors import HyperpriorName
 from bo_agent.gp.target_transform import TargetTransform
 from workflows.engines import ENGINES
 from workflows.errors import ConfigError
@@ -30,7 +31,9 @@ MODELS = ("random", "obo", "abo", "auto")
 TRANSFERS = ("none", "hp", "gp", "multitask")
 ACQUISITIONS = ("ei", "pi", "lcb", "ts", "below")
 # auto, loo, cv, average and alternate combine bo_agent.gp.priors.HYPERPRIORS (the rest)
-HYPERPRIORS = ("auto", "loo", "cv", "average", "alternate", "none", "gamma", "lognormal")
+HYPERPRIORS = (
+    "auto", "loo", "cv", "average", "alternate", "none", "gamma", "gamma-total", "lognormal"
+)  # fmt: skip
 LENGTH_SCALES = ("auto", "ard", "shared")
 
 Model = Literal["random", "obo", "abo", "auto"]
@@ -38,7 +41,9 @@ Incumbent = Literal["observed", "posterior"]
 Transfer = Literal["none", "hp", "gp", "multitask"]
 AcquisitionName = Literal["ei", "pi", "lcb", "ts", "below"]
 Goal = Literal["minimum", "threshold"]
-Hyperprior = Literal["auto", "loo", "cv", "average", "alternate", "none", "gamma", "lognormal"]
+Hyperprior = Literal[
+    "auto", "loo", "cv", "average", "alternate", "none", "gamma", "gamma-total", "lognormal"
+]  # fmt: skip
 LengthScales = Literal["auto", "ard", "shared"]
 
 
@@ -81,7 +86,8 @@ class CampaignConfig(BaseModel):
     hyperprior: Hyperprior = Field(
         "auto",
         description="GP hyperparameter prior: none (maximum likelihood), gamma or lognormal "
-        "(MAP with BayBE's or BoTorch's default priors; bo_agent.gp.priors), or auto (the "
+        "(MAP with BayBE's or BoTorch's default priors; bo_agent.gp.priors), gamma-total "
+        "(gamma with the signal-variance prior on an additive kernel's total), or auto (the "
         "default: gamma without a transfer source, none with one; docs/benchmarks.md, "
         "'Default since 2026-12-06 evening'), or loo (at each decision both gamma and none are "
         "fitted and the one whose leave-one-out log predictive density of the results is "
@@ -245,7 +251,7 @@ class CampaignConfig(BaseModel):
         the campaign's trusted and untrusted outcomes (``failed_value: classify``)."""
         return self.failed_value == "classify"
 
-    def gp_hyperprior(self, transfer: str | None = None) -> Literal["none", "gamma", "lognormal"]:
+    def gp_hyperprior(self, transfer: str | None = None) -> HyperpriorName:
         """The hyperprior a GP of transfer mode ``transfer`` is fitted with (``hyperprior``;
         ``auto`` resolved; ``transfer`` defaults to the campaign's).
 
@@ -266,9 +272,7 @@ class CampaignConfig(BaseModel):
             return "gamma" if mode == "none" else "none"
         return self.gp_hyperpriors(mode)[0]
 
-    def gp_hyperpriors(
-        self, transfer: str | None = None
-    ) -> tuple[Literal["none", "gamma", "lognormal"], ...]:
+    def gp_hyperpriors(self, transfer: str | None = None) -> tuple[HyperpriorName, ...]:
         """The hyperpriors a decision fits and chooses among out of sample: (gamma, none) for
         ``loo`` and ``cv`` (and averages for ``average``, takes in turn for ``alternate``), else
         the one of :meth:`gp_hyperprior`."""

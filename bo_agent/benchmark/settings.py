@@ -102,6 +102,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ml-results": {"hyperprior": "none", "initial_design": "results"},
     # BayBE's Gamma priors whatever the transfer mode (the default uses them without a source).
     "gamma": {"hyperprior": "gamma"},
+    # The Gamma priors with the signal-variance prior on aBO's total, not on each group.
+    "gamma-total": {"hyperprior": "gamma-total"},
     # Gamma priors or maximum likelihood, whichever predicts the results better by
     # leave-one-out at each decision.
     "loo": {"hyperprior": "loo"},

@@ -24,6 +24,12 @@ Presets (:data:`HYPERPRIORS`):
   Other hyperparameters (the coregionalisation correlation and target scale) get no prior.
   The Gamma's light tail makes a long length scale expensive (about ``rate * l`` nats), so
   ARD can no longer switch an irrelevant column off, even with 159 observations.
+- ``"gamma-total"``: ``"gamma"`` with the signal-variance prior on the kernel's total: each of
+  the ``G`` amplitudes of an additive kernel gets ``Gamma(2, 0.15 G)``, so their sum has the
+  prior mean of one ``Gamma(2, 0.15)`` (BoTorch puts its output-scale prior on the one
+  ``ScaleKernel`` around a sum). With ``"gamma"`` every group of aBO's ten gets the whole
+  prior, and with 5-15 results the predictive std is 2-4 times the actual error
+  (docs/benchmarks.md, "The signal-variance prior on aBO's total").
 - ``"lognormal"``: BoTorch's default since 0.12 (Hvarfner et al. 2024): each ARD length scale
   ``LogNormal(sqrt(2) + log(d) / 2 + log(3), sqrt(3))`` (the ``log(3)`` converts [0, 1] inputs
   to standardised columns spanning about 3 standard deviations; same mode as ``"gamma"``),
@@ -60,9 +66,9 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-HyperpriorName = Literal["none", "gamma", "lognormal"]
+HyperpriorName = Literal["none", "gamma", "gamma-total", "lognormal"]
 #: Names accepted by :func:`HyperPrior.for_kernel` (and the ``hyperprior`` option of the models).
-HYPERPRIORS: tuple[str, ...] = ("none", "gamma", "lognormal")
+HYPERPRIORS: tuple[str, ...] = ("none", "gamma", "gamma-total", "lognormal")
 
 #: Prior mode of an ARD length scale per sqrt(number of columns), standardised units:
 #: BayBE's ``exp(sqrt(2) - 3)`` on [0, 1] inputs times a column span of 3 standard deviations.
@@ -128,24 +134,27 @@ class HyperPrior:
             return None
         rows: list[tuple[float, float, float, float, bool]] = []  # a, b, mu, sigma, lognormal
         flat = (1.0, 0.0, 0.0, 1.0, False)
-        for h in kernel.hyperparameters:
-            if h.fixed:
-                continue
+        free = [h for h in kernel.hyperparameters if not h.fixed]
+        terms = sum(int(h.n_elements) for h in free if h.name.endswith("constant_value"))
+        amplitude = _AMPLITUDE_GAMMA
+        if name == "gamma-total":
+            amplitude = (amplitude[0], amplitude[1] * max(1, terms))
+        for h in free:
             k = int(h.n_elements)
             row = flat
             if h.name.endswith("length_scale"):
                 d = k if k > 1 else _shared_columns(kernel, h.name, n_features)
-                if name == "gamma":
+                if name != "lognormal":
                     mode = LENGTH_SCALE_MODE_PER_SQRT_DIM * math.sqrt(d)
                     conc = _LENGTH_SCALE_CONCENTRATION
                     row = (conc, (conc - 1.0) / mode, 0.0, 1.0, False)
                 else:
                     mu, sigma = _LENGTH_SCALE_LOGNORMAL
                     row = (1.0, 0.0, mu + 0.5 * math.log(d), sigma, True)
-            elif h.name.endswith("constant_value") and name == "gamma":
-                row = (*_AMPLITUDE_GAMMA, 0.0, 1.0, False)
+            elif h.name.endswith("constant_value") and name != "lognormal":
+                row = (*amplitude, 0.0, 1.0, False)
             elif h.name.endswith("noise_level"):
-                if name == "gamma":
+                if name != "lognormal":
                     row = (*_NOISE_GAMMA, 0.0, 1.0, False)
                 else:
                     row = (1.0, 0.0, *_NOISE_LOGNORMAL, True)

@@ -345,7 +345,7 @@ def test_additive_without_groups_raises_config_error(data) -> None:
 # ----------------------------------------------------------------------------- hyperpriors
 
 
-@pytest.mark.parametrize("name", ["gamma", "lognormal"])
+@pytest.mark.parametrize("name", ["gamma", "gamma-total", "lognormal"])
 @pytest.mark.parametrize("kind", ["ordinary", "additive"])
 def test_hyperprior_gradient_matches_finite_differences(kind: str, name: str) -> None:
     rng = np.random.default_rng(3)
@@ -401,6 +401,26 @@ def test_hyperprior_log_density_peaks_at_the_length_scale_mode(name: str) -> Non
     # Gamma(a, b) at (a - 1) / b, for LogNormal(mu, s) at exp(mu - s**2); both presets agree.
     assert np.allclose(grad[1:5], 0.0, atol=1e-12)
     assert HyperPrior.for_kernel(ordinary_kernel(4), "none") is None
+
+
+def test_gamma_total_gives_an_additive_kernels_summed_amplitude_the_prior_of_one() -> None:
+    def amplitude_rates(kernel, name: str) -> np.ndarray:
+        prior = HyperPrior.for_kernel(kernel, name)
+        assert prior is not None
+        names = [h.name for h in kernel.hyperparameters for _ in range(h.n_elements)]
+        return prior.rate[[i for i, n in enumerate(names) if n.endswith("constant_value")]]
+
+    additive = additive_kernel(GROUPS)
+    n_groups = len(amplitude_rates(additive, "gamma"))
+    assert n_groups == len(GROUPS) > 1
+    # gamma: each group's amplitude Gamma(2, 0.15), so the sum's prior mean is n_groups times one
+    assert np.allclose(amplitude_rates(additive, "gamma"), 0.15)
+    # gamma-total: Gamma(2, 0.15 G) each; the mean of the sum, G * 2 / (0.15 G), is one's
+    total = amplitude_rates(additive, "gamma-total")
+    assert np.sum(2.0 / total) == pytest.approx(2.0 / 0.15)
+    # one kernel: the two presets are the same
+    one = ordinary_kernel(6)
+    assert np.allclose(amplitude_rates(one, "gamma-total"), amplitude_rates(one, "gamma"))
 
 
 @pytest.mark.parametrize("name", ["gamma", "lognormal"])
