@@ -22,6 +22,9 @@ from workflows.physics.schemas import BarrierResult
 from workflows.space.compositions import default_space
 from workflows.structures.tavorite import make_structure
 
+#: One pytest-xdist worker runs this module, so its CHGNet run (a module fixture) is made once.
+pytestmark = pytest.mark.xdist_group("chgnet-flow")
+
 LI = "Li-Ga-P-F"
 #: Reduced CHGNet settings: the production supercell (80 atoms) but 3 images and looser forces.
 QUICK = {
