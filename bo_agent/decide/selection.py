@@ -209,6 +209,11 @@ class Selection:
     source_judged_on: int | None = None
     source_verdict: str | None = None
 
+    @property
+    def keeps_source(self) -> bool:
+        """Whether the chosen model is the transfer model (the source was kept)."""
+        return bool(self.source_verdict and self.source_verdict.startswith("kept"))
+
     def record(self) -> dict[str, Any]:
         """JSON-ready summary for the decision's audit record: ``source_correlation`` is the
         Spearman correlation over ``source_judged_on`` results the model picked, and

@@ -326,11 +326,13 @@ def decide(
             "X_source": pool.X[[r for r, _ in src_rows]],
             "y_source": scale.forward(np.array([e for _, e in src_rows], dtype=float)),
         }
-    feasibility = None
-    if config.classifies_failures() and bad:
-        feasibility = trusted_probability(
+
+    def trusted() -> np.ndarray:  # P(trusted result) over the pool, from the outcomes so far
+        return trusted_probability(
             pool.X[pool.rows(list(observations))], pool.X[pool.rows(bad)], pool.X
         )
+
+    feasibility = trusted() if config.classifies_failures() and bad else None
     acquisition = "below" if config.goal == "threshold" else config.acquisition
     strategy = config.model + ("" if config.transfer == "none" else f"+{config.transfer}")
     if config.model == "auto":
@@ -347,6 +349,8 @@ def decide(
             config, pool.groups, pool.X[obs_rows], y, seed, fit_params, imputed, picked
         )
         model, strategy = chosen.model, f"auto:{chosen.name}"
+        if feasibility is None and bad and config.classifies_failures(chosen.keeps_source):
+            feasibility = trusted()
     prior_scores: dict[str, float] = {}
     fitted = config.model == "auto"
     if config.model != "auto" and len(config.gp_hyperpriors()) > 1:  # loo, cv, average, ...

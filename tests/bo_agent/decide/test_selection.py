@@ -164,6 +164,24 @@ def test_a_dropped_source_leaves_a_model_that_learns_from_untrusted_results(na_p
     assert d.model["n_train"] == len(obs) + len(bad)
 
 
+def test_while_the_source_is_kept_the_acquisition_is_weighted_by_p_trusted(na_pool):
+    # The source leads to its carrier's best frameworks, some of which fail for this one.
+    e, related, shuffled = _landscape(na_pool)
+    cfg = CampaignConfig(model="auto", transfer="gp", source_campaign="li", seed=0)
+    obs = {na_pool.ids[i]: float(e[i]) for i in range(0, 48, 6)}
+    bad = [na_pool.ids[i] for i in (1, 2)]
+    kept = decide(na_pool, cfg, obs, untrusted=bad, seq=10, source_observations=related)
+    assert kept.strategy == "auto:abo+gp"
+    ((pick, _),) = kept.proposals
+    assert 0.0 < kept.model["p_trusted"][pick] <= 1.0
+    dropped = decide(na_pool, cfg, obs, untrusted=bad, seq=10, source_observations=shuffled)
+    assert dropped.strategy == "auto:abo"  # the no-source model: untrusted results in the GP
+    assert "p_trusted" not in dropped.model
+    unweighted = cfg.model_copy(update={"failed_value": "none"})
+    plain = decide(na_pool, unweighted, obs, untrusted=bad, seq=10, source_observations=related)
+    assert "p_trusted" not in plain.model
+
+
 def test_a_source_must_prove_itself_once_there_are_enough_results():
     n = TRUST_PROVE_AFTER
     assert target_trusts(0.1, n - 2)  # no evidence either way yet: kept
