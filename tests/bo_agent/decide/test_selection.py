@@ -154,31 +154,32 @@ def test_the_evidence_against_a_source_grows_with_the_number_of_results():
     assert correlation_upper_bound(0.9, 3) == 1.0
 
 
+def _decide_with_failures(pool, source, **settings):
+    """One ``auto`` decision with a transfer source, 8 results and 2 untrusted ones."""
+    e, *_ = _landscape(pool)
+    cfg = CampaignConfig(model="auto", transfer="gp", source_campaign="li", seed=0, **settings)
+    obs = {pool.ids[i]: float(e[i]) for i in range(0, 48, 6)}
+    bad = [pool.ids[i] for i in (1, 2)]
+    decision = decide(pool, cfg, obs, untrusted=bad, seq=10, source_observations=source)
+    return decision, len(obs) + len(bad)
+
+
 def test_a_dropped_source_leaves_a_model_that_learns_from_untrusted_results(na_pool):
-    e, _, shuffled = _landscape(na_pool)
-    cfg = CampaignConfig(model="auto", transfer="gp", source_campaign="li", seed=0)
-    obs = {na_pool.ids[i]: float(e[i]) for i in range(0, 48, 6)}
-    bad = [na_pool.ids[i] for i in (1, 2)]
-    d = decide(na_pool, cfg, obs, untrusted=bad, seq=10, source_observations=shuffled)
+    _, _, shuffled = _landscape(na_pool)
+    d, n_outcomes = _decide_with_failures(na_pool, shuffled)
     assert d.strategy == "auto:abo"
-    assert d.model["n_train"] == len(obs) + len(bad)
+    assert d.model["n_train"] == n_outcomes  # untrusted results in the GP, at the worst E_b
+    assert "p_trusted" not in d.model  # and EI not weighted
 
 
 def test_while_the_source_is_kept_the_acquisition_is_weighted_by_p_trusted(na_pool):
     # The source leads to its carrier's best frameworks, some of which fail for this one.
-    e, related, shuffled = _landscape(na_pool)
-    cfg = CampaignConfig(model="auto", transfer="gp", source_campaign="li", seed=0)
-    obs = {na_pool.ids[i]: float(e[i]) for i in range(0, 48, 6)}
-    bad = [na_pool.ids[i] for i in (1, 2)]
-    kept = decide(na_pool, cfg, obs, untrusted=bad, seq=10, source_observations=related)
+    _, related, _ = _landscape(na_pool)
+    kept, _ = _decide_with_failures(na_pool, related)
     assert kept.strategy == "auto:abo+gp"
     ((pick, _),) = kept.proposals
     assert 0.0 < kept.model["p_trusted"][pick] <= 1.0
-    dropped = decide(na_pool, cfg, obs, untrusted=bad, seq=10, source_observations=shuffled)
-    assert dropped.strategy == "auto:abo"  # the no-source model: untrusted results in the GP
-    assert "p_trusted" not in dropped.model
-    unweighted = cfg.model_copy(update={"failed_value": "none"})
-    plain = decide(na_pool, unweighted, obs, untrusted=bad, seq=10, source_observations=related)
+    plain, _ = _decide_with_failures(na_pool, related, failed_value="none")
     assert "p_trusted" not in plain.model
 
 
