@@ -326,13 +326,7 @@ def decide(
             "X_source": pool.X[[r for r, _ in src_rows]],
             "y_source": scale.forward(np.array([e for _, e in src_rows], dtype=float)),
         }
-
-    def trusted() -> np.ndarray:  # P(trusted result) over the pool, from the outcomes so far
-        return trusted_probability(
-            pool.X[pool.rows(list(observations))], pool.X[pool.rows(bad)], pool.X
-        )
-
-    feasibility = trusted() if config.classifies_failures() and bad else None
+    source_kept = False  # whether model auto keeps the transfer source at this decision
     acquisition = "below" if config.goal == "threshold" else config.acquisition
     strategy = config.model + ("" if config.transfer == "none" else f"+{config.transfer}")
     if config.model == "auto":
@@ -349,8 +343,12 @@ def decide(
             config, pool.groups, pool.X[obs_rows], y, seed, fit_params, imputed, picked
         )
         model, strategy = chosen.model, f"auto:{chosen.name}"
-        if feasibility is None and bad and config.classifies_failures(chosen.keeps_source):
-            feasibility = trusted()
+        source_kept = chosen.keeps_source
+    feasibility = None  # P(trusted result) over the pool, from the outcomes so far
+    if bad and config.classifies_failures(source_kept):
+        feasibility = trusted_probability(
+            pool.X[pool.rows(list(observations))], pool.X[pool.rows(bad)], pool.X
+        )
     prior_scores: dict[str, float] = {}
     fitted = config.model == "auto"
     if config.model != "auto" and len(config.gp_hyperpriors()) > 1:  # loo, cv, average, ...
