@@ -204,12 +204,14 @@ def panel_markdown(results: Sequence[PanelResult], command: str = "") -> str:
     out = ["# Benchmark panel", ""]
     if command:
         out += [f"`{command}`", ""]
+    base = sorted({r.run.settings.base_seed for r in results}) or [0]
+    seed = "i" if base == [0] else " or ".join(f"{b} + i" for b in base)
     out += [
         (
             "P(optimum found) by t evaluations (5 random initial ones included) ± its standard "
             "error, and the median evaluations to the optimum; paired seeds (trial i uses seed "
-            "i for every strategy). Found means evaluating a composition within the problem's "
-            "tolerance of the lowest noise-free E_b."
+            f"{seed} for every strategy). Found means evaluating a composition within the "
+            "problem's tolerance of the lowest noise-free E_b."
         ),
         "",
         "| problem | strategy | trials | P(t=20) | P(t=50) | median evals | CPU s/trial |",

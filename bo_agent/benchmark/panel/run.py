@@ -43,8 +43,10 @@ def panel_settings(
     quick: bool = False,
     jobs: int = 1,
     strategies: Sequence[str] | None = None,
+    seed: int = 0,
 ) -> BenchmarkSettings:
-    """Benchmark settings of one problem (``quick``: 2 trials, horizon 8, no BayBE)."""
+    """Benchmark settings of one problem (``quick``: 2 trials, horizon 8, no BayBE; trial ``i``
+    uses seed ``seed + i``)."""
     if quick:
         trials, horizon = 2, 8
     names = tuple(strategies) if strategies else panel_strategies(problem, quick)
@@ -59,6 +61,7 @@ def panel_settings(
         optimum_tol=problem.optimum_tol,
         figures=("optimum",),
         jobs=jobs,
+        base_seed=seed,
     )
 
 
@@ -92,6 +95,7 @@ def run_panel(
     quick: bool = False,
     jobs: int = 1,
     strategies: Sequence[str] | None = None,
+    seed: int = 0,
     on_progress: Callable[[str, int, int, str], None] | None = None,
     command: str = "",
 ) -> list[PanelResult]:
@@ -108,6 +112,8 @@ def run_panel(
         Worker processes.
     strategies : sequence of str, optional
         Instead of each problem's own list (transfer strategies run only with a source).
+    seed : int, default=0
+        Trial ``i`` uses seed ``seed + i`` (new seeds for a second batch of trials, e.g. 50).
     on_progress : callable, optional
         ``on_progress(problem, done, total, info)`` after each trial.
     command : str, default=""
@@ -122,8 +128,9 @@ def run_panel(
 
     def settings_of(problem: PanelProblem) -> BenchmarkSettings:
         return panel_settings(
-            problem, trials=trials, horizon=horizon, quick=quick, jobs=jobs, strategies=strategies
-        )
+            problem, trials=trials, horizon=horizon, quick=quick, jobs=jobs,
+            strategies=strategies, seed=seed,
+        )  # fmt: skip
 
     for problem in problems:
         settings = settings_of(problem)

@@ -212,9 +212,28 @@ def benchmark(
             f"redrew {replot}/: " + ", ".join(sorted(p.name for p in files.values()))
         )
         return
+    fixed_by_panel = {  # options a panel problem sets itself: given with --panel, an error
+        "--data": data != "chgnet", "--only": only is not None,
+        "--threshold-trials": threshold_trials is not None,
+        "--threshold-strategies": threshold_strategies is not None, "--peers": peers,
+        "--acquisition": acquisition is not None, "--hyperprior": hyperprior is not None,
+        "--groups": groups is not None, "--length-scales": length_scales is not None,
+        "--target-transform": target_transform is not None, "--batch": batch != 1,
+        "--carrier": carrier != "Na", "--source-carrier": source_carrier != "Li",
+        "--source-data": source_data is not None, "--stop-patience": stop_patience is not None,
+        "--optimum-tol": optimum_tol is not None, "--space": space is not None,
+    }  # fmt: skip
     if panel:
-        _panel(out, quick, trials, horizon, jobs, _names(strategies), _names(problems))
+        given = [flag for flag, is_set in fixed_by_panel.items() if is_set]
+        if given:
+            raise ConfigError(
+                f"--panel does not take {given[0]}: each problem sets its data, carrier and "
+                "tolerance, and a strategy variant its model (e.g. --strategies abo@ml)"
+            )
+        _panel(out, quick, trials, horizon, jobs, _names(strategies), _names(problems), seed)
         return
+    if problems is not None:
+        raise ConfigError("--problems needs --panel")
     settings = BenchmarkSettings.quick() if quick else BenchmarkSettings()
     updates: dict[str, object] = {
         "carrier": carrier,
@@ -329,6 +348,7 @@ def _panel(
     jobs: int | None,
     strategies: tuple[str, ...] | None,
     problem_names: tuple[str, ...] | None = None,
+    seed: int = 0,
 ) -> None:
     """``--panel``: run every problem of the panel (or ``problem_names``), with a progress bar
     per problem (a line per tenth of a problem when stderr is not a terminal)."""
@@ -351,7 +371,9 @@ def _panel(
     problems = [by_name[n] for n in problem_names] if problem_names else list(PANEL)
     out = out or Path("benchmark-panel")
     args = ["tavbo", "benchmark", "--panel", "--out", str(out)]
-    for flag, value in (("--trials", trials), ("--horizon", horizon), ("--jobs", jobs)):
+    for flag, value in (
+        ("--trials", trials), ("--horizon", horizon), ("--jobs", jobs), ("--seed", seed or None)
+    ):  # fmt: skip
         if value is not None:
             args += [flag, str(value)]
     if strategies:
@@ -379,7 +401,7 @@ def _panel(
     with progress:
         results = run_panel(
             out, problems=problems, trials=trials or 50, horizon=horizon or 50, quick=quick,
-            jobs=jobs if jobs is not None else default_jobs(), strategies=strategies,
+            jobs=jobs if jobs is not None else default_jobs(), strategies=strategies, seed=seed,
             on_progress=on_progress, command=shlex.join(args),
         )  # fmt: skip
     sys.stdout.write(panel_markdown(results, shlex.join(args)))

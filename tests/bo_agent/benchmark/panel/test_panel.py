@@ -105,3 +105,35 @@ def test_a_problem_whose_peers_had_the_trusted_pool_is_rerun_not_read_back(tmp_p
     run_panel(tmp_path, problems=problem, quick=True, strategies=strategies)
     assert (where / "traces.csv.gz").stat().st_mtime_ns != stamp  # rerun like for like
     assert json.loads((where / "run.json").read_text())["peer_pool"] == "full"
+
+
+def test_panel_seed_gives_new_trials_and_options_the_panel_ignores_are_usage_errors(tmp_path):
+    def panel(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bo_agent.cli", "benchmark", "--panel", "--quick",
+             "--strategies", "random", "--problems", "synthetic-needle", *args],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    from bo_agent.benchmark.outputs import read_outputs
+
+    first = panel("--out", str(tmp_path / "s0"))
+    later = panel("--seed", "50", "--out", str(tmp_path / "s50"))
+    assert first.returncode == later.returncode == 0, later.stderr
+    runs = [read_outputs(tmp_path / d / "synthetic-needle") for d in ("s0", "s50")]
+    assert [r.settings.base_seed for r in runs] == [0, 50]
+    starts = [[tuple(t.ids[:5]) for t in r.results] for r in runs]
+    assert starts[0] != starts[1]  # other random starts, not the first trials again
+    assert "trial i uses seed 50 + i" in (tmp_path / "s50" / "panel.md").read_text()
+    for args in (["--hyperprior", "ml"], ["--data", "bvse"], ["--carrier", "Li"]):
+        bad = panel(*args, "--out", str(tmp_path / "bad"))
+        assert bad.returncode == 2
+        assert bad.stderr.startswith(f"tavbo: error: --panel does not take {args[0]}")
+        assert not (tmp_path / "bad").exists()
+    alone = subprocess.run(
+        [sys.executable, "-m", "bo_agent.cli", "benchmark", "--problems", "synthetic-needle",
+         "--out", str(tmp_path / "alone")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert alone.returncode == 2
+    assert "--problems needs --panel" in alone.stderr
