@@ -338,6 +338,49 @@ def load_campaign_config(path: str | Path | None = None, **overrides: Any) -> Ca
         data.update(loaded)
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return CampaignConfig(**data)
+        config = CampaignConfig(**data)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc, where)) from None
+    unused = _unused_setting(config)
+    if unused:
+        raise ConfigError(f"{where}: {unused}")
+    return config
+
+
+def _unused_setting(config: CampaignConfig) -> str | None:
+    """Why a setting the user gave (file or flag) would have no effect, if it would not.
+
+    Checked on user input only: a stored campaign is rebuilt from all its fields, and one made
+    before a check existed must still resume.
+    """
+    given = config.model_fields_set
+    source = [f for f in ("source_campaign", "source_data", "source_carrier") if f in given]
+    if source and config.transfer == "none":
+        return f"{source[0]} needs transfer (hp, gp or multitask); with transfer none it is unused"
+    if config.model == "random":
+        gp = ("kernel", "length_scales", "hyperprior", "groups", "target_transform")
+        used = [f for f in (*gp, "acquisition") if f in given]
+        if used:
+            return f"{used[0]} needs a GP model (obo, abo or auto); model random uses none"
+    if "groups" in given and config.model == "obo":
+        return "groups are aBO's kernel groups; model obo has one kernel over all descriptors"
+    if config.goal == "threshold" and "acquisition" in given and config.acquisition != "below":
+        return (
+            f"goal threshold picks by P(E_b < tau) (acquisition below), not "
+            f"acquisition={config.acquisition!r}"
+        )
+    uses_tau = config.goal == "threshold" or config.acquisition == "below"
+    if "tau" in given and not uses_tau:
+        return "tau needs goal threshold (or acquisition below); a minimum search has no tau"
+    stops = [f for f in ("stop_patience", "stop_undiscovered") if f in given]
+    if stops and config.goal != "threshold":
+        return f"{stops[0]} is the threshold goal's stopping rule; goal {config.goal} has none"
+    rule = config.hyperprior in ("cv", "average", "alternate") and "hyperprior" in given
+    if rule and config.model == "auto":
+        return (
+            f"hyperprior {config.hyperprior} needs model obo or abo: model auto chooses among "
+            "its fits by leave-one-out (hyperprior loo)"
+        )
+    if rule and config.hyperprior == "cv" and config.transfer != "none":
+        return "hyperprior cv refits folds of a GP without a source; with transfer use loo"
+    return None

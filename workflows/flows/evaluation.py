@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workflows.engines import check_engine
-from workflows.errors import CalculationError
+from workflows.engines import check_engine, get_maker
+from workflows.errors import CalculationError, ConfigError
 from workflows.flows.submit import FAILED_STATES, submit_evaluation
 from workflows.launchpad.opening import using_launchpad
 from workflows.launchpad.tavbo_launchpad import BARRIERS_COLLECTION
@@ -158,7 +158,9 @@ def evaluate(
         doc = stored_barrier(lp, candidate.id, engine, campaign)
         if doc is not None:
             logger.info("%s already evaluated with %s in %s", candidate.id, engine, campaign)
-            return doc.to_result()
+            result = doc.to_result()
+            _check_settings_apply(result.settings or {}, engine, campaign, engine_settings)
+            return result
         sub = submit_evaluation(
             lp,
             candidate,
@@ -198,4 +200,25 @@ def evaluate(
             f"workflow fw_id={sub.fw_id} of {candidate.id} is {state} and has nothing left to "
             "run here (held by another worker?); its result will land in the database when it "
             "completes"
+        )
+
+
+def _check_settings_apply(
+    stored: dict[str, Any], engine: str, campaign: str, given: dict[str, Any]
+) -> None:
+    """Refuse settings that differ from those of the stored result they would not change.
+
+    An evaluated composition is shown, not recomputed: ``-s fmax=0.02`` on it would otherwise
+    print the old E_b as if computed with the new settings.
+    """
+    if not given:
+        return
+    get_maker(engine, **given)  # unknown or malformed settings: the usual ConfigError
+    differ = {k: v for k, v in given.items() if k in stored and stored[k] != v}
+    if differ:
+        key, value = next(iter(differ.items()))
+        raise ConfigError(
+            f"already evaluated with {engine} in campaign {campaign!r} with {key}={stored[key]!r}, "
+            f"not {value!r}; an evaluated composition is not recomputed: give another --campaign "
+            "to compute it with these settings"
         )

@@ -35,7 +35,8 @@ def export_campaign(
     The file is a JSON list sorted by candidate ID (gzip-compressed when the name ends in
     ``.gz``); each record carries E_b, every hop, the relaxed structure, settings and package
     versions. ``merge`` adds the records of other export files (:func:`merge_records`), e.g.
-    of the same screening run in parallel on another store. ``reference`` re-measures every
+    of the same screening run in parallel on another store (with ``engine``, only that engine's
+    records of them). ``reference`` re-measures every
     NEB record's E_b from that zero first (:func:`rereference_records`), so results computed
     under either convention can be merged and compared. Returns the number of records.
     """
@@ -55,6 +56,8 @@ def export_campaign(
 
         raise ConfigError(f"export file to merge not found: {', '.join(missing)}")
     parts = [records, *(read_export(p) for p in merge)]
+    if engine is not None:  # the merged files too: an export of one engine holds only its results
+        parts = [[r for r in part if r.get("engine") == engine] for part in parts]
     if reference is not None:
         parts = [rereference_records(part, reference) for part in parts]
     records = merge_records(parts, sources=[f"campaign {campaign}", *map(str, merge)])

@@ -81,7 +81,10 @@ def benchmark(
         typer.Option("--peers", help="Add PHYSBO and BayBE to Fig. 2 (needs the peers extra)."),
     ] = False,
     horizon: Annotated[
-        int | None, typer.Option("--horizon", help="Evaluations per trial (default 60).")
+        int | None,
+        typer.Option(
+            "--horizon", help="Evaluations per trial of every figure (default 60; stopping 100)."
+        ),
     ] = None,
     acquisition: Annotated[
         str | None, typer.Option("--acquisition", help="Fig. 2 acquisition: ei, pi, lcb, ts.")
@@ -253,7 +256,7 @@ def benchmark(
     if threshold_trials is not None:
         updates["threshold_trials"] = threshold_trials
     if horizon is not None:
-        updates["horizon"] = updates["threshold_horizon"] = horizon
+        updates["horizon"] = updates["threshold_horizon"] = updates["stopping_horizon"] = horizon
     if acquisition is not None:
         updates["acquisition"] = acquisition
     if stop_patience is not None:

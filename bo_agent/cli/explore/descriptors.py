@@ -11,7 +11,7 @@ from bo_agent.cli.formatting import print_records
 from bo_agent.cli.options import CarrierOpt, FormatOpt, OutputFormat, SpaceOpt
 from bo_agent.features.descriptors import compute_descriptors
 from bo_agent.features.scaling import standardise
-from workflows.errors import UnknownCompositionError
+from workflows.errors import ConfigError, UnknownCompositionError
 from workflows.space.compositions import load_space
 
 __all__ = ["descriptors"]
@@ -51,6 +51,9 @@ def descriptors(
     table = standardise(pool) if standardised else pool
     scale = "standardised" if standardised else "physical units"
     if groups:
+        if carrier is not None or ids or wide:
+            given = "--carrier" if carrier is not None else "--id" if ids else "--wide"
+            raise ConfigError(f"--groups lists the features, not compositions: drop {given}")
         rows = [
             {"feature": name, "site": site, "kind": kind}
             for name, site, kind in zip(table.names, table.site_of, table.kind_of, strict=True)

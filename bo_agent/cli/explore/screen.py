@@ -29,7 +29,8 @@ def screen(
         typer.Option("--set", "-s", metavar="KEY=VALUE", help="Engine setting, repeatable."),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", "-n", help="Stop after this many new evaluations.")
+        int | None,
+        typer.Option("--limit", "-n", min=0, help="Stop after this many new evaluations."),
     ] = None,
     retry: Annotated[bool, typer.Option("--retry", help="Rerun failed compositions.")] = False,
     export: Annotated[

@@ -201,6 +201,15 @@ def queue_driver(
 
     if qlaunch < 0:
         raise ConfigError(f"invalid --qlaunch {qlaunch}; expected a number of jobs >= 0")
+    submits = {"--fworker": fworker is not None, "--max-rejections": max_rejections != 3}
+    watches = {"--launch-dir": launch_dir is not None, "--held-timeout": held_timeout != 3600.0}
+    for flag in (f for f, given in submits.items() if given and not qlaunch):
+        raise ConfigError(f"{flag} applies to the jobs the agent submits: give --qlaunch N")
+    for flag in (f for f, given in watches.items() if given and not (qlaunch or qadapter)):
+        raise ConfigError(
+            f"{flag} applies to queue jobs: give --qlaunch N, or --qadapter to watch the jobs "
+            "an earlier agent submitted"
+        )
     settings = WorkflowSettings()
     res = QueueResources.from_file(resources) if resources else default_resources(settings)
     qa = fw = None

@@ -20,7 +20,7 @@ def status(
     campaign: CampaignOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     next_n: Annotated[
-        int, typer.Option("--next", help="Also show the next N proposals (mean/std).")
+        int, typer.Option("--next", min=0, help="Also show the next N proposals (mean/std).")
     ] = 0,
 ) -> None:
     """Campaign status: counts, best so far, pending and failed evaluations, next proposals.

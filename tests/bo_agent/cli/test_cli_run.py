@@ -20,7 +20,7 @@ def test_tavbo_run_writes_ranking_and_plot_and_respects_budget(full_table, tmp_p
         sys.executable, "-m", "bo_agent.cli", "run", "--carrier", "Na", "--engine", "table",
         "-s", f"table={full_table}", "--budget", "8", "--model", "obo", "--acquisition", "lcb",
         "--kernel", "rbf", "--hyperprior", "lognormal", "--campaign", "e2e", "--out", str(out),
-        "--stop-patience", "7",
+        "--seed", "7",
     ]  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -40,7 +40,7 @@ def test_tavbo_run_writes_ranking_and_plot_and_respects_budget(full_table, tmp_p
     assert summary["counts"]["done"] == 8
     assert summary["config"]["model"] == "obo"
     assert (summary["config"]["kernel"], summary["config"]["hyperprior"]) == ("rbf", "lognormal")
-    assert summary["config"]["stop_patience"] == 7
+    assert summary["config"]["seed"] == 7
     # Running it again resumes the finished campaign: nothing new is computed.
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert again.returncode == 0

@@ -64,6 +64,14 @@ def test_evaluate_returns_the_stored_result_without_rerunning(launchpad, barrier
     again = evaluate("Li-Mg-S-F", "table", launchpad=launchpad, table=str(barrier_table))
     assert again == first
     assert launchpad.launches.count_documents({}) == n_launches
+    # other settings would not change the shown result: refused, not silently dropped
+    other = barrier_table.with_name("other.csv")
+    other.write_text(barrier_table.read_text())
+    with pytest.raises(ConfigError, match=r"already evaluated with table .* not recomputed"):
+        evaluate("Li-Mg-S-F", "table", launchpad=launchpad, table=str(other))
+    with pytest.raises(ConfigError, match="bad settings for engine 'table'"):
+        evaluate("Li-Mg-S-F", "table", launchpad=launchpad, bogus=1)
+    assert launchpad.launches.count_documents({}) == n_launches
 
 
 def test_job_outputs_persist_in_the_shared_job_store(launchpad, barrier_table):

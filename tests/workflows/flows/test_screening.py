@@ -5,6 +5,7 @@ Each command runs in its own process on its own embedded store, as the reference
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -94,6 +95,14 @@ def test_two_stores_screened_apart_merge_into_one_export(tmp_path, table):
     records = read_export(merged)
     assert [r["candidate_id"] for r in records] == sorted(TABLE)  # the overlap counted once
     assert {r["candidate_id"]: r["e_b"] for r in records} == pytest.approx(TABLE)
+    # an export of one engine keeps only that engine's records of the merged files too
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps([{"candidate_id": "Li-Zn-W-F", "engine": "chgnet", "e_b": 0.5}]))
+    only = tmp_path / "only.json"
+    args = ["export", str(only), "-c", "reference-table", "--engine", "table"]
+    assert _tavbo([*args, "--merge", str(part_b), "--merge", str(other)], store_a).returncode == 0
+    assert {r["engine"] for r in read_export(only)} == {"table"}
+    assert len(read_export(only)) == len(TABLE)
 
 
 def test_merge_refuses_two_different_barriers_of_one_composition():
