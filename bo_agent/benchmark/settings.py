@@ -12,7 +12,9 @@ and ``ml-results``, the defaults before 2026-12-06 evening (maximum likelihood, 
 counting trusted results); ``trusted-pool``, the pool
 holds only the compositions whose result is trusted, an oracle no user has; ``weighted``,
 ``weighted-tight``, ``weighted-loose``, the transfer source's mean weighted by the campaign's
-results with prior sd 0.5, 0.25, 1; ``xi0``, EI with no margin) or a peer BO code
+results with prior sd 0.5, 0.25, 1; ``xi0``, EI with no margin; ``local0``-``local5``, a
+random neighbour of the best every n-th pick; ``init10``, ``init20``, that many random
+starts) or a peer BO code
 (``physbo``, ``baybe``; variant ``trusted-pool`` only, :data:`PEER_VARIANTS`).
 :func:`parse_strategy` splits and checks a name, :func:`strategy_overrides` gives a variant's
 campaign settings, :func:`strategy_label` gives the report's notation. The settings
@@ -127,6 +129,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "local2": {"local_every": 2},
     "local3": {"local_every": 3},
     "local5": {"local_every": 5},
+    # More random starts before the first model pick (the default: 5; PHYSBO's panel runs 20).
+    "init10": {"n_initial": 10},
+    "init20": {"n_initial": 20},
     "trusted-pool": {},  # a pool setting, not a campaign one (:func:`trusted_pool`)
 }
 #: The pool a peer searches unless ``@trusted-pool``, recorded in ``run.json``: every

@@ -144,6 +144,7 @@ def _run_task(task: _Task) -> TrialResult:
             "length_scales": s.length_scales,
             "hyperprior": s.hyperprior,
             "xi": CampaignConfig.model_fields["xi"].default,
+            "n_initial": s.n_initial,
         }
         variant.update(overrides)
         config = CampaignConfig(
@@ -164,7 +165,6 @@ def _run_task(task: _Task) -> TrialResult:
             stop_undiscovered=s.stop_undiscovered if stopping else 0.0,
             stop_patience=s.stop_patience,
             budget=task.horizon,
-            n_initial=s.n_initial,
             max_pending=s.q,
             seed=task.seed,
         )
