@@ -232,6 +232,11 @@ class CampaignConfig(BaseModel):
             self.__dict__["model"] = "auto"
         return self
 
+    def acquisition_used(self) -> str:
+        """The acquisition the campaign picks by: ``below`` (P(E_b < tau)) for the threshold
+        goal, ``acquisition`` otherwise."""
+        return "below" if self.goal == "threshold" else self.acquisition
+
     def imputes_failures(self) -> bool:
         """Whether an untrusted result enters the GP at the highest E_b so far
         (``failed_value``).
@@ -341,19 +346,17 @@ def load_campaign_config(path: str | Path | None = None, **overrides: Any) -> Ca
         config = CampaignConfig(**data)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc, where)) from None
-    unused = _unused_setting(config)
-    if unused:
-        raise ConfigError(f"{where}: {unused}")
     return config
 
 
-def _unused_setting(config: CampaignConfig) -> str | None:
-    """Why a setting the user gave (file or flag) would have no effect, if it would not.
+def unused_setting(config: CampaignConfig, given: set[str]) -> str | None:
+    """Why a setting the user gave (``given``: fields of a file or flags) would have no effect
+    in ``config``, the configuration a run will use, if it would not.
 
-    Checked on user input only: a stored campaign is rebuilt from all its fields, and one made
-    before a check existed must still resume.
+    ``config`` is the stored one when a campaign resumes (``--stop-patience`` resuming a
+    threshold campaign is used), and a stored campaign made before a check existed still
+    resumes: only what is given now is judged.
     """
-    given = config.model_fields_set
     source = [f for f in ("source_campaign", "source_data", "source_carrier") if f in given]
     if source and config.transfer == "none":
         return f"{source[0]} needs transfer (hp, gp or multitask); with transfer none it is unused"

@@ -23,7 +23,7 @@ from mongoengine import (
     StringField,
 )
 
-from bo_agent.config import CampaignConfig
+from bo_agent.config import CampaignConfig, unused_setting
 from workflows.errors import ConfigError
 from workflows.launchpad.tavbo_launchpad import DB_ALIAS
 
@@ -214,20 +214,26 @@ def effective_config(config: CampaignConfig) -> CampaignConfig:
     Raises
     ------
     ConfigError
-        If the campaign exists with other settings.
+        If the campaign exists with other settings, or a setting given now would have no
+        effect in it (:func:`~bo_agent.config.unused_setting`).
     """
     existing = Campaign.objects(name=config.name).first()
     if existing is None:
-        return config
-    stored = CampaignConfig(**existing.config)
-    changed = _changed(stored, config)
-    if changed - RESUMABLE:
-        raise ConfigError(
-            f"campaign {config.name!r} exists with other settings "
-            f"({', '.join(sorted(changed - RESUMABLE))}); use a new --campaign name"
-        )
-    given = config.model_dump()
-    return stored.model_copy(update={k: given[k] for k in changed})
+        effective = config
+    else:
+        stored = CampaignConfig(**existing.config)
+        changed = _changed(stored, config)
+        if changed - RESUMABLE:
+            raise ConfigError(
+                f"campaign {config.name!r} exists with other settings "
+                f"({', '.join(sorted(changed - RESUMABLE))}); use a new --campaign name"
+            )
+        given = config.model_dump()
+        effective = stored.model_copy(update={k: given[k] for k in changed})
+    unused = unused_setting(effective, config.model_fields_set)
+    if unused:
+        raise ConfigError(unused)
+    return effective
 
 
 def _changed(stored: CampaignConfig, config: CampaignConfig) -> set[str]:

@@ -327,7 +327,7 @@ def decide(
             "y_source": scale.forward(np.array([e for _, e in src_rows], dtype=float)),
         }
     source_kept = False  # whether model auto keeps the transfer source at this decision
-    acquisition = "below" if config.goal == "threshold" else config.acquisition
+    acquisition = config.acquisition_used()
     strategy = config.model + ("" if config.transfer == "none" else f"+{config.transfer}")
     if config.model == "auto":
         obs_rows = pool.rows(obs_ids)

@@ -133,7 +133,7 @@ def run(
         console.print(
             f"campaign [bold]{agent.name}[/]: {agent.config.carrier} pool of "
             f"{len(agent.pool.ids)}, engine {agent.config.engine}, model {agent.config.model}, "
-            f"acquisition {agent.config.acquisition}, budget {agent.config.budget}"
+            f"acquisition {agent.config.acquisition_used()}, budget {agent.config.budget}"
         )
         progress = _Progress(agent.config.budget, console)
         progress.progress.update(

@@ -63,3 +63,20 @@ def test_a_stored_campaign_keeps_its_prior_and_initial_design_when_resumed(clean
     open_campaign(_config(hyperprior="none", initial_design="results"))
     resumed = effective_config(_config(budget=30))
     assert (resumed.hyperprior, resumed.initial_design) == ("none", "results")
+
+
+def test_the_threshold_goal_picks_by_p_below_whatever_the_stored_acquisition():
+    assert _config().acquisition_used() == "ei"
+    assert _config(goal="threshold", tau=0.3).acquisition_used() == "below"
+    assert _config(goal="threshold", acquisition="lcb").acquisition_used() == "below"
+
+
+def test_settings_are_judged_against_the_campaign_a_run_will_use():
+    from bo_agent.config import unused_setting
+
+    stored = CampaignConfig(**_config(tau=0.2, stop_patience=7).model_dump())  # made before
+    assert unused_setting(stored, {"name", "budget"}) is None  # resumes: only the given judged
+    assert "tau needs goal threshold" in unused_setting(_config(tau=0.2), {"tau"})
+    threshold = _config(goal="threshold", tau=0.2)
+    assert unused_setting(threshold, {"stop_patience"}) is None  # resuming a threshold search
+    assert "threshold goal's" in unused_setting(_config(), {"stop_patience"})

@@ -44,16 +44,6 @@ def _one_line_usage_error(proc: subprocess.CompletedProcess, *fragments: str) ->
         (["run", "-c", "t", "--goal", "threshold", "--tau", "-1", *TABLE], ["tau"]),
         (["run", "-c", "t", "--tau", "0", *TABLE], ["tau"]),
         (["barriers", "--min", "1", "--max", "0.5"], ["--min 1 eV is above --max 0.5 eV"]),
-        (["run", "--source-data", "bvse", *TABLE], ["source_data needs transfer"]),
-        (["run", "--tau", "0.2", *TABLE], ["tau needs goal threshold"]),
-        (["run", "--stop-patience", "7", *TABLE], ["stop_patience is the threshold goal's"]),
-        (["run", "--goal", "threshold", "--acquisition", "ei", *TABLE], ["acquisition below"]),
-        (["run", "--model", "random", "--kernel", "rbf", *TABLE], ["kernel needs a GP model"]),
-        (["run", "--model", "obo", "--groups", "site", *TABLE], ["model obo has one kernel"]),
-        (
-            ["run", "--transfer", "gp", "--source-data", "bvse", "--hyperprior", "average", *TABLE],
-            ["hyperprior average needs model obo or abo"],
-        ),
         (["structure", "Na-Ga-P-F", "--min-image", "12"], ["--min-image needs --supercell"]),
         (["structure", "Na-Ga-P-F", "--supercell", "--min-image", "-5"], ["must be > 0"]),
         (["descriptors", "--groups", "--id", "Na-Ga-P-F"], ["drop --id"]),
@@ -69,13 +59,6 @@ def _one_line_usage_error(proc: subprocess.CompletedProcess, *fragments: str) ->
         "tau-negative",
         "tau-zero",
         "min-max",
-        "source-without-transfer",
-        "tau-without-threshold",
-        "patience-without-threshold",
-        "threshold-with-ei",
-        "random-with-kernel",
-        "obo-with-groups",
-        "auto-with-average",
         "min-image-without-supercell",
         "min-image-negative",
         "groups-with-id",
@@ -101,11 +84,48 @@ def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, args, fragments):
     [
         (["export", "x.json", "-c", "nosuch"], ["no results of campaign 'nosuch'"]),
         (["run", "-c", "cx", "--carrier", "XX", *TABLE], ["carrier 'XX' is not in space"]),
+        # settings that would have no effect, judged against the campaign a run would use
+        (["run", "--source-data", "bvse", *TABLE], ["source_data needs transfer"]),
+        (["run", "--tau", "0.2", *TABLE], ["tau needs goal threshold"]),
+        (["run", "--stop-patience", "7", *TABLE], ["stop_patience is the threshold goal's"]),
+        (["run", "--goal", "threshold", "--acquisition", "ei", *TABLE], ["acquisition below"]),
+        (["run", "--model", "random", "--kernel", "rbf", *TABLE], ["kernel needs a GP model"]),
+        (["run", "--model", "obo", "--groups", "site", *TABLE], ["model obo has one kernel"]),
+        (
+            ["run", "--transfer", "gp", "--source-data", "bvse", "--hyperprior", "average", *TABLE],
+            ["hyperprior average needs model obo or abo"],
+        ),
     ],
-    ids=["export-unknown-campaign", "unknown-carrier"],
+    ids=[
+        "export-unknown-campaign",
+        "unknown-carrier",
+        "source-without-transfer",
+        "tau-without-threshold",
+        "patience-without-threshold",
+        "threshold-with-ei",
+        "random-with-kernel",
+        "obo-with-groups",
+        "auto-with-average",
+    ],
 )
 def test_bad_input_found_in_the_database_is_one_line_and_exit_2(tmp_path, args, fragments):
     _one_line_usage_error(_tavbo(tmp_path, *args), *fragments)
+
+
+def test_a_threshold_campaign_resumes_with_a_new_stopping_patience(tmp_path):
+    start = [*TABLE, "--model", "random", "--goal", "threshold", "--tau", "0.3", "--budget", "2"]
+    assert _tavbo(tmp_path, "run", "-c", "thr", *start).returncode == 0
+    # --stop-patience alone: no --goal given now, but the stored campaign has the threshold goal
+    more = _tavbo(tmp_path, "run", "-c", "thr", *TABLE, "--budget", "3", "--stop-patience", "20")
+    assert more.returncode == 0, more.stderr[-2000:]
+    status = _tavbo(tmp_path, "status", "-c", "thr", "-f", "json")
+    (summary,) = json.loads(status.stdout)
+    assert (summary["config"]["goal"], summary["config"]["stop_patience"]) == ("threshold", 20)
+    assert summary["counts"]["done"] + summary["counts"]["failed"] == 3
+    # a minimum campaign has no stopping rule to set
+    _tavbo(tmp_path, "run", "-c", "low", *TABLE, "--model", "random", "--budget", "1")
+    refused = _tavbo(tmp_path, "run", "-c", "low", *TABLE, "--stop-patience", "20")
+    _one_line_usage_error(refused, "stop_patience is the threshold goal's stopping rule")
 
 
 def test_a_failed_start_leaves_no_campaign_and_the_name_stays_free(tmp_path):
