@@ -343,10 +343,9 @@ def load_campaign_config(path: str | Path | None = None, **overrides: Any) -> Ca
         data.update(loaded)
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        config = CampaignConfig(**data)
+        return CampaignConfig(**data)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc, where)) from None
-    return config
 
 
 def unused_setting(config: CampaignConfig, given: set[str]) -> str | None:

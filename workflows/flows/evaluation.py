@@ -159,7 +159,7 @@ def evaluate(
         if doc is not None:
             logger.info("%s already evaluated with %s in %s", candidate.id, engine, campaign)
             result = doc.to_result()
-            _check_settings_apply(result.settings or {}, engine, campaign, engine_settings)
+            _check_settings_apply(result, campaign, engine_settings)
             return result
         sub = submit_evaluation(
             lp,
@@ -203,22 +203,22 @@ def evaluate(
         )
 
 
-def _check_settings_apply(
-    stored: dict[str, Any], engine: str, campaign: str, given: dict[str, Any]
-) -> None:
-    """Refuse settings that differ from those of the stored result they would not change.
+def _check_settings_apply(result: BarrierResult, campaign: str, given: dict[str, Any]) -> None:
+    """Refuse settings that differ from those of the stored ``result`` they would not change.
 
     An evaluated composition is shown, not recomputed: ``-s fmax=0.02`` on it would otherwise
     print the old E_b as if computed with the new settings.
     """
     if not given:
         return
-    get_maker(engine, **given)  # unknown or malformed settings: the usual ConfigError
-    differ = {k: v for k, v in given.items() if k in stored and stored[k] != v}
+    get_maker(result.engine, **given)  # unknown or malformed settings: the usual ConfigError
+    stored = result.settings or {}
+    differ = [k for k, v in given.items() if k in stored and stored[k] != v]
     if differ:
-        key, value = next(iter(differ.items()))
+        key = differ[0]
         raise ConfigError(
-            f"already evaluated with {engine} in campaign {campaign!r} with {key}={stored[key]!r}, "
-            f"not {value!r}; an evaluated composition is not recomputed: give another --campaign "
-            "to compute it with these settings"
+            f"{result.candidate_id} is already evaluated with {result.engine} in campaign "
+            f"{campaign!r} with {key}={stored[key]!r}, not {given[key]!r}; an evaluated "
+            "composition is not recomputed: give another --campaign to compute it with these "
+            "settings"
         )

@@ -201,14 +201,19 @@ def queue_driver(
 
     if qlaunch < 0:
         raise ConfigError(f"invalid --qlaunch {qlaunch}; expected a number of jobs >= 0")
+    # Options of submitting (need --qlaunch) and of watching queue jobs (or --qadapter alone).
     submits = {"--fworker": fworker is not None, "--max-rejections": max_rejections != 3}
     watches = {"--launch-dir": launch_dir is not None, "--held-timeout": held_timeout != 3600.0}
-    for flag in (f for f, given in submits.items() if given and not qlaunch):
-        raise ConfigError(f"{flag} applies to the jobs the agent submits: give --qlaunch N")
-    for flag in (f for f, given in watches.items() if given and not (qlaunch or qadapter)):
+    unused_submit = [flag for flag, given in submits.items() if given and not qlaunch]
+    if unused_submit:
         raise ConfigError(
-            f"{flag} applies to queue jobs: give --qlaunch N, or --qadapter to watch the jobs "
-            "an earlier agent submitted"
+            f"{unused_submit[0]} applies to the jobs the agent submits: give --qlaunch N"
+        )
+    unused_watch = [flag for flag, given in watches.items() if given and not (qlaunch or qadapter)]
+    if unused_watch:
+        raise ConfigError(
+            f"{unused_watch[0]} applies to queue jobs: give --qlaunch N, or --qadapter to watch "
+            "the jobs an earlier agent submitted"
         )
     settings = WorkflowSettings()
     res = QueueResources.from_file(resources) if resources else default_resources(settings)

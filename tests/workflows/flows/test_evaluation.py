@@ -67,7 +67,9 @@ def test_evaluate_returns_the_stored_result_without_rerunning(launchpad, barrier
     # other settings would not change the shown result: refused, not silently dropped
     other = barrier_table.with_name("other.csv")
     other.write_text(barrier_table.read_text())
-    with pytest.raises(ConfigError, match=r"already evaluated with table .* not recomputed"):
+    with pytest.raises(
+        ConfigError, match=r"Li-Mg-S-F is already evaluated with table .* not recomputed"
+    ):
         evaluate("Li-Mg-S-F", "table", launchpad=launchpad, table=str(other))
     with pytest.raises(ConfigError, match="bad settings for engine 'table'"):
         evaluate("Li-Mg-S-F", "table", launchpad=launchpad, bogus=1)
