@@ -254,6 +254,10 @@ def benchmark(
         if only not in FIGURES:
             raise ConfigError(f"unknown --only {only!r}; expected one of {', '.join(FIGURES)}")
         updates["figures"] = (only,)
+    if stop_patience is not None and only != "stopping":
+        raise ConfigError("--stop-patience sets the stopping benchmark's rule: add --only stopping")
+    if peers and only not in (None, "optimum"):
+        raise ConfigError(f"--peers joins Fig. 2 (the optimum); --only {only} does not run it")
     if trials is not None:
         updates["trials"] = updates["threshold_trials"] = updates["stopping_trials"] = trials
     if threshold_trials is not None:

@@ -13,7 +13,7 @@ import typer
 
 from bo_agent.cli.formatting import print_records
 from bo_agent.cli.options import FormatOpt, OutputFormat, SpaceOpt
-from workflows.errors import TavboError
+from workflows.errors import ConfigError, TavboError
 from workflows.hpc.config import init_config as _init_config
 
 __all__ = ["DialectChoice", "EngineChoice", "SchedulerChoice", "init_config"]
@@ -135,6 +135,18 @@ def init_config(
     Checks: cluster, queue commands, scheduler, database, file permissions, rocket launcher,
     resources fit, and for --engine vasp POTCARs and the VASP command. Exits 1 if a check fails.
     """
+    written_only = {  # options that go into the files, which --check-only does not write
+        "--account": account is not None, "--queue": queue is not None,
+        "--pre-rocket": bool(pre_rocket), "--vasp-cmd": vasp_cmd is not None,
+        "--database": database != "tavbo", "--online": online, "--force": force,
+        "--pbs-dialect": dialect is not None,
+    }  # fmt: skip
+    given = [flag for flag, is_set in written_only.items() if is_set]
+    if check_only and given:
+        raise ConfigError(f"--check-only checks the files in DIR as they are; {given[0]} is "
+                          "written into them: run without --check-only")  # fmt: skip
+    if dialect is not None and scheduler.value != "pbs":
+        raise ConfigError(f"--pbs-dialect is for PBS job scripts, not {scheduler.value}")
     checks = _init_config(
         scheduler.value,
         directory,

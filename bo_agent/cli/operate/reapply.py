@@ -51,12 +51,17 @@ def reapply(
 
     if not campaign:
         raise ConfigError("give the campaign: --campaign NAME")
-    res = QueueResources.from_file(resources)
     qadapter = qadapter or (
         resources.parent / "my_qadapter.yaml"
         if (resources.parent / "my_qadapter.yaml").is_file()
         else None
     )
+    if launch_dir is not None and qadapter is None:
+        raise ConfigError(
+            "--launch-dir is where resubmitted jobs run: give --qadapter (no my_qadapter.yaml "
+            "next to --resources; without one the agent resubmits them)"
+        )
+    res = QueueResources.from_file(resources)
     qa = load_fireworks_file(qadapter, "queue adapter") if qadapter is not None else None
     q_type = str(getattr(qa, "q_type", None) or ("PBS" if res.scheduler == "pbs" else "SLURM"))
     with using_launchpad() as lp:

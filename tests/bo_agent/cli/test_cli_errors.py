@@ -51,6 +51,17 @@ def _one_line_usage_error(proc: subprocess.CompletedProcess, *fragments: str) ->
         (["screen", "--engine", "bvse", "--limit", "-1"], ["--limit"]),
         (["agent", "--fworker", "fw.yaml", *TABLE], ["--fworker applies to the jobs"]),
         (["agent", "--held-timeout", "60", *TABLE], ["--held-timeout applies to queue jobs"]),
+        (
+            ["init-config", "-s", "slurm", "-d", "cfg", "--check-only", "--account", "a"],
+            ["--account is written into them"],
+        ),
+        (["init-config", "-s", "slurm", "-d", "cfg", "--pbs-dialect", "torque"], ["not slurm"]),
+        (
+            ["reapply", "-c", "x", "--resources", __file__, "--launch-dir", "runs"],
+            ["--launch-dir is where resubmitted jobs run: give --qadapter"],
+        ),
+        (["benchmark", "--stop-patience", "3"], ["add --only stopping"]),
+        (["benchmark", "--peers", "--only", "threshold"], ["--only threshold does not run it"]),
     ],
     ids=[
         "typer-value",
@@ -66,6 +77,11 @@ def _one_line_usage_error(proc: subprocess.CompletedProcess, *fragments: str) ->
         "limit-negative",
         "fworker-without-qlaunch",
         "held-timeout-without-queue",
+        "check-only-with-account",
+        "pbs-dialect-with-slurm",
+        "reapply-launch-dir-without-qadapter",
+        "benchmark-patience-without-stopping",
+        "benchmark-peers-with-threshold",
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, args, fragments):
